@@ -1,0 +1,57 @@
+import type { EraseOutcome } from '../session/erase';
+import { hexPid } from '../session/identify';
+
+export interface ReportExtras {
+  board: string;
+  certificate: string | null;
+  backup: string | null;
+}
+
+function hex32(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/** The JSON report of `erase` and `flash` (PRODUCT.md): one object, stable field names. */
+export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<string, unknown> {
+  return {
+    verified: o.verified,
+    board: extras.board,
+    pid: hexPid(o.identity.pid),
+    uid: o.identity.uid,
+    method: o.method,
+    verify: o.verify,
+    nonce: o.nonce,
+    blockSize: o.blockSize,
+    blocks: o.blocks.map((b) => ({ address: hex32(b.address), size: b.size, digest: b.digest, blank: b.blank, ok: b.ok })),
+    failed: o.failed.map(hex32),
+    failedSectors: o.failedSectors.map((s) => ({ index: s.index, address: hex32(s.address), reason: s.reason })),
+    reason: o.reason,
+    certificate: extras.certificate,
+    backup: extras.backup,
+    passes: o.passes,
+    keys: { regions: o.keys.regions.map((r) => ({ address: hex32(r.address), size: r.size })), zeroized: o.keys.zeroized },
+    skipped: o.plan.skipped.map((s) => ({ index: s.sector.index, address: hex32(s.sector.address), size: s.sector.size, reason: s.reason })),
+    notSanitizable: o.plan.notSanitizable.map((r) => ({ address: hex32(r.address), size: r.size, reason: 'one-time-programmable area: cannot be erased' })),
+    coverage: o.coverage,
+    retries: o.retries,
+    unlocked: o.unlocked,
+    engine: { sha256: o.moduleSha256, bytes: o.moduleBytes },
+    timings: o.timings,
+    terminalTimings: o.terminalTimings,
+    wire: o.wire,
+  };
+}
+
+/** A few lines for a person at the bench. */
+export function eraseSummary(o: EraseOutcome, board: string): string {
+  const lines = [
+    `${o.verified ? 'VERIFIED' : 'NOT VERIFIED'}: ${board} pid ${hexPid(o.identity.pid)} uid ${o.identity.uid ?? 'unknown'}`,
+    `method ${o.method}, ${o.blocks.length} block(s) of ${o.blockSize} bytes checked (${o.verify}${o.coverage.everyBlock ? ', every block' : `, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`}), ${o.failed.length} failed`,
+  ];
+  for (const p of o.passes) lines.push(`  pass ${p.name}: ${p.verified ? 'verified' : `FAILED (${p.failed.length} block(s))`}`);
+  if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);
+  if (o.plan.notSanitizable.length) lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
+  if (o.reason) lines.push(`  reason: ${o.reason}`);
+  lines.push(`  time: ${o.timings.total.toFixed(2)} s real, ${o.terminalTimings.total.toFixed(2)} s on the terminal; line: ${o.wire.bytesTx} bytes out, ${o.wire.bytesRx} bytes in`);
+  return lines.join('\n');
+}

@@ -1,0 +1,72 @@
+import { InputError } from '../errors';
+import { COMMAND_BY_NAME } from '../protocol/frames';
+
+/** Faults injected into an emulated terminal (PRODUCT.md, `--emu-fault`). */
+export interface FaultSet {
+  /** bytes that keep a non-erased value through every erase and program */
+  stuck: number[];
+  /** addresses whose sector reports failure when erased */
+  eraseFail: number[];
+  /** probability that a byte on the line (either direction) is lost */
+  drop: number;
+  /** probability that a byte on the line (either direction) has one bit flipped */
+  flip: number;
+  /** 1-based index of the flash operation during which power is lost, or null */
+  powerlossAt: number | null;
+  /** bootloader command codes answered with NACK */
+  nack: number[];
+}
+
+export function noFaults(): FaultSet {
+  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [] };
+}
+
+export const FAULT_HELP = [
+  'stuck@<addr>       that byte keeps its value through erase and program (image value, or 0x00 where the image is erased)',
+  'erase-fail@<addr>  erasing the sector holding <addr> reports failure',
+  'drop=<rate>        each byte on the line is lost with this probability (0..1)',
+  'flip=<rate>        each byte on the line gets one bit flipped with this probability (0..1)',
+  'powerloss@<n>      power is lost during the n-th flash operation (that sector is left partly erased, RAM is lost, the part restarts in its bootloader)',
+  `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
+];
+
+function parseAddress(spec: string, text: string): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new InputError(`bad fault spec "${spec}": "${text}" is not an address`);
+  return Number(text) >>> 0;
+}
+
+function parseRate(spec: string, text: string): number {
+  const r = Number(text);
+  if (!/^[0-9.eE-]+$/.test(text) || !Number.isFinite(r) || r < 0 || r > 1) {
+    throw new InputError(`bad fault spec "${spec}": rate "${text}" must be a number from 0 to 1`);
+  }
+  return r;
+}
+
+/** Parses `--emu-fault` specs; throws InputError naming the bad spec. */
+export function parseFaults(specs: readonly string[]): FaultSet {
+  const f = noFaults();
+  for (const raw of specs) {
+    const spec = raw.trim();
+    let m: RegExpMatchArray | null;
+    if ((m = spec.match(/^stuck@(.+)$/i))) f.stuck.push(parseAddress(spec, m[1]));
+    else if ((m = spec.match(/^erase-fail@(.+)$/i))) f.eraseFail.push(parseAddress(spec, m[1]));
+    else if ((m = spec.match(/^drop=(.+)$/i))) f.drop = parseRate(spec, m[1]);
+    else if ((m = spec.match(/^flip=(.+)$/i))) f.flip = parseRate(spec, m[1]);
+    else if ((m = spec.match(/^powerloss@(\d+)$/i))) {
+      const n = Number(m[1]);
+      if (n < 1) throw new InputError(`bad fault spec "${spec}": the operation count starts at 1`);
+      f.powerlossAt = n;
+    } else if ((m = spec.match(/^nack@(.+)$/i))) {
+      const name = m[1].toLowerCase();
+      const code = COMMAND_BY_NAME[name] ?? (/^0x[0-9a-f]{1,2}$/.test(name) ? Number(name) : undefined);
+      if (code === undefined) {
+        throw new InputError(`bad fault spec "${spec}": unknown command "${m[1]}" (known: ${Object.keys(COMMAND_BY_NAME).join(', ')})`);
+      }
+      f.nack.push(code);
+    } else {
+      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n> or nack@<command>`);
+    }
+  }
+  return f;
+}

@@ -1,0 +1,192 @@
+import type { Board } from '../boards/types';
+import { VirtualClock } from './clock';
+import { FlashModel, PowerLoss } from './flash';
+import type { FaultSet } from './faults';
+import { noFaults } from './faults';
+import { initialImage } from './image';
+import { ByteQueue } from './queue';
+import { Rng } from './rng';
+import { serveBootloader } from './bootloader';
+
+export interface TerminalOptions {
+  /** flash contents; a deterministic realistic image when absent */
+  image?: Uint8Array;
+  faults?: FaultSet;
+  seed?: number;
+  /** 1 = read protection active at start */
+  rdp?: 0 | 1;
+  baud?: number;
+  /** bits per byte on the line: 11 for 8E1 (default), 10 for 8N1 */
+  bitsPerByte?: number;
+  /** receives one line per flash operation */
+  log?: (line: string) => void;
+  /** Ed25519 public keys (PEM) the agent accepts module signatures from; empty = any module runs */
+  trust?: string[];
+}
+
+export type PartState = 'bootloader' | 'application' | 'reset';
+
+/**
+ * One emulated payment terminal: the board's flash (NOR model), RAM, system areas, read
+ * protection, the two bench lines (DTR = BOOT0, RTS = NRST), the serial line with its faults and
+ * clock, and the bootloader loop that serves it. The same object serves the in-process `emu` port
+ * and the pseudo-terminal endpoint.
+ */
+export class EmulatedTerminal {
+  readonly clock = new VirtualClock();
+  readonly rng: Rng;
+  readonly flash: FlashModel;
+  readonly ram: Uint8Array;
+  readonly faults: FaultSet;
+  readonly uniqueId: Uint8Array;
+  readonly baud: number;
+  readonly bitsPerByte: number;
+  readonly trust: string[];
+  rdpLevel: 0 | 1;
+  state: PartState = 'bootloader';
+  /** the bootloader has seen its 0x7F since the last reset */
+  synced = false;
+  readonly input = new ByteQueue();
+  private output: number[] = [];
+  private outputHead = 0;
+  private outputListener: ((bytes: Uint8Array) => void) | null = null;
+  private boot0 = true;
+  private resetHeld = false;
+  /** sessions served (a session starts with the first sync after a reset) */
+  resets = 0;
+  events: string[] = [];
+
+  constructor(
+    readonly board: Board,
+    readonly options: TerminalOptions = {},
+  ) {
+    this.faults = options.faults ?? noFaults();
+    this.rng = new Rng(options.seed ?? 1);
+    this.baud = options.baud ?? 115200;
+    this.bitsPerByte = options.bitsPerByte ?? 11;
+    this.trust = options.trust ?? [];
+    this.rdpLevel = options.rdp ?? 0;
+    const image = options.image ?? initialImage(board, options.seed ?? 1);
+    this.flash = new FlashModel(board, image, { clock: this.clock, faults: this.faults, rng: this.rng, log: options.log });
+    this.ram = new Uint8Array(board.ram.size);
+    const uidRng = new Rng(`uid:${board.id}:${options.seed ?? 1}`);
+    this.uniqueId = new Uint8Array(board.uniqueId.bytes);
+    uidRng.fill(this.uniqueId);
+    void serveBootloader(this);
+  }
+
+  /** seconds one byte takes on the line */
+  get byteTime(): number {
+    return this.bitsPerByte / this.baud;
+  }
+
+  /** Bytes from the host side of the line. */
+  receive(bytes: Uint8Array): void {
+    for (const b of bytes) {
+      this.clock.advance(this.byteTime);
+      const v = this.lineFault(b);
+      if (v !== null) this.input.push(v);
+    }
+  }
+
+  /** Bytes from the part to the host side of the line. */
+  emit(bytes: ArrayLike<number>): void {
+    const passed: number[] = [];
+    for (let i = 0; i < bytes.length; i++) {
+      this.clock.advance(this.byteTime);
+      const v = this.lineFault(bytes[i]);
+      if (v !== null) passed.push(v);
+    }
+    if (this.outputListener) {
+      if (passed.length) this.outputListener(Uint8Array.from(passed));
+    } else {
+      for (const v of passed) this.output.push(v);
+    }
+  }
+
+  /** Sends everything the part emits to `listener` instead of buffering it (serial endpoints). */
+  onOutput(listener: (bytes: Uint8Array) => void): void {
+    this.outputListener = listener;
+  }
+
+  availableOutput(): number {
+    return this.output.length - this.outputHead;
+  }
+
+  takeOutput(n: number): Uint8Array {
+    const out = Uint8Array.from(this.output.slice(this.outputHead, this.outputHead + n));
+    this.outputHead += out.length;
+    if (this.outputHead === this.output.length) {
+      this.output = [];
+      this.outputHead = 0;
+    }
+    return out;
+  }
+
+  discardOutput(): void {
+    this.output = [];
+    this.outputHead = 0;
+  }
+
+  /** the part is blocked waiting for line input (nothing more will come out until it gets some) */
+  get idle(): boolean {
+    return this.input.waiting;
+  }
+
+  private lineFault(b: number): number | null {
+    if (this.faults.drop > 0 && this.rng.float() < this.faults.drop) return null;
+    if (this.faults.flip > 0 && this.rng.float() < this.faults.flip) return b ^ (1 << this.rng.below(8));
+    return b;
+  }
+
+  /** DTR drives BOOT0 (asserted = high); RTS drives NRST (asserted = held in reset). */
+  setSignals(s: { dtr?: boolean; rts?: boolean }): void {
+    if (s.dtr !== undefined) this.boot0 = s.dtr;
+    if (s.rts !== undefined) {
+      if (s.rts && !this.resetHeld) {
+        this.resetHeld = true;
+        this.state = 'reset';
+      } else if (!s.rts && this.resetHeld) {
+        this.resetHeld = false;
+        this.restart(this.boot0 ? 'bootloader' : 'application', 'reset released');
+      }
+    }
+  }
+
+  /** A reset: back into the bootloader (waiting for 0x7F) or into the application. */
+  restart(into: 'bootloader' | 'application', why: string): void {
+    this.state = into;
+    this.synced = false;
+    this.resets++;
+    this.input.clear();
+    this.events.push(`${this.clock.now().toFixed(3)} restart into ${into}: ${why}`);
+  }
+
+  /** Power lost: RAM contents are gone, the part restarts in its bootloader. */
+  powerLoss(err: PowerLoss): void {
+    this.rng.fill(this.ram);
+    this.restart(this.boot0 ? 'bootloader' : 'application', err.message);
+  }
+
+  // ---- the part's address space as the bootloader sees it ----
+
+  /** Reads `length` bytes at `address`, or null when any of them is not mapped. */
+  readMemory(address: number, length: number): Uint8Array | null {
+    if (this.flash.contains(address, length)) return this.flash.read(address, length);
+    const r = this.ramOffset(address, length);
+    if (r !== null) return this.ram.slice(r, r + length);
+    const uid = this.board.uniqueId.address;
+    if (address >= uid && address + length <= uid + this.uniqueId.length) return this.uniqueId.slice(address - uid, address - uid + length);
+    const reg = this.board.flash.sizeRegister;
+    if (reg !== null && address >= reg && address + length <= reg + 2) {
+      const kib = this.board.flash.size / 1024;
+      return Uint8Array.of(kib & 0xff, kib >> 8).slice(address - reg, address - reg + length);
+    }
+    return null;
+  }
+
+  ramOffset(address: number, length: number): number | null {
+    const { base, size } = this.board.ram;
+    return address >= base && length >= 0 && address + length <= base + size ? address - base : null;
+  }
+}

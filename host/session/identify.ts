@@ -1,0 +1,57 @@
+import type { Board } from '../boards/types';
+import { DeviceError, NackError, SafetyError } from '../errors';
+import type { BootloaderClient } from '../protocol/client';
+
+export interface Identity {
+  pid: number;
+  bootloaderVersion: number;
+  commands: number[];
+  /** hex of the 96-bit unique ID, or null when read protection hides it */
+  uid: string | null;
+  readProtected: boolean;
+  /** flash size in bytes read from the part's flash-size register, when readable */
+  flashSizeRegister: number | null;
+}
+
+export function hexPid(pid: number): string {
+  return `0x${pid.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Connects and identifies the part: sync, Get, Get ID (must be one of the board's product IDs),
+ * then the unique ID and flash size register. A Read Memory refused with NACK after the part
+ * answered everything else means read protection (RDP level 1).
+ */
+export async function identify(client: BootloaderClient, board: Board): Promise<Identity> {
+  await client.sync();
+  const info = await client.get();
+  const pid = await client.getId();
+  if (!board.productIds.includes(pid)) {
+    throw new DeviceError(
+      `product ID mismatch: board ${board.id} expects ${board.productIds.map(hexPid).join(' or ')}, the terminal answered ${hexPid(pid)}`,
+    );
+  }
+  let uid: string | null = null;
+  let readProtected = false;
+  let flashSizeRegister: number | null = null;
+  try {
+    const raw = await client.readMemory(board.uniqueId.address, board.uniqueId.bytes);
+    uid = Buffer.from(raw).toString('hex');
+    if (board.flash.sizeRegister !== null) {
+      const reg = await client.readMemory(board.flash.sizeRegister, 2);
+      flashSizeRegister = (reg[0] | (reg[1] << 8)) * 1024;
+    }
+  } catch (err) {
+    if (!(err instanceof NackError)) throw err;
+    readProtected = true;
+  }
+  return { pid, bootloaderVersion: info.version, commands: info.commands, uid, readProtected, flashSizeRegister };
+}
+
+export function refuseIfProtected(id: Identity, board: Board): void {
+  if (id.readProtected) {
+    throw new SafetyError(
+      `the terminal (${board.id}) is read-protected (RDP level 1): the bootloader refuses reads; pass --unlock to mass-erase it through Readout Unprotect (its data cannot be backed up)`,
+    );
+  }
+}
