@@ -49,7 +49,7 @@ export class BootloaderClient {
     private readonly options: ClientOptions = {},
   ) {
     this.byteTimeoutMs = options.byteTimeoutMs ?? 500;
-    this.attempts = options.attempts ?? 4;
+    this.attempts = options.attempts ?? 8;
   }
 
   /** Opens the session: 0x7F answered ACK (or NACK from a part already synced). */
@@ -153,44 +153,77 @@ export class BootloaderClient {
     });
   }
 
+  /**
+   * Moves `length` bytes in commands of at most 256 bytes. A chunk that fails (NACK, timeout,
+   * garbled answer) is retried after a re-sync with half the size, so a noisy line still gets
+   * through; the size grows back after each success. Gives up after `attempts` failures in a row.
+   */
+  private async chunked(what: string, address: number, length: number, align: number, once: (off: number, n: number) => Promise<void>, onProgress?: (done: number) => void): Promise<void> {
+    let off = 0;
+    let size = MAX_TRANSFER;
+    let failures = 0;
+    while (off < length) {
+      const n = Math.min(size, length - off);
+      try {
+        await once(off, n);
+        off += n;
+        failures = 0;
+        size = Math.min(MAX_TRANSFER, size * 2);
+        onProgress?.(off);
+      } catch (err) {
+        if (!(err instanceof DeviceError)) throw err;
+        this.options.onRetry?.(`${what} at 0x${(address + off).toString(16)}`, err);
+        if (++failures >= this.attempts) throw err;
+        size = Math.max(align * 4, Math.floor(size / 2 / align) * align);
+        await this.resync();
+      }
+    }
+  }
+
   /** Read Memory, split into commands of at most 256 bytes. */
   async readMemory(address: number, length: number, onProgress?: (done: number) => void): Promise<Uint8Array> {
     const out = new Uint8Array(length);
-    for (let off = 0; off < length; off += MAX_TRANSFER) {
-      const n = Math.min(MAX_TRANSFER, length - off);
-      const chunk = await this.retrying(`Read Memory at 0x${(address + off).toString(16)}`, async () => {
-        await this.sendCommand(CMD.READ_MEMORY);
-        await this.transport.write(addressFrame(address + off));
-        await this.expectAck('Read Memory address', CMD.READ_MEMORY);
-        await this.transport.write(readLengthFrame(n));
-        await this.expectAck('Read Memory length', CMD.READ_MEMORY);
-        return this.transport.read(n, this.byteTimeoutMs + n);
-      });
-      out.set(chunk, off);
-      onProgress?.(off + n);
-    }
+    await this.chunked('Read Memory', address, length, 1, async (off, n) => {
+      await this.sendCommand(CMD.READ_MEMORY);
+      await this.transport.write(addressFrame(address + off));
+      await this.expectAck('Read Memory address', CMD.READ_MEMORY);
+      await this.transport.write(readLengthFrame(n));
+      await this.expectAck('Read Memory length', CMD.READ_MEMORY);
+      out.set(await this.transport.read(n, this.byteTimeoutMs + n), off);
+    }, onProgress);
     return out;
+  }
+
+  /**
+   * Reads until two reads agree: Read Memory carries no checksum, so a value that must be right
+   * (a unique ID, a header) is read twice.
+   */
+  async readMemoryConfirmed(address: number, length: number, tries = 4): Promise<Uint8Array> {
+    let previous = await this.readMemory(address, length);
+    for (let i = 0; i < tries; i++) {
+      const again = await this.readMemory(address, length);
+      if (Buffer.compare(Buffer.from(again), Buffer.from(previous)) === 0) return again;
+      previous = again;
+    }
+    throw new DeviceError(`reads of 0x${address.toString(16)} never agreed twice in a row (${tries + 1} reads): the line is too noisy`);
   }
 
   /** Write Memory, split into commands of at most 256 bytes, padded to whole words with 0xFF. */
   async writeMemory(address: number, data: Uint8Array, onProgress?: (done: number) => void, timeoutMs = 1000): Promise<void> {
     if (address % 4 !== 0) throw new RangeError(`Write Memory address 0x${address.toString(16)} is not word aligned`);
-    for (let off = 0; off < data.length; off += MAX_TRANSFER) {
-      let chunk = data.subarray(off, Math.min(data.length, off + MAX_TRANSFER));
+    await this.chunked('Write Memory', address, data.length, 4, async (off, n) => {
+      let chunk = data.subarray(off, off + n);
       if (chunk.length % 4) {
         const padded = new Uint8Array(chunk.length + 4 - (chunk.length % 4)).fill(0xff);
         padded.set(chunk);
         chunk = padded;
       }
-      await this.retrying(`Write Memory at 0x${(address + off).toString(16)}`, async () => {
-        await this.sendCommand(CMD.WRITE_MEMORY);
-        await this.transport.write(addressFrame(address + off));
-        await this.expectAck('Write Memory address', CMD.WRITE_MEMORY);
-        await this.transport.write(dataFrame(chunk));
-        await this.expectAck('Write Memory data', CMD.WRITE_MEMORY, timeoutMs);
-      });
-      onProgress?.(Math.min(data.length, off + MAX_TRANSFER));
-    }
+      await this.sendCommand(CMD.WRITE_MEMORY);
+      await this.transport.write(addressFrame(address + off));
+      await this.expectAck('Write Memory address', CMD.WRITE_MEMORY);
+      await this.transport.write(dataFrame(chunk));
+      await this.expectAck('Write Memory data', CMD.WRITE_MEMORY, timeoutMs);
+    }, onProgress);
   }
 
   /** Go: the part leaves the bootloader and runs code at `address`. Not retried once accepted. */

@@ -161,8 +161,14 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
       const b = blocks[i];
       const want = expected(b);
       let digest = i < table.blockCount ? Buffer.from(table.digests[i]) : Buffer.alloc(32);
-      // Read Memory carries no checksum: a mismatch may be the line's, so read that digest once more
-      if (i < table.blockCount && !digest.equals(want)) digest = Buffer.from(await runner.rereadDigest(i, table.blockCount));
+      // Read Memory carries no checksum: a mismatch may be the line's, so read that digest again
+      // until it matches or two reads in a row agree on the same wrong value
+      for (let tries = 0; i < table.blockCount && !digest.equals(want) && tries < 5; tries++) {
+        const again = Buffer.from(await runner.rereadDigest(i, table.blockCount));
+        const stable = again.equals(digest);
+        digest = again;
+        if (stable) break;
+      }
       out.push({ address: b.address, size: b.size, digest: digest.toString('hex'), blank: table.blank[i] ?? false, ok: i < table.blockCount && digest.equals(want) });
     }
     return out;

@@ -35,10 +35,10 @@ export async function identify(client: BootloaderClient, board: Board): Promise<
   let readProtected = false;
   let flashSizeRegister: number | null = null;
   try {
-    const raw = await client.readMemory(board.uniqueId.address, board.uniqueId.bytes);
+    const raw = await client.readMemoryConfirmed(board.uniqueId.address, board.uniqueId.bytes);
     uid = Buffer.from(raw).toString('hex');
     if (board.flash.sizeRegister !== null) {
-      const reg = await client.readMemory(board.flash.sizeRegister, 2);
+      const reg = await client.readMemoryConfirmed(board.flash.sizeRegister, 2);
       flashSizeRegister = (reg[0] | (reg[1] << 8)) * 1024;
     }
   } catch (err) {
