@@ -1,12 +1,11 @@
 import { Option, type Command } from 'commander';
 import { loadEngineModule, checkModuleAbi } from '../../engine/module';
-import { EXIT, InputError } from '../../errors';
+import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
-import { eraseTerminal, type VerifyMode } from '../../session/erase';
-import { openPort, type EmuOptions } from '../ports';
-import { progressDisplay } from '../progress';
-import { eraseReport, eraseSummary } from '../report';
-import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
+import type { VerifyMode } from '../../session/erase';
+import type { EmuOptions } from '../ports';
+import { runErase } from '../run-erase';
+import { act, loadBoardOrExit, withEmuOptions } from '../common';
 
 async function cmdErase(o: EmuOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; backup?: string; noBackup?: boolean; baud?: string }): Promise<number> {
   const b = loadBoardOrExit(o.board);
@@ -14,26 +13,17 @@ async function cmdErase(o: EmuOptions & { board: string; port: string; method: s
   if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
   const module = loadEngineModule('terminal');
   checkModuleAbi(module);
-  const port = await openPort(o.port, b, o);
-  const display = progressDisplay();
-  try {
-    const outcome = await eraseTerminal(port.transport, {
-      board: b,
-      method: o.method as MethodName,
-      verify: o.verify as VerifyMode,
-      includeProtected: o.includeProtected,
-      unlock: o.unlock,
-      module,
-      onProgress: display.update,
-    });
-    display.stop();
-    if (o.json) out(JSON.stringify(eraseReport(outcome, { board: b.id, certificate: null, backup: null }), null, 2));
-    else out(eraseSummary(outcome, b.id));
-    return outcome.verified ? EXIT.OK : EXIT.VERIFY_FAILED;
-  } finally {
-    display.stop();
-    await port.close();
-  }
+  return runErase({
+    board: b,
+    port: o.port,
+    emu: o,
+    method: o.method as MethodName,
+    verify: o.verify as VerifyMode,
+    includeProtected: o.includeProtected,
+    unlock: o.unlock,
+    json: o.json,
+    module,
+  });
 }
 
 export function register(program: Command): void {
