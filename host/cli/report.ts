@@ -20,6 +20,7 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     uid: o.identity.uid,
     method: o.method,
     verify: o.verify,
+    verification: o.verification,
     nonce: o.nonce,
     blockSize: o.blockSize,
     blocks: o.blocks.map((b) => ({ address: hex32(b.address), size: b.size, digest: b.digest, blank: b.blank, ok: b.ok })),

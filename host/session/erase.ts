@@ -11,6 +11,7 @@ import { sampleBlocks } from '../plan/sampling';
 import { AgentRunner, type AgentEvent } from './agent-runner';
 import { identify, refuseIfProtected, type Identity } from './identify';
 import { PhaseClock } from './phase-clock';
+import { bootloaderOnlyErase } from './bootloader-erase';
 
 export type VerifyMode = 'full' | 'sample';
 
@@ -37,50 +38,8 @@ export interface EraseRequest {
   random?: (n: number) => Uint8Array;
 }
 
-export interface BlockOutcome {
-  address: number;
-  size: number;
-  digest: string;
-  blank: boolean;
-  ok: boolean;
-}
-
-export interface PassOutcome {
-  name: string;
-  kind: Pass['kind'];
-  pattern?: string;
-  seed?: string;
-  blocks: number;
-  failed: number[];
-  verified: boolean;
-}
-
-export interface EraseOutcome {
-  verified: boolean;
-  identity: Identity;
-  plan: ErasePlan;
-  method: MethodName;
-  verify: VerifyMode;
-  nonce: string;
-  blockSize: number;
-  blocks: BlockOutcome[];
-  failed: number[];
-  failedSectors: { index: number; address: number; reason: string }[];
-  passes: PassOutcome[];
-  keys: { regions: Range[]; zeroized: boolean };
-  coverage: { subsections: number; fraction: number; everyBlock: boolean };
-  retries: number;
-  unlocked: boolean;
-  moduleSha256: string;
-  moduleBytes: number;
-  timings: Record<string, number>;
-  terminalTimings: Record<string, number>;
-  wire: { bytesTx: number; bytesRx: number };
-  /** why the run is not verified, in one line (null when verified) */
-  reason: string | null;
-}
-
-const MAX_RETRIES = 3;
+import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
+export type { BlockOutcome, EraseOutcome, PassOutcome } from './outcome';
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
@@ -118,10 +77,8 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     unlocked = true;
   }
   progress({ phase: 'connect', done: 1, total: 1 });
-  if (!board.agent) {
-    throw new SafetyError(`board ${board.id} has no room for the Wasm agent and the bootloader-only erase path is not available yet: nothing was changed`);
-  }
   if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
+  if (!board.agent) return bootloaderOnlyErase({ client, transport, board, req, identity, unlocked, clock, progress, random });
 
   const plan = planErase(board, { blockSize: req.blockSize, includeProtected: req.includeProtected });
   const nonce = random(32);
@@ -298,44 +255,23 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   }
   clock.stop();
 
-  const failed = finalBlocks.filter((b) => !b.ok).map((b) => b.address);
-  for (const a of failed) {
-    const s = plan.sectors.find((x) => a >= x.address && a < x.address + x.size);
-    if (s && !failedSectors.some((f) => f.index === s.index)) failedSectors.push({ index: s.index, address: s.address, reason: `block ${hex32(a)} not blank after ${MAX_RETRIES} retries` });
-  }
-  const passFailures = passes.filter((p) => !p.verified);
-  const verified = finalBlocks.length > 0 && failed.length === 0 && passFailures.length === 0 && keysZeroized && failedSectors.length === 0;
-  let reason: string | null = null;
-  if (!verified) {
-    if (failed.length) reason = `${failed.length} block(s) not blank: first at ${hex32(failed[0])}`;
-    else if (failedSectors.length) reason = failedSectors[0].reason;
-    else if (!keysZeroized) reason = 'the key store could not be zeroized';
-    else if (passFailures.length) reason = `pass ${passFailures[0].name} did not verify (first block ${hex32(passFailures[0].failed[0] ?? 0)})`;
-    else reason = 'nothing was verified';
-  }
-  return {
-    verified,
+  return conclude({
     identity,
     plan,
-    method: req.method,
-    verify: req.verify,
-    nonce: Buffer.from(nonce).toString('hex'),
-    blockSize: plan.blockSize,
-    blocks: finalBlocks,
-    failed,
+    req,
+    nonce,
+    finalBlocks,
     failedSectors,
     passes,
-    keys: { regions: keyRegions.map((r) => ({ address: r.address, size: r.size })), zeroized: keysZeroized },
+    keyRegions,
+    keysZeroized,
     coverage,
     retries,
     unlocked,
-    moduleSha256: createHash('sha256').update(req.module).digest('hex'),
-    moduleBytes: req.module.length,
-    timings: clock.real(),
-    terminalTimings: clock.terminal(),
-    wire: transport.stats(),
-    reason,
-  };
+    clock,
+    transport,
+    verification: 'agent-digest',
+  });
 }
 
 export function digestOf(nonce: Uint8Array, address: number, bytes: Uint8Array): Buffer {
