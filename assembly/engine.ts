@@ -58,21 +58,11 @@ import {
   STATUS_OK,
   STATUS_TOO_MANY_BLOCKS,
 } from './abi';
+import { halErase, halEvent, halProgram, halRead } from './hal';
 import { digestBlock } from './sha256';
 
-// ---- HAL (module "hal"); every call returns 0 on success, any other value is a HAL status ----
-
-@external('hal', 'erase')
-declare function halErase(addr: u32, size: u32): i32;
-
-@external('hal', 'read')
-declare function halRead(addr: u32, dst: usize, len: u32): i32;
-
-@external('hal', 'program')
-declare function halProgram(addr: u32, src: usize, len: u32): i32;
-
-@external('hal', 'event')
-declare function halEvent(kind: u32, index: u32): void;
+// ---- HAL: the `hal` imports on a terminal, an in-memory flash in the self-contained build ----
+// (assembly/hal.ts chooses per build target; every call returns 0 on success, else a HAL status)
 
 // ---- static memory ----
 

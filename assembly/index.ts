@@ -9,3 +9,7 @@ export const JOB_MAX: i32 = <i32>abi.JOB_MAX;
 export const RESULT_MAX: i32 = <i32>abi.RESULT_MAX;
 
 export { run } from './engine';
+
+if (isDefined(POSWIPE_MEMORY_HAL)) {
+  ERROR('assembly/index.ts is the terminal entry: build it without POSWIPE_MEMORY_HAL (use assembly/selfcontained.ts)');
+}

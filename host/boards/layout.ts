@@ -2,6 +2,7 @@
  * The flash layout computed from a board: pure functions, no I/O.
  */
 import { Board, Range, Sector, SectorRun } from './types';
+import { DeviceError } from '../errors';
 
 /** Total bytes covered by sector runs. */
 export function runsTotal(runs: readonly SectorRun[]): number {
@@ -57,4 +58,33 @@ export function fullEraseTime(board: Board): { typicalMs: number; maxMs: number 
     maxMs += run.count * t.maxMs;
   }
   return { typicalMs, maxMs };
+}
+
+/**
+ * The board resized to what the part's flash-size register reports (a smaller variant of the
+ * family, e.g. a 512 KiB F407). The new end must fall on a sector boundary and leave every region
+ * inside; otherwise the board file does not describe this part and the caller refuses it.
+ */
+export function boardWithFlashSize(board: Board, bytes: number): Board {
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  if (bytes > board.flash.size) {
+    throw new DeviceError(`the terminal reports ${bytes / 1024} KiB of flash, but board ${board.id} describes only ${board.flash.size / 1024} KiB: use a board file for this part`);
+  }
+  const runs: SectorRun[] = [];
+  let total = 0;
+  for (const run of board.flash.sectors) {
+    if (total >= bytes) break;
+    const count = Math.min(run.count, Math.floor((bytes - total) / run.size));
+    if (count > 0) runs.push({ count, size: run.size });
+    total += count * run.size;
+    if (count < run.count) break;
+  }
+  if (total !== bytes) {
+    throw new DeviceError(`the terminal reports ${bytes / 1024} KiB of flash, which does not end on a sector boundary of board ${board.id}`);
+  }
+  const end = board.flash.base + bytes;
+  const outside = board.regions.find((r) => r.address + r.size > end);
+  if (outside) throw new DeviceError(`the terminal reports ${bytes / 1024} KiB of flash; region "${outside.name}" of board ${board.id} lies beyond it (ends at ${hex(outside.address + outside.size)})`);
+  const banks = board.flash.banks.filter((b) => b.address < end).map((b) => ({ address: b.address, size: Math.min(b.size, end - b.address) }));
+  return { ...board, flash: { ...board.flash, size: bytes, sectors: runs, banks } };
 }

@@ -1,5 +1,5 @@
 import type { Board } from '../boards/types';
-import { decodeResult, encodeJob, RESULT_HEADER_SIZE, type JobSpec, type ResultTable } from '../engine/abi';
+import { decodeResult, encodeJob, RESULT_HEADER_SIZE, RESULT_MAGIC, type JobSpec, type ResultTable } from '../engine/abi';
 import { DeviceError, SafetyError } from '../errors';
 import { AGENT_FRAME, REFUSE, REFUSE_REASONS, decodeAgentFrame, loadImage } from '../protocol/agent-frames';
 import type { BootloaderClient } from '../protocol/client';
@@ -151,6 +151,11 @@ export class AgentRunner {
       const header = await this.client.readMemory(this.agent.result, RESULT_HEADER_SIZE);
       const v = new DataView(header.buffer, header.byteOffset, header.byteLength);
       if (v.getUint32(0, true) === 0 && v.getUint32(4, true) === 0) return 'missing';
+      if (v.getUint32(0, true) !== RESULT_MAGIC) {
+        // garbage where the table should be: RAM after a reset, or a read garbled on the line
+        lastError = new DeviceError('result table magic missing');
+        continue;
+      }
       const blocks = v.getUint32(12, true);
       if (blocks > expectedBlocks) {
         lastError = new DeviceError(`result table reports ${blocks} blocks, the job had ${expectedBlocks}`);

@@ -10,8 +10,15 @@ import { METHOD_SPECS, type MethodName, type Pass, type PassPattern } from '../p
 import { sampleBlocks } from '../plan/sampling';
 import { AgentRunner, type AgentEvent } from './agent-runner';
 import { identify, refuseIfProtected, type Identity } from './identify';
+
+/** The board as the part reports itself: its flash-size register, where readable, overrides the file's size. */
+function boardForIdentity(board: Board, id: Identity): Board {
+  return id.flashSizeRegister !== null && id.flashSizeRegister !== board.flash.size ? boardWithFlashSize(board, id.flashSizeRegister) : board;
+}
 import { PhaseClock } from './phase-clock';
 import { bootloaderOnlyErase } from './bootloader-erase';
+import { playSequence, resetPlan, type ResetPlan } from './reset';
+import { boardWithFlashSize } from '../boards/layout';
 
 export type VerifyMode = 'full' | 'sample';
 
@@ -34,6 +41,8 @@ export interface EraseRequest {
   onProgress?: (p: Progress) => void;
   /** runs after identification and before anything is written (the backup goes here) */
   beforeErase?: (ctx: { client: BootloaderClient; identity: Identity }) => Promise<void>;
+  /** DTR/RTS sequences into the bootloader before the session and back to the application after it */
+  reset?: ResetPlan;
   /** randomness source (tests may pin it); node:crypto by default */
   random?: (n: number) => Uint8Array;
 }
@@ -52,7 +61,6 @@ function hex32(n: number): string {
  * computed itself.
  */
 export async function eraseTerminal(transport: Transport, req: EraseRequest): Promise<EraseOutcome> {
-  const board = req.board;
   const spec = METHOD_SPECS[req.method];
   if (req.verify === 'sample' && !spec.allowsSampling) {
     throw new SafetyError(`method ${req.method} requires full verification (--verify full): sampling is refused`);
@@ -64,7 +72,17 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
 
   clock.start('connect');
   progress({ phase: 'connect', done: 0, total: 1 });
-  let identity = await identify(client, board);
+  const reset = req.reset ?? resetPlan(req.board);
+  if (reset.enter.length) await playSequence(transport, reset.enter);
+  try {
+    return await session();
+  } finally {
+    if (reset.exit.length) await playSequence(transport, reset.exit).catch(() => undefined);
+  }
+
+  async function session(): Promise<EraseOutcome> {
+  let identity = await identify(client, req.board);
+  const board = boardForIdentity(req.board, identity);
   let unlocked = false;
   if (identity.readProtected) {
     if (!req.unlock) refuseIfProtected(identity, board);
@@ -72,7 +90,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     const mass = board.timing.massErase.maxMs;
     await client.readoutUnprotect(mass * 2 + 1000);
     await transport.sleep(100);
-    identity = await identify(client, board);
+    identity = await identify(client, req.board);
     if (identity.readProtected) throw new DeviceError('the terminal is still read-protected after Readout Unprotect');
     unlocked = true;
   }
@@ -272,6 +290,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     transport,
     verification: 'agent-digest',
   });
+  }
 }
 
 export function digestOf(nonce: Uint8Array, address: number, bytes: Uint8Array): Buffer {
