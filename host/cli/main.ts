@@ -4,6 +4,7 @@ import { takeActionCode } from './common';
 import { register as registerBoards } from './commands/boards';
 import { register as registerErase } from './commands/erase';
 import { register as registerInfo } from './commands/info';
+import { register as registerPorts } from './commands/ports';
 
 const VERSION: string = require('../../../package.json').version;
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerBoards(program);
   registerInfo(program);
+  registerPorts(program);
   registerErase(program);
   return program;
 }
