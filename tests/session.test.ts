@@ -113,13 +113,6 @@ test('keys are zeroized before any sector is erased (operation log order)', asyn
   assert.ok(blankOutside(terminal, 0xff, protectedRegions));
 });
 
-test('boards without room for the agent are refused, flash untouched', async () => {
-  const { board, terminal, transport } = emulated('stm32f103xb');
-  const before = Buffer.from(terminal.flash.bytes);
-  await assert.rejects(eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() }), SafetyError);
-  assert.ok(before.equals(Buffer.from(terminal.flash.bytes)));
-});
-
 test('every board with an agent erases and verifies (dual-bank F429, 2 KiB-page L476)', async () => {
   for (const id of ['stm32f205', 'stm32f429', 'stm32l476']) {
     const { board, terminal, transport } = emulated(id);
