@@ -139,3 +139,32 @@ test('line faults: drop and flip at 0.1% never give a false success', async () =
   }
   assert.ok(verified >= 5, `only ${verified} of 6 runs verified under light line faults`);
 });
+
+test('timing: an emulated F407 erase takes what the board figures predict (within 10%)', async () => {
+  const { board, terminal, transport } = emulated('stm32f407');
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
+  assert.equal(o.verified, true);
+  const eraseS = board.flash.sectors.reduce((n, r) => n + r.count * board.timing.erase.find((e) => e.unitBytes === r.size)!.typicalMs, 0) / 1000;
+  const lineS = ((o.wire.bytesTx + o.wire.bytesRx) * 11) / 115200;
+  const predicted = eraseS + lineS;
+  const measured = terminal.clock.now();
+  assert.ok(Math.abs(measured - predicted) / predicted < 0.1, `emulated ${measured.toFixed(3)} s, predicted ${predicted.toFixed(3)} s`);
+  assert.ok(Math.abs(o.terminalTimings.total - measured) < 0.01);
+});
+
+test('line faults: drop and flip at 0.1% on the F407 end verified in at least 19 of 20 seeded runs', async () => {
+  let verified = 0;
+  for (let seed = 100; seed < 120; seed++) {
+    const { board, terminal, transport } = emulated('stm32f407', { seed, faults: parseFaults(['drop=0.001', 'flip=0.001']) });
+    try {
+      const o = await eraseTerminal(transport, { board, method: 'purge', verify: 'full', module: engineModule() });
+      if (o.verified) {
+        verified++;
+        assert.ok(blankOutside(terminal, 0xff), `seed ${seed}: verified but not blank`);
+      }
+    } catch (err) {
+      assert.ok(err instanceof DeviceError, `seed ${seed}: ${(err as Error).message}`);
+    }
+  }
+  assert.ok(verified >= 19, `${verified} of 20 verified`);
+});

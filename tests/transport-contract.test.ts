@@ -4,7 +4,35 @@ import { TimeoutError } from '../host/errors';
 import { BootloaderClient } from '../host/protocol/client';
 import { SerialTransport } from '../host/transport/serial';
 import type { Transport } from '../host/transport/types';
-import { emulated } from './helpers';
+import { WebSerialTransport } from '../host/transport/webserial';
+import { EmulatedSerialPort } from '../host/web/emulated-port';
+import { CLI, emulated } from './helpers';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+function hasSocat(): boolean {
+  return spawnSync('sh', ['-c', 'command -v socat'], { encoding: 'utf8' }).status === 0;
+}
+
+const servers: ChildProcess[] = [];
+process.on('exit', () => servers.forEach((c) => c.kill()));
+
+/** Starts `poswipe emu --pty` for one client and opens its pty with the serial transport (8N1). */
+async function openPty(): Promise<Transport> {
+  const link = path.join(mkdtempSync(path.join(tmpdir(), 'poswipe-pty-')), 'tty');
+  const child = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f407', '--pty', link, '--exit-after', '1'], { stdio: 'ignore' });
+  servers.push(child);
+  for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
+  const t = await SerialTransport.open(link, { parity: 'none' });
+  const close = t.close.bind(t);
+  t.close = async () => {
+    await close();
+    child.kill();
+  };
+  return t;
+}
 
 /**
  * One contract for every Transport: the emulated terminal always, a real port when
@@ -19,6 +47,10 @@ interface Subject {
 
 const subjects: Subject[] = [
   { name: 'emulated terminal', skip: false, open: async () => emulated('stm32f407').transport },
+  // the browser's transport, over WHATWG streams to the emulator (a virtual Web Serial port)
+  { name: 'Web Serial transport (virtual port)', skip: false, open: () => WebSerialTransport.open(new EmulatedSerialPort(emulated('stm32f407').terminal)) },
+  // the serial transport over a real pseudo-terminal, served by `poswipe emu --pty` (socat)
+  { name: 'serial port on an emulated pty', skip: hasSocat() ? false : 'socat is not installed', open: openPty },
   {
     name: 'serial port (POSWIPE_TEST_PORT)',
     skip: process.env.POSWIPE_TEST_PORT ? false : 'set POSWIPE_TEST_PORT to a port with a terminal in bootloader mode',

@@ -2,9 +2,18 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, PoswipeError, exitCodeOf } from '../errors';
 import { takeActionCode } from './common';
 import { register as registerBoards } from './commands/boards';
+import { register as registerBuild } from './commands/build';
 import { register as registerErase } from './commands/erase';
+import { register as registerFlash } from './commands/flash';
+import { register as registerEmu } from './commands/emu';
 import { register as registerInfo } from './commands/info';
 import { register as registerPorts } from './commands/ports';
+import { register as registerBackup } from './commands/backup';
+import { register as registerRestore } from './commands/restore';
+import { register as registerCert } from './commands/cert';
+import { register as registerKeys } from './commands/keys';
+import { register as registerAudit } from './commands/audit';
+import { register as registerStation } from './commands/station';
 
 const VERSION: string = require('../../../package.json').version;
 
@@ -18,6 +27,15 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerPorts(program);
   registerErase(program);
+  registerBuild(program);
+  registerFlash(program);
+  registerEmu(program);
+  registerBackup(program);
+  registerRestore(program);
+  registerCert(program);
+  registerKeys(program);
+  registerAudit(program);
+  registerStation(program);
   return program;
 }
 

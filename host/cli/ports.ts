@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync, renameSync, appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Board } from '../boards/types';
-import { EmulatedTerminal } from '../emulator/terminal';
+import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
 import { DeviceError, InputError } from '../errors';
 import { EmulatedTransport } from '../transport/emulated';
@@ -33,10 +33,10 @@ function intOption(name: string, text: string | undefined, fallback: number, min
   return n;
 }
 
-/** Builds an emulated terminal of `board` from the `--emu-*` options. */
-export function createEmulatedTerminal(board: Board, o: EmuOptions): EmulatedTerminal {
+/** Builds an emulated terminal of `board` from the `--emu-*` options (`extra` adds what the options do not cover, e.g. bitsPerByte). */
+export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Partial<TerminalOptions> = {}): EmulatedTerminal {
   const seed = intOption('--emu-seed', o.emuSeed, 1, 0, 0xffffffff);
-  const rdp = intOption('--emu-rdp', o.emuRdp, 0, 0, 1) as 0 | 1;
+  const rdp = o.emuRdp === undefined ? undefined : (intOption('--emu-rdp', o.emuRdp, 0, 0, 1) as 0 | 1);
   const baud = intOption('--emu-baud', o.emuBaud, 115200, 1200, 4000000);
   const faults = parseFaults(o.emuFault ?? []);
   let image: Uint8Array | undefined;
@@ -57,7 +57,7 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions): EmulatedTer
     if (!existsSync(o.emuTrust)) throw new InputError(`--emu-trust ${o.emuTrust}: no such file`);
     trust = [readFileSync(o.emuTrust, 'utf8')];
   }
-  return new EmulatedTerminal(board, { image, faults, seed, rdp, baud, log, trust });
+  return new EmulatedTerminal(board, { image, faults, seed, rdp, baud, log, trust, ...extra });
 }
 
 /** Writes the emulated flash to `path` through a temporary file and a rename. */

@@ -1,7 +1,10 @@
 import { ACK, CMD, NACK, SYNC, SPECIAL_ERASE, decodeAddressFrame, isCommandFrame, stm32Crc32, xorOf } from '../protocol/frames';
 import { FLASH_STATUS, PowerLoss } from './flash';
 import { runAgent } from './agent';
-import type { EmulatedTerminal } from './terminal';
+import { RESET_MARK, type EmulatedTerminal } from './terminal';
+
+/** Thrown out of a command's handling when the part is reset in the middle of it. */
+class Restarted extends Error {}
 
 /**
  * The device side of the AN3155 USART bootloader, serving one emulated terminal forever. It reads
@@ -9,7 +12,11 @@ import type { EmulatedTerminal } from './terminal';
  * model, RAM and option bytes. Go into RAM that holds an agent load header starts the Wasm agent.
  */
 export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
-  const next = (): Promise<number> => t.input.next();
+  const next = async (): Promise<number> => {
+    const b = await t.input.next();
+    if (b === RESET_MARK) throw new Restarted();
+    return b;
+  };
   const read = async (n: number): Promise<number[]> => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push(await next());
@@ -17,6 +24,11 @@ export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
   };
   const ack = (): void => t.emit([ACK]);
   const nack = (): void => t.emit([NACK]);
+  /** the answer to the command frame itself, told to observers */
+  const answer = (code: number, accepted: boolean): void => {
+    t.emit([accepted ? ACK : NACK]);
+    t.notify({ type: 'command', code, accepted });
+  };
   const readAddress = async (): Promise<number | null> => decodeAddressFrame(await read(5));
 
   const commands = (): number[] => {
@@ -26,214 +38,161 @@ export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
   };
 
   for (;;) {
-    const b0 = await next();
+    const b0 = await t.input.next();
+    if (b0 === RESET_MARK) continue; // a reset while the ROM was idle: nothing to abandon
     if (t.state !== 'bootloader') continue; // in reset or running the application: the ROM is not listening
     if (!t.synced) {
       if (b0 === SYNC) {
         t.synced = true;
         ack();
+        t.notify({ type: 'sync', opened: true });
       }
       continue; // anything before the sync byte is noise to the autobaud detector
     }
     if (b0 === SYNC) {
       nack(); // a second 0x7F in an open session: this part answers NACK
+      t.notify({ type: 'sync', opened: false });
       continue;
     }
+    try {
+      await command(b0);
+    } catch (err) {
+      if (err instanceof Restarted) continue; // the ROM starts over after a reset
+      if (err instanceof PowerLoss) t.powerLoss(err);
+      else throw err;
+    }
+  }
+
+  /** One command, from its first byte on (the part is synced and in its bootloader). */
+  async function command(b0: number): Promise<void> {
     const b1 = await next();
     if (!isCommandFrame(b0, b1) || !commands().includes(b0) || t.faults.nack.includes(b0)) {
       nack();
-      continue;
+      if (isCommandFrame(b0, b1)) t.notify({ type: 'command', code: b0, accepted: false });
+      return;
     }
     const locked = t.rdpLevel !== 0;
-    try {
-      switch (b0) {
-        case CMD.GET: {
-          ack();
-          const list = commands();
-          t.emit([list.length, t.board.bootloader.version, ...list]);
-          ack();
-          break;
-        }
-        case CMD.GET_VERSION: {
-          ack();
-          const [o1, o2] = t.board.bootloader.optionBytes;
-          t.emit([t.board.bootloader.version, o1, o2]);
-          ack();
-          break;
-        }
-        case CMD.GET_ID: {
-          ack();
-          const pid = t.board.productIds[0];
-          t.emit([1, pid >> 8, pid & 0xff]);
-          ack();
-          break;
-        }
-        case CMD.READ_MEMORY: {
-          if (locked) {
-            nack();
-            break;
-          }
-          ack();
-          const address = await readAddress();
-          if (address === null) {
-            nack();
-            break;
-          }
-          ack();
-          const [n, c] = await read(2);
-          if ((n ^ c) !== 0xff) {
-            nack();
-            break;
-          }
-          const data = t.readMemory(address, n + 1);
-          if (!data) {
-            nack();
-            break;
-          }
-          ack();
-          t.emit(data);
-          break;
-        }
-        case CMD.WRITE_MEMORY: {
-          if (locked) {
-            nack();
-            break;
-          }
-          ack();
-          const address = await readAddress();
-          if (address === null || address % 4 !== 0) {
-            nack();
-            break;
-          }
-          ack();
-          const n = await next();
-          const rest = await read(n + 2);
-          const data = Uint8Array.from(rest.slice(0, n + 1));
-          if (((n ^ xorOf(data)) & 0xff) !== rest[n + 1]) {
-            nack();
-            break;
-          }
-          writeMemory(t, address, data) ? ack() : nack();
-          break;
-        }
-        case CMD.GO: {
-          if (locked) {
-            nack();
-            break;
-          }
-          ack();
-          const address = await readAddress();
-          if (address === null) {
-            nack();
-            break;
-          }
-          ack();
-          go(t, address);
-          break;
-        }
-        case CMD.EXTENDED_ERASE: {
-          if (locked) {
-            nack();
-            break;
-          }
-          ack();
-          const [hi, lo] = await read(2);
-          const n = (hi << 8) | lo;
-          if (n >= 0xfff0) {
-            const x = await next();
-            if (x !== (hi ^ lo)) {
-              nack();
-              break;
-            }
-            const sectors =
-              n === SPECIAL_ERASE.MASS ? t.flash.sectors : n === SPECIAL_ERASE.BANK1 ? t.flash.sectors.filter((s) => s.bank === 1) : n === SPECIAL_ERASE.BANK2 ? t.flash.sectors.filter((s) => s.bank === 2) : [];
-            if (!sectors.length) {
-              nack();
-              break;
-            }
-            t.flash.eraseSectors(sectors) === FLASH_STATUS.OK ? ack() : nack();
-            break;
-          }
-          const raw = await read(2 * (n + 1) + 1);
-          if (xorOf([hi, lo, ...raw.slice(0, -1)]) !== raw[raw.length - 1]) {
-            nack();
-            break;
-          }
-          const pages: number[] = [];
-          for (let i = 0; i <= n; i++) pages.push((raw[2 * i] << 8) | raw[2 * i + 1]);
-          ack2(t, erasePages(t, pages));
-          break;
-        }
-        case CMD.ERASE: {
-          if (locked) {
-            nack();
-            break;
-          }
-          ack();
-          const n = await next();
-          if (n === 0xff) {
-            const x = await next();
-            if (x !== 0x00) {
-              nack();
-              break;
-            }
-            t.flash.eraseSectors(t.flash.sectors) === FLASH_STATUS.OK ? ack() : nack();
-            break;
-          }
-          const raw = await read(n + 2);
-          if (xorOf([n, ...raw.slice(0, -1)]) !== raw[raw.length - 1]) {
-            nack();
-            break;
-          }
-          ack2(t, erasePages(t, raw.slice(0, -1)));
-          break;
-        }
-        case CMD.READOUT_PROTECT: {
-          ack();
-          t.rdpLevel = 1;
-          ack();
-          t.restart('bootloader', 'readout protect set RDP level 1');
-          break;
-        }
-        case CMD.READOUT_UNPROTECT: {
-          ack();
-          // the part erases its whole flash before it drops read protection
-          t.flash.eraseSectors(t.flash.sectors);
-          t.rdpLevel = 0;
-          ack();
-          t.restart('bootloader', 'readout unprotect: mass erase, RDP level 0');
-          break;
-        }
-        case CMD.GET_CHECKSUM: {
-          if (locked) {
-            nack();
-            break;
-          }
-          ack();
-          const address = await readAddress();
-          if (address === null || address % 4 !== 0) {
-            nack();
-            break;
-          }
-          ack();
-          const length = decodeAddressFrame(await read(5));
-          const data = length !== null && length > 0 && length % 4 === 0 ? t.readMemory(address, length) : null;
-          if (!data) {
-            nack();
-            break;
-          }
-          ack();
-          const crc = stm32Crc32(data);
-          const out = [(crc >>> 24) & 0xff, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff];
-          t.emit([ACK, ...out, xorOf(out)]);
-          break;
-        }
-        default:
-          nack();
+    // with read protection active only Get, Get Version, Get ID and Readout Unprotect are served
+    const refusedWhenLocked: number[] = [CMD.READ_MEMORY, CMD.WRITE_MEMORY, CMD.GO, CMD.ERASE, CMD.EXTENDED_ERASE, CMD.GET_CHECKSUM, CMD.READOUT_PROTECT];
+    if (locked && refusedWhenLocked.includes(b0)) {
+      answer(b0, false);
+      return;
+    }
+    answer(b0, true);
+    switch (b0) {
+      case CMD.GET: {
+        const list = commands();
+        t.emit([list.length, t.board.bootloader.version, ...list]);
+        ack();
+        return;
       }
-    } catch (err) {
-      if (err instanceof PowerLoss) t.powerLoss(err);
-      else throw err;
+      case CMD.GET_VERSION: {
+        const [o1, o2] = t.board.bootloader.optionBytes;
+        t.emit([t.board.bootloader.version, o1, o2]);
+        ack();
+        return;
+      }
+      case CMD.GET_ID: {
+        const pid = t.board.productIds[0];
+        t.emit([1, pid >> 8, pid & 0xff]);
+        ack();
+        return;
+      }
+      case CMD.READ_MEMORY: {
+        // the start address is checked as soon as it arrives, the length once it is known
+        const address = await readAddress();
+        if (address === null || !t.readMemory(address, 1)) return nack();
+        ack();
+        const [n, c] = await read(2);
+        if ((n ^ c) !== 0xff) return nack();
+        const data = t.readMemory(address, n + 1);
+        if (!data) return nack();
+        ack();
+        t.emit(data);
+        return;
+      }
+      case CMD.WRITE_MEMORY: {
+        const address = await readAddress();
+        if (address === null || address % 4 !== 0 || !writable(t, address, 4)) return nack();
+        ack();
+        const n = await next();
+        const rest = await read(n + 2);
+        const data = Uint8Array.from(rest.slice(0, n + 1));
+        if (((n ^ xorOf(data)) & 0xff) !== rest[n + 1]) return nack();
+        writeMemory(t, address, data) ? ack() : nack();
+        return;
+      }
+      case CMD.GO: {
+        const address = await readAddress();
+        if (address === null || !t.executable(address, 8)) return nack();
+        ack();
+        go(t, address);
+        return;
+      }
+      case CMD.EXTENDED_ERASE: {
+        const [hi, lo] = await read(2);
+        const n = (hi << 8) | lo;
+        if (n >= 0xfff0) {
+          const x = await next();
+          if (x !== (hi ^ lo)) return nack();
+          const sectors =
+            n === SPECIAL_ERASE.MASS ? t.flash.sectors : n === SPECIAL_ERASE.BANK1 ? t.flash.sectors.filter((s) => s.bank === 1) : n === SPECIAL_ERASE.BANK2 ? t.flash.sectors.filter((s) => s.bank === 2) : [];
+          if (!sectors.length) return nack();
+          t.flash.eraseSectors(sectors) === FLASH_STATUS.OK ? ack() : nack();
+          return;
+        }
+        const raw = await read(2 * (n + 1) + 1);
+        if (xorOf([hi, lo, ...raw.slice(0, -1)]) !== raw[raw.length - 1]) return nack();
+        const pages: number[] = [];
+        for (let i = 0; i <= n; i++) pages.push((raw[2 * i] << 8) | raw[2 * i + 1]);
+        ack2(t, erasePages(t, pages));
+        return;
+      }
+      case CMD.ERASE: {
+        const n = await next();
+        if (n === 0xff) {
+          const x = await next();
+          if (x !== 0x00) return nack();
+          t.flash.eraseSectors(t.flash.sectors) === FLASH_STATUS.OK ? ack() : nack();
+          return;
+        }
+        const raw = await read(n + 2);
+        if (xorOf([n, ...raw.slice(0, -1)]) !== raw[raw.length - 1]) return nack();
+        ack2(t, erasePages(t, raw.slice(0, -1)));
+        return;
+      }
+      case CMD.READOUT_PROTECT: {
+        // AN3155: ACK, set RDP level 1 in the option bytes, ACK, system reset
+        t.setRdp(1);
+        ack();
+        t.restart(t.bootPin ? 'bootloader' : 'application', 'readout protect: RDP level 1 set, system reset');
+        return;
+      }
+      case CMD.READOUT_UNPROTECT: {
+        // AN3155: ACK, mass erase, and only when the erase succeeded RDP level 0; ACK, system reset
+        if (t.flash.eraseSectors(t.flash.sectors) !== FLASH_STATUS.OK) return nack();
+        t.setRdp(0);
+        ack();
+        t.restart(t.bootPin ? 'bootloader' : 'application', 'readout unprotect: mass erase, RDP level 0, system reset');
+        return;
+      }
+      case CMD.GET_CHECKSUM: {
+        // stm32flash 0.7 (stm32_crc_memory): address+XOR → ACK; length (4 bytes MSB first)+XOR → ACK;
+        // then ACK, the CRC (4 bytes MSB first) and its XOR
+        const address = await readAddress();
+        if (address === null || address % 4 !== 0 || !t.readMemory(address, 4)) return nack();
+        ack();
+        const length = decodeAddressFrame(await read(5));
+        const data = length !== null && length > 0 && length % 4 === 0 ? t.readMemory(address, length) : null;
+        if (!data) return nack();
+        ack();
+        const crc = stm32Crc32(data);
+        const out = [(crc >>> 24) & 0xff, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff];
+        t.emit([ACK, ...out, xorOf(out)]);
+        return;
+      }
+      default:
+        nack();
     }
   }
 }
@@ -247,6 +206,12 @@ function erasePages(t: EmulatedTerminal, pages: number[]): boolean {
   if (sectors.some((s) => s === undefined)) return false;
   for (const s of sectors) if (t.flash.eraseSector(s!) !== FLASH_STATUS.OK) return false;
   return true;
+}
+
+/** Write Memory may target RAM above the bootloader's own area, or flash. */
+function writable(t: EmulatedTerminal, address: number, length: number): boolean {
+  if (t.ramOffset(address, length) !== null) return address >= t.board.ram.freeFrom;
+  return t.flash.contains(address, length);
 }
 
 /** Write Memory: RAM above the bootloader's own area, or flash (programmed, NOR rules). */
@@ -267,13 +232,46 @@ function writeMemory(t: EmulatedTerminal, address: number, data: Uint8Array): bo
   return t.flash.program(start, padded) === FLASH_STATUS.OK;
 }
 
-/** Go: into an agent load header in RAM starts the agent; into flash starts the application. */
+/** Cortex-M Application Interrupt and Reset Control Register, and the value that requests a system reset. */
+const AIRCR = 0xe000ed0c;
+const AIRCR_SYSRESETREQ = 0x05fa0004;
+
+/**
+ * Code in RAM that requests a system reset: it loads the AIRCR address and VECTKEY|SYSRESETREQ
+ * as literals and stores one into the other. Clients such as stm32flash (`-R`) reset a part this
+ * way; the emulator recognises the two literals in the first 64 bytes of the code.
+ */
+function requestsReset(t: EmulatedTerminal, pc: number): boolean {
+  const code = t.readMemory(pc & ~3, 64) ?? t.readMemory(pc & ~3, 16);
+  if (!code) return false;
+  const v = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  for (let i = 0; i + 8 <= code.length; i += 4) {
+    if (v.getUint32(i, true) === AIRCR && v.getUint32(i + 4, true) === AIRCR_SYSRESETREQ) return true;
+  }
+  return false;
+}
+
+/**
+ * Go. Like the ROM, the part takes its stack pointer from `address` and its entry point from
+ * `address + 4`. In RAM: code that requests a system reset (stm32flash `-R` uploads such a stub)
+ * resets the part; anything else there is the Wasm agent's load header, and the agent starts
+ * (refusing a bad header). In flash: the application runs and the bootloader stops listening.
+ */
 function go(t: EmulatedTerminal, address: number): void {
-  if (t.ramOffset(address, 16) !== null) {
+  const vector = t.readMemory(address, 8)!;
+  const entry = new DataView(vector.buffer, vector.byteOffset, 8).getUint32(4, true);
+  if (t.ramOffset(address, 8) !== null) {
+    if (requestsReset(t, entry)) {
+      t.notify({ type: 'go', address, into: 'reset' });
+      t.restart(t.bootPin ? 'bootloader' : 'application', `software reset (SYSRESETREQ) by code started at 0x${address.toString(16)}`);
+      return;
+    }
+    t.notify({ type: 'go', address, into: 'agent' });
     runAgent(t, address);
     return;
   }
   t.state = 'application';
   t.synced = false;
-  t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: application started`);
+  t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: application started (entry 0x${entry.toString(16)})`);
+  t.notify({ type: 'go', address, into: 'application' });
 }

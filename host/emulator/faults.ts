@@ -13,12 +13,14 @@ export interface FaultSet {
   flip: number;
   /** 1-based index of the flash operation during which power is lost, or null */
   powerlossAt: number | null;
+  /** read protection level the part starts with (`rdp=1`), or null to leave it to `--emu-rdp` */
+  rdp?: 0 | 1 | null;
   /** bootloader command codes answered with NACK */
   nack: number[];
 }
 
 export function noFaults(): FaultSet {
-  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [] };
+  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [], rdp: null };
 }
 
 export const FAULT_HELP = [
@@ -27,6 +29,7 @@ export const FAULT_HELP = [
   'drop=<rate>        each byte on the line is lost with this probability (0..1)',
   'flip=<rate>        each byte on the line gets one bit flipped with this probability (0..1)',
   'powerloss@<n>      power is lost during the n-th flash operation (that sector is left partly erased, RAM is lost, the part restarts in its bootloader)',
+  'rdp=<0|1>          the part starts read-protected (RDP level 1) or not; same as --emu-rdp',
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
 ];
 
@@ -57,6 +60,8 @@ export function parseFaults(specs: readonly string[]): FaultSet {
       const n = Number(m[1]);
       if (n < 1) throw new InputError(`bad fault spec "${spec}": the operation count starts at 1`);
       f.powerlossAt = n;
+    } else if ((m = spec.match(/^rdp=([01])$/i))) {
+      f.rdp = Number(m[1]) as 0 | 1;
     } else if ((m = spec.match(/^nack@(.+)$/i))) {
       const name = m[1].toLowerCase();
       const code = COMMAND_BY_NAME[name] ?? (/^0x[0-9a-f]{1,2}$/.test(name) ? Number(name) : undefined);
@@ -65,7 +70,7 @@ export function parseFaults(specs: readonly string[]): FaultSet {
       }
       f.nack.push(code);
     } else {
-      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n> or nack@<command>`);
+      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command> or rdp=<0|1>`);
     }
   }
   return f;

@@ -27,6 +27,27 @@ export interface TerminalOptions {
 export type PartState = 'bootloader' | 'application' | 'reset';
 
 /**
+ * What happens on the part, for whoever watches it (the serial endpoint's session lines, tests).
+ * `sync`: a 0x7F answered; `opened` is true when it was the autobaud sync (ACK), false for a 0x7F
+ * inside an open session (NACK). `command`: a command frame, accepted (ACK) or refused (NACK).
+ * `flash`: one flash operation (the line the operation log gets). `rdp`: read protection changed.
+ * `go`: the part left the bootloader's command loop (`into` what). `restart`: a reset.
+ */
+export type TerminalEvent =
+  | { type: 'sync'; opened: boolean }
+  | { type: 'command'; code: number; accepted: boolean }
+  | { type: 'flash'; kind: 'erase' | 'program'; line: string }
+  | { type: 'rdp'; from: 0 | 1; to: 0 | 1 }
+  | { type: 'go'; address: number; into: 'agent' | 'application' | 'reset' }
+  | { type: 'restart'; into: 'bootloader' | 'application'; why: string };
+
+/**
+ * Pushed into the part's input by a reset: the bootloader drops whatever command it was in the
+ * middle of (the ROM starts over) instead of taking the next client's bytes as the rest of it.
+ */
+export const RESET_MARK = -1;
+
+/**
  * One emulated payment terminal: the board's flash (NOR model), RAM, system areas, read
  * protection, the two bench lines (DTR = BOOT0, RTS = NRST), the serial line with its faults and
  * clock, and the bootloader loop that serves it. The same object serves the in-process `emu` port
@@ -55,6 +76,7 @@ export class EmulatedTerminal {
   /** sessions served (a session starts with the first sync after a reset) */
   resets = 0;
   events: string[] = [];
+  private readonly observers = new Set<(e: TerminalEvent) => void>();
 
   constructor(
     readonly board: Board,
@@ -65,14 +87,36 @@ export class EmulatedTerminal {
     this.baud = options.baud ?? 115200;
     this.bitsPerByte = options.bitsPerByte ?? 11;
     this.trust = options.trust ?? [];
-    this.rdpLevel = options.rdp ?? 0;
+    this.rdpLevel = options.rdp ?? this.faults.rdp ?? 0;
     const image = options.image ?? initialImage(board, options.seed ?? 1);
-    this.flash = new FlashModel(board, image, { clock: this.clock, faults: this.faults, rng: this.rng, log: options.log });
+    const log = (line: string): void => {
+      options.log?.(line);
+      if (this.observers.size) this.notify({ type: 'flash', kind: /^\S+ erase/.test(line) ? 'erase' : 'program', line });
+    };
+    this.flash = new FlashModel(board, image, { clock: this.clock, faults: this.faults, rng: this.rng, log });
     this.ram = new Uint8Array(board.ram.size);
     const uidRng = new Rng(`uid:${board.id}:${options.seed ?? 1}`);
     this.uniqueId = new Uint8Array(board.uniqueId.bytes);
     uidRng.fill(this.uniqueId);
     void serveBootloader(this);
+  }
+
+  /** Calls `listener` with every TerminalEvent until the returned function is called. */
+  observe(listener: (e: TerminalEvent) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  notify(e: TerminalEvent): void {
+    for (const o of this.observers) o(e);
+  }
+
+  /** Sets the read protection level (option bytes), telling observers when it changes. */
+  setRdp(level: 0 | 1): void {
+    if (level === this.rdpLevel) return;
+    const from = this.rdpLevel;
+    this.rdpLevel = level;
+    this.notify({ type: 'rdp', from, to: level });
   }
 
   /** seconds one byte takes on the line */
@@ -104,8 +148,8 @@ export class EmulatedTerminal {
     }
   }
 
-  /** Sends everything the part emits to `listener` instead of buffering it (serial endpoints). */
-  onOutput(listener: (bytes: Uint8Array) => void): void {
+  /** Sends everything the part emits to `listener` instead of buffering it (serial endpoints); null buffers again. */
+  onOutput(listener: ((bytes: Uint8Array) => void) | null): void {
     this.outputListener = listener;
   }
 
@@ -153,19 +197,34 @@ export class EmulatedTerminal {
     }
   }
 
-  /** A reset: back into the bootloader (waiting for 0x7F) or into the application. */
+  /**
+   * A reset: back into the bootloader (waiting for 0x7F) or into the application. Pending input is
+   * dropped and the bootloader abandons the command it was in the middle of (RESET_MARK).
+   */
   restart(into: 'bootloader' | 'application', why: string): void {
     this.state = into;
     this.synced = false;
     this.resets++;
     this.input.clear();
+    this.input.push(RESET_MARK);
     this.events.push(`${this.clock.now().toFixed(3)} restart into ${into}: ${why}`);
+    this.notify({ type: 'restart', into, why });
+  }
+
+  /** The level of BOOT0 (DTR): where a reset lands. */
+  get bootPin(): boolean {
+    return this.boot0;
   }
 
   /** Power lost: RAM contents are gone, the part restarts in its bootloader. */
   powerLoss(err: PowerLoss): void {
     this.rng.fill(this.ram);
     this.restart(this.boot0 ? 'bootloader' : 'application', err.message);
+  }
+
+  /** Every byte of `length` at `address` is flash or RAM (where Go may jump). */
+  executable(address: number, length = 4): boolean {
+    return this.flash.contains(address, length) || this.ramOffset(address, length) !== null;
   }
 
   // ---- the part's address space as the bootloader sees it ----
