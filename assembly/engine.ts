@@ -60,6 +60,9 @@ import {
 } from './abi';
 import { halErase, halEvent, halProgram, halRead } from './hal';
 import { digestBlock } from './sha256';
+// SIMD builds (target host) hash four blocks at once; every use is under ASC_FEATURE_SIMD, so the
+// terminal build never compiles it.
+import { discardLanes, flushLanes, laneBuffer, queueDigest } from './lanes';
 
 // ---- HAL: the `hal` imports on a terminal, an in-memory flash in the self-contained build ----
 // (assembly/hal.ts chooses per build target; every call returns 0 on success, else a HAL status)
@@ -227,15 +230,15 @@ function eraseRanges(offset: u32, count: u32): u32 {
 
 // ---- HASH ----
 
-/** True when all len bytes of IO_BUFFER equal the erased byte. */
-function isBlank(len: u32, erased: u32): bool {
+/** True when all len bytes at buf equal the erased byte. */
+export function isBlank(buf: usize, len: u32, erased: u32): bool {
   const word = <u64>(erased & 0xff) * 0x0101010101010101;
-  let q = IO_BUFFER;
-  const wordsEnd = IO_BUFFER + <usize>(len & ~7);
+  let q = buf;
+  const wordsEnd = buf + <usize>(len & ~7);
   for (; q < wordsEnd; q += 8) {
     if (load<u64>(q) != word) return false;
   }
-  const end = IO_BUFFER + <usize>len;
+  const end = buf + <usize>len;
   for (; q < end; q++) {
     if (<u32>load<u8>(q) != (erased & 0xff)) return false;
   }
@@ -249,6 +252,7 @@ function hashRanges(offset: u32, count: u32): u32 {
   const bitmap = RESULT_AREA + <usize>RES_OFF_BITMAP;
   let p = JOB_AREA + <usize>offset;
   let n: u32 = 0;
+  if (ASC_FEATURE_SIMD) discardLanes();
   for (let i: u32 = 0; i < count; i++, p += RANGE_SIZE) {
     const start = load<u32>(p);
     const size = load<u32>(p, 4);
@@ -256,20 +260,27 @@ function hashRanges(offset: u32, count: u32): u32 {
       const left = size - done;
       const len = left < blockSize ? left : blockSize;
       const address = start + done;
-      const st = halRead(address, IO_BUFFER, len);
-      if (st != 0) return fail(STATUS_HAL_READ, st, address);
-      if (isBlank(len, erased)) {
+      const buf = ASC_FEATURE_SIMD ? laneBuffer(len) : IO_BUFFER;
+      const st = halRead(address, buf, len);
+      if (st != 0) {
+        if (ASC_FEATURE_SIMD) flushLanes();
+        return fail(STATUS_HAL_READ, st, address);
+      }
+      if (isBlank(buf, len, erased)) {
         const w = bitmap + (<usize>(n >>> 5) << 2);
         store<u32>(w, load<u32>(w) | (1 << (n & 31)));
         blankCount++;
       }
-      digestBlock(nonce, address, IO_BUFFER, len, digestBase + <usize>(n * DIGEST_SIZE));
+      const out = digestBase + <usize>(n * DIGEST_SIZE);
+      if (ASC_FEATURE_SIMD) queueDigest(nonce, address, len, out);
+      else digestBlock(nonce, address, IO_BUFFER, len, out);
       n++;
       blocksHashed = n;
       halEvent(EVENT_HASHED, n - 1);
       done += len;
     }
   }
+  if (ASC_FEATURE_SIMD) flushLanes();
   return STATUS_OK;
 }
 

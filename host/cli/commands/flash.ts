@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { InputError } from '../../errors';
+import { boardForImage, openImage, readImageFile } from '../../image/build';
+import { loadTrustKeys } from '../../image/sign';
+import type { EmuOptions } from '../ports';
+import { runErase } from '../run-erase';
+import { act, loadBoardOrExit, withEmuOptions } from '../common';
+import { recordOptionsOf, withRecordOptions } from '../record-options';
+import type { RecordOptions } from '../../records/erase-records';
+
+interface FlashOptions extends EmuOptions, RecordOptions {
+  image: string;
+  port: string;
+  trust: string[];
+  board?: string;
+  json?: boolean;
+  baud?: string;
+}
+
+/**
+ * Everything about the image is settled before the port opens: structure (exit 2), both
+ * signatures against the trusted keys (exit 4), the manifest (exit 2). Only then does the erase
+ * flow run, with the image's module, module signature, method and verification policy, against
+ * the image's board with the product IDs the image was built for (a terminal answering another
+ * product ID is refused by identify: exit 3).
+ */
+async function cmdFlash(o: FlashOptions): Promise<number> {
+  const trusted = loadTrustKeys(o.trust);
+  const image = openImage(readImageFile(o.image), trusted, `image ${o.image}`);
+  const local = loadBoardOrExit(image.manifest.board.id);
+  const board = boardForImage(image, local, `image ${o.image}`);
+  let emuBoard = board;
+  if (o.board) {
+    const named = loadBoardOrExit(o.board);
+    if (o.port !== 'emu' && named.id !== board.id) {
+      throw new InputError(`--board ${o.board}: the image ${o.image} is bound to board ${board.id}; --board only chooses the emulated terminal with --port emu`);
+    }
+    emuBoard = named;
+  }
+  return runErase({
+    board,
+    emuBoard: o.port === 'emu' ? emuBoard : undefined,
+    port: o.port,
+    emu: o,
+    method: image.method,
+    verify: image.verify,
+    json: o.json,
+    module: image.module,
+    signature: image.moduleSignature,
+    records: recordOptionsOf(o),
+    command: 'flash',
+  });
+}
+
+export function register(program: Command): void {
+  withEmuOptions(
+    withRecordOptions(program
+      .command('flash')
+      .description('run a signed erase image on one terminal (signature checked before the terminal is touched)')
+      .requiredOption('--image <image>', 'erase image made by poswipe build')
+      .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal of the image\'s board')
+      .requiredOption('--trust <public.pem>', 'trusted public key (repeatable; a file may hold several)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--board <board>', 'with --port emu: emulate this board instead of the image\'s')
+      .option('--baud <n>', 'line speed (default 115200)')
+      .option('--json', 'one JSON report on stdout')),
+  ).action(act(async (o: FlashOptions) => cmdFlash(o)));
+}
