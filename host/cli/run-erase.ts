@@ -6,6 +6,7 @@ import { openPort, type EmuOptions } from './ports';
 import { progressDisplay } from './progress';
 import { eraseReport, eraseSummary } from './report';
 import { out } from './common';
+import { EraseRecords, type RecordOptions } from '../records/erase-records';
 
 /** Everything one erase run needs; `erase` builds it from options, `flash` from a signed image. */
 export interface EraseRun {
@@ -20,6 +21,12 @@ export interface EraseRun {
   /** the engine module that runs on the terminal, and its signature (empty when unsigned) */
   module: Uint8Array;
   signature?: Uint8Array;
+  /** with an `emu` port: the board to emulate when it is not `board` (flash --board) */
+  emuBoard?: Board;
+  /** backup, certificate, signing key, operator fields, audit database (records/erase-records.ts) */
+  records?: RecordOptions;
+  /** what the audit log and the certificate call this run: erase (default) or flash */
+  command?: string;
 }
 
 /**
@@ -27,7 +34,17 @@ export interface EraseRun {
  * exit code: 0 only when the session ended verified.
  */
 export async function runErase(run: EraseRun): Promise<number> {
-  const port = await openPort(run.port, run.board, run.emu);
+  const records = EraseRecords.prepare({ command: run.command ?? 'erase', board: run.board, port: run.port, method: run.method, verify: run.verify }, run.records ?? {});
+  try {
+    return await runRecorded(run, records);
+  } catch (err) {
+    records.fail(err); // refused, device problem, failed backup: one audit row all the same
+    throw err;
+  }
+}
+
+async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
+  const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
   const display = progressDisplay();
   try {
     const outcome = await eraseTerminal(port.transport, {
@@ -39,11 +56,13 @@ export async function runErase(run: EraseRun): Promise<number> {
       module: run.module,
       signature: run.signature,
       onProgress: display.update,
+      beforeErase: records.beforeErase,
     });
     display.stop();
-    if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, certificate: null, backup: null }), null, 2));
-    else out(eraseSummary(outcome, run.board.id));
-    return outcome.verified ? EXIT.OK : EXIT.VERIFY_FAILED;
+    const code = await records.finish(outcome, (paths) => eraseReport(outcome, { board: run.board.id, ...paths }));
+    if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, certificate: records.paths.certificate, backup: records.paths.backup }), null, 2));
+    else out([eraseSummary(outcome, run.board.id), ...records.lines].join('\n'));
+    return code;
   } finally {
     display.stop();
     await port.close();

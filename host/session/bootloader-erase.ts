@@ -35,7 +35,8 @@ export interface BootloaderEraseContext {
 export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<EraseOutcome> {
   const { client, board, req, progress, clock } = ctx;
   const spec = METHOD_SPECS[req.method];
-  const plan = planErase(board, { blockSize: req.blockSize, includeProtected: req.includeProtected });
+  // after Readout Unprotect the part has mass-erased everything, protected regions too: check all of it
+  const plan = planErase(board, { blockSize: req.blockSize, includeProtected: req.includeProtected || ctx.unlocked });
   const nonce = ctx.random(32);
   const useChecksum = board.bootloader.getChecksum && ctx.identity.commands.includes(CMD.GET_CHECKSUM);
   const verification = useChecksum ? 'get-checksum' : 'read-back';
@@ -93,7 +94,8 @@ export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<
   // 1. keys first: programming 0x00 needs no erase
   clock.start('keys');
   const keyRegions = board.regions.filter((r) => r.kind === 'keys');
-  let keysZeroized = keyRegions.length === 0;
+  // an unlocked part's key store went with its mass erase; the final check covers those blocks
+  let keysZeroized = keyRegions.length === 0 || ctx.unlocked;
   if (keyRegions.length && !ctx.unlocked) {
     for (const r of keyRegions) await client.writeMemory(r.address, new Uint8Array(r.size));
     const blocks = keyRegions.flatMap((r) => blocksOf(r, plan.blockSize));

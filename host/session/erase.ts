@@ -45,7 +45,13 @@ export interface EraseRequest {
   reset?: ResetPlan;
   /** randomness source (tests may pin it); node:crypto by default */
   random?: (n: number) => Uint8Array;
+  /** each block's state as the session learns it (live sector maps): sector erased, pattern or blank digest checked */
+  onBlock?: (address: number, state: BlockState) => void;
+  /** once aborted, the session throws the signal's reason before its next phase (stop after the current phase) */
+  signal?: AbortSignal;
 }
+
+export type BlockState = 'erased' | 'programmed' | 'verified' | 'failed';
 
 import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
 export type { BlockOutcome, EraseOutcome, PassOutcome } from './outcome';
@@ -90,6 +96,8 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     const mass = board.timing.massErase.maxMs;
     await client.readoutUnprotect(mass * 2 + 1000);
     await transport.sleep(100);
+    // the part reset itself: BOOT0 is sampled again, so a wired bench must put it back in its bootloader
+    if (reset.enter.length) await playSequence(transport, reset.enter);
     identity = await identify(client, req.board);
     if (identity.readProtected) throw new DeviceError('the terminal is still read-protected after Readout Unprotect');
     unlocked = true;
@@ -98,12 +106,14 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
   if (!board.agent) return bootloaderOnlyErase({ client, transport, board, req, identity, unlocked, clock, progress, random });
 
-  const plan = planErase(board, { blockSize: req.blockSize, includeProtected: req.includeProtected });
+  // after Readout Unprotect the part has mass-erased everything, protected regions too: check all of it
+  const plan = planErase(board, { blockSize: req.blockSize, includeProtected: req.includeProtected || unlocked });
   const nonce = random(32);
   const runner = new AgentRunner(client, board, req.module, req.signature);
   const maxEraseMs = Math.max(...plan.sectors.map((s) => eraseTimeFor(board, s.size).maxMs));
   const frameTimeoutMs = maxEraseMs * 2 + 2000;
 
+  req.signal?.throwIfAborted();
   clock.start('upload');
   await runner.upload((e) => e.kind === 'upload' && progress({ phase: 'upload', done: e.done, total: e.total }));
 
@@ -130,7 +140,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   let coverage = { subsections: plan.blocks.length, fraction: 1, everyBlock: true };
   let retries = 0;
 
-  const compare = async (table: ResultTable, blocks: Block[], expected: (b: Block) => Buffer): Promise<BlockOutcome[]> => {
+  const compare = async (table: ResultTable, blocks: Block[], expected: (b: Block) => Buffer, good: BlockState = 'verified'): Promise<BlockOutcome[]> => {
     const out: BlockOutcome[] = [];
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
@@ -145,6 +155,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
         if (stable) break;
       }
       out.push({ address: b.address, size: b.size, digest: digest.toString('hex'), blank: table.blank[i] ?? false, ok: i < table.blockCount && digest.equals(want) });
+      req.onBlock?.(b.address, out[i].ok ? good : 'failed');
     }
     return out;
   };
@@ -155,8 +166,9 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   // 1. keys first, whatever the method: programming 0x00 needs no erase and takes milliseconds
   clock.start('keys');
   const keyRegions = board.regions.filter((r) => r.kind === 'keys');
-  let keysZeroized = keyRegions.length === 0;
-  if (keyRegions.length) {
+  // an unlocked part's key store went with its mass erase; the final check covers those blocks
+  let keysZeroized = keyRegions.length === 0 || unlocked;
+  if (keyRegions.length && !unlocked) {
     const blocks: Block[] = keyRegions.flatMap((r) => blocksOfRange(r, plan.blockSize));
     const zeros = new Map<number, Buffer>();
     const job: JobSpec = { ...baseJob(board.flash.erasedValue), ops: { program: true, hash: true }, pattern: { kind: 'constant', value: 0 }, erase: [], program: keyRegions, hash: keyRegions };
@@ -166,7 +178,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
       let z = zeros.get(b.size);
       if (!z) zeros.set(b.size, (z = Buffer.alloc(b.size, 0)));
       return digestOf(nonce, b.address, z);
-    });
+    }, 'programmed');
     keysZeroized = halFailure(table) === null && out.every((o) => o.ok);
     passes.push({ name: 'zeroize-keys', kind: 'program', pattern: 'constant 0x00', blocks: out.length, failed: out.filter((o) => !o.ok).map((o) => o.address), verified: keysZeroized });
     progress({ phase: 'keys', done: 1, total: 1 });
@@ -176,8 +188,10 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   const totalBlocks = plan.blocks.length;
   const passList = unlocked ? [] : spec.passes;
   for (const pass of passList) {
+    req.signal?.throwIfAborted();
     const last = pass === passList[passList.length - 1];
     clock.start(pass.name);
+    progress({ phase: pass.name, done: 0, total: pass.kind === 'erase' ? plan.sectors.length : totalBlocks });
     if (pass.kind === 'program') {
       const seedBytes = random(16);
       const seed: [number, number, number, number] = [0, 4, 8, 12].map((o) => Buffer.from(seedBytes).readUInt32LE(o)) as [number, number, number, number];
@@ -192,7 +206,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
           const bytes = patternBytes(pattern, r.address, r.size);
           for (const b of j.blocks) if (b.address >= r.address && b.address < r.address + r.size) expectedBytes.set(b.address, bytes.subarray(b.address - r.address, b.address - r.address + b.size));
         }
-        const out = await compare(table, j.blocks, (b) => digestOf(nonce, b.address, expectedBytes.get(b.address)!));
+        const out = await compare(table, j.blocks, (b) => digestOf(nonce, b.address, expectedBytes.get(b.address)!), 'programmed');
         const hal = halFailure(table);
         if (hal) failedSectors.push({ index: -1, address: table.failAddress, reason: `${pass.name}: ${hal}` });
         outcome.blocks += out.length;
@@ -214,7 +228,10 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
       for (const j of jobs) {
         const job: JobSpec = { ...baseJob(board.flash.erasedValue), ops: { erase: true, hash: hashToo }, pattern: null, erase: j.erase, program: [], hash: hashToo ? j.hash : [] };
         const table = await runJob(job, hashToo ? j.blocks : [], pass.name, (e) => {
-          if (e.kind === 'erased') progress({ phase: pass.name, done: Math.min(eraseTotal, ++erased), total: eraseTotal });
+          if (e.kind !== 'erased') return;
+          progress({ phase: pass.name, done: Math.min(eraseTotal, ++erased), total: eraseTotal });
+          const s = j.erase[e.index];
+          if (s && req.onBlock) for (const b of j.blocks) if (b.sectors.includes(s.index)) req.onBlock(b.address, 'erased');
         });
         const hal = halFailure(table);
         if (hal) {
@@ -247,6 +264,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     }
     // retries: a block that is not blank gets its sector(s) erased and checked again, up to 3 times
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      req.signal?.throwIfAborted();
       const bad = checked.filter((b) => !outcomes.get(b.address)?.ok);
       if (!bad.length) break;
       retries++;

@@ -6,8 +6,10 @@ import type { VerifyMode } from '../../session/erase';
 import type { EmuOptions } from '../ports';
 import { runErase } from '../run-erase';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
+import { recordOptionsOf, withRecordOptions } from '../record-options';
+import type { RecordOptions } from '../../records/erase-records';
 
-async function cmdErase(o: EmuOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; backup?: string; noBackup?: boolean; baud?: string }): Promise<number> {
+async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string }): Promise<number> {
   const b = loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
@@ -23,12 +25,13 @@ async function cmdErase(o: EmuOptions & { board: string; port: string; method: s
     unlock: o.unlock,
     json: o.json,
     module,
+    records: recordOptionsOf(o),
   });
 }
 
 export function register(program: Command): void {
   withEmuOptions(
-    program
+    withRecordOptions(program
       .command('erase')
       .description('erase, verify and report one terminal')
       .requiredOption('--board <board>', 'board id or file')
@@ -38,6 +41,6 @@ export function register(program: Command): void {
       .option('--include-protected', 'erase protected regions too')
       .option('--unlock', 'remove read protection (the part mass-erases itself)')
       .option('--baud <n>', 'line speed (default 115200)')
-      .option('--json', 'one JSON report on stdout'),
+      .option('--json', 'one JSON report on stdout')),
   ).action(act(async (o) => cmdErase(o)));
 }

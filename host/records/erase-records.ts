@@ -1,0 +1,260 @@
+/**
+ * The records of one erase run (`erase` and `flash`): the backup taken in the session's
+ * beforeErase hook, the signed certificate (JSON + PDF) of a verified run or the NOT SANITIZED
+ * failure report of any other, and one audit row whatever happens. Everything that can be checked
+ * without the terminal (keys, settings, audit database, backup target) is checked in `prepare`,
+ * before the port is opened.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Board } from '../boards/types';
+import { EXIT, PoswipeError, SafetyError } from '../errors';
+import type { BootloaderClient } from '../protocol/client';
+import type { EraseOutcome } from '../session/erase';
+import { hexPid, type Identity } from '../session/identify';
+import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } from './audit';
+import type { BackupSecret } from './backup-crypto';
+import { backupSecret, type BackupKeyOptions } from './backup-keys';
+import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupResult } from './backup';
+import { buildCertificate, buildFailureReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
+import { renderCertificatePdf } from './certificate-pdf';
+import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
+import { benchKey, keyId, loadPrivateKey } from './keys';
+
+/** The command-line options of the records (erase and flash share them). */
+export interface RecordOptions extends OperatorOptions, BackupKeyOptions {
+  /** a file, false for --no-backup, undefined for the default */
+  backup?: string | false;
+  /** certificate folder (default ./certificates) */
+  cert?: string;
+  signKey?: string;
+  auditDb?: string;
+}
+
+export interface RunFacts {
+  command: string;
+  board: Board;
+  port: string;
+  method: string;
+  verify: string;
+}
+
+/** 20250102T030405123Z: sortable, no characters that file systems dislike. */
+export function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('.', '');
+}
+
+function sha256(b: Uint8Array | string): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** `dir/base + ext`, or with -2, -3 … when taken (default names only: explicit paths are never renamed). */
+function freePath(dir: string, base: string, ext: string): string {
+  for (let i = 1; ; i++) {
+    const p = join(dir, `${base}${i > 1 ? `-${i}` : ''}${ext}`);
+    if (!existsSync(p)) return p;
+  }
+}
+
+/** Writes a new file through a temporary one; never over an existing file. */
+export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
+  try {
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, path);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+type BackupPlan = { kind: 'none'; note: string } | { kind: 'file'; explicit: string | null; secret: BackupSecret; dir: string };
+
+export class EraseRecords {
+  private backupResult: BackupResult | null = null;
+  private recorded = false;
+  readonly lines: string[] = [];
+  certificatePath: string | null = null;
+  pdfPath: string | null = null;
+  failureReportPath: string | null = null;
+
+  private constructor(
+    readonly facts: RunFacts,
+    readonly audit: AuditLog,
+    readonly row: AuditRow,
+    readonly operator: OperatorConfig,
+    private readonly backupPlan: BackupPlan,
+    private readonly signKey: KeyObject,
+    private readonly certDir: string,
+    private readonly log: (line: string) => void,
+    private readonly started: Date,
+  ) {}
+
+  /**
+   * Opens the audit log, then checks everything else; a problem found after the audit log is open
+   * is recorded (as bad input) before it is thrown.
+   */
+  static prepare(facts: RunFacts, o: RecordOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): EraseRecords {
+    const started = new Date();
+    const { config } = loadOperatorConfig(o.operatorConfig);
+    const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+    const operator = applyOperatorOptionsSafe(config, o, audit, facts, started);
+    const row = newRow(facts.command, { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, operator: operator.operator.name ?? null, started: started.toISOString() }, toolVersion());
+    try {
+      const plan = planBackup(facts.board, o, operator, log);
+      const signKey = signingKey(o, operator, log);
+      const certDir = resolve(o.cert ?? 'certificates');
+      return new EraseRecords(facts, audit, row, operator, plan, signKey, certDir, log, started);
+    } catch (err) {
+      recordFailure(audit, row, err);
+      throw err;
+    }
+  }
+
+  /** The session's beforeErase hook: the backup. Any failure stops the run before anything is written. */
+  readonly beforeErase = async (ctx: { client: BootloaderClient; identity: Identity }): Promise<void> => {
+    this.row.pid = hexPid(ctx.identity.pid);
+    this.row.uid = ctx.identity.uid;
+    const plan = this.backupPlan;
+    if (plan.kind === 'none') {
+      this.log(`backup: ${plan.note}`);
+      return;
+    }
+    const path = plan.explicit ?? freePath(plan.dir, `${this.facts.board.id}-${ctx.identity.uid ?? 'unknown'}-${stamp(new Date())}`, '.pwbk');
+    const regions = backupRegionsOf(this.facts.board);
+    const kib = regions.reduce((s, r) => s + r.size, 0) / 1024;
+    this.log(`backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ') || 'none'}; ${kib} KiB) from the terminal; keys are never backed up`);
+    try {
+      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, { path, secret: plan.secret, tool: `poswipe ${toolVersion()}` });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new SafetyError(`backup failed, nothing was erased: ${msg}`);
+    }
+    const b = this.backupResult;
+    this.row.backupPath = b.path;
+    this.row.backupSha256 = b.sha256;
+    this.log(`backup: wrote ${b.path} (${b.fileBytes} bytes, ${b.regions.length} region(s), encrypted: ${b.encryption}); ${b.lineSeconds.toFixed(1)} s on the line, ${(b.readSeconds + b.writeSeconds).toFixed(2)} s here; read back and checked`);
+  };
+
+  private backupRecord(outcome: EraseOutcome): BackupRecord {
+    const b = this.backupResult;
+    if (b) {
+      return { taken: true, path: b.path, sha256: b.sha256, encryption: b.encryption, regions: b.regions, note: b.regions.length ? `data regions ${b.regions.map((r) => r.name).join(', ')} backed up before the erase (keys never)` : 'the board declares no data regions: the backup file holds none' };
+    }
+    if (outcome.unlocked) return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'the terminal was read-protected: Readout Unprotect mass-erased it before anything could be read' };
+    return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : 'no backup' };
+  }
+
+  /**
+   * After the session: the certificate (verified) or the failure report (anything else), then the
+   * audit row. `report` is the JSON report without the record paths.
+   */
+  async finish(outcome: EraseOutcome, report: (paths: { certificate: string | null; backup: string | null }) => Record<string, unknown>): Promise<number> {
+    const ended = new Date();
+    this.row.pid = hexPid(outcome.identity.pid);
+    this.row.uid = outcome.identity.uid;
+    if (outcome.unlocked && this.backupPlan.kind === 'file' && this.backupPlan.explicit) this.log(`backup: NOT written to ${this.backupPlan.explicit}: the terminal was read-protected and Readout Unprotect erased it before it could be read`);
+    const input = { outcome, board: this.facts.board, operator: this.operator, backup: this.backupRecord(outcome), started: this.started, ended, command: this.facts.command };
+    const base = `${this.facts.board.id}-${outcome.identity.uid ?? 'unknown'}-${stamp(ended)}`;
+    const code = outcome.verified ? EXIT.OK : EXIT.VERIFY_FAILED;
+    if (outcome.verified) {
+      const text = signCertificate(buildCertificate(input), this.signKey);
+      const jsonPath = freePath(this.certDir, base, '.cert.json');
+      writeNewFile(jsonPath, text);
+      this.certificatePath = jsonPath;
+      this.row.certificatePath = jsonPath;
+      this.row.certificateSha256 = sha256(text);
+      const pdf = await renderCertificatePdf({ document: JSON.parse(text), jsonSha256: this.row.certificateSha256, jsonName: basename(jsonPath) });
+      this.pdfPath = jsonPath.replace(/\.cert\.json$/, '.cert.pdf');
+      writeNewFile(this.pdfPath, pdf);
+      this.lines.push(`  certificate: ${jsonPath} (signed, key ${keyId(this.signKey)}) and ${this.pdfPath}`);
+    } else {
+      const path = freePath(this.certDir, base, '.NOT-SANITIZED.json');
+      const text = buildFailureReport(input, report({ certificate: null, backup: this.backupResult?.path ?? null }));
+      writeNewFile(path, text);
+      this.failureReportPath = path;
+      this.row.failureReportPath = path;
+      const pdf = await renderCertificatePdf({ document: { certificate: buildCertificate(input), signature: null }, jsonSha256: sha256(text), jsonName: basename(path) });
+      const pdfPath = path.replace(/\.json$/, '.pdf');
+      writeNewFile(pdfPath, pdf);
+      this.lines.push(`  NOT SANITIZED: no certificate; failure report ${path} and ${pdfPath}`);
+    }
+    if (this.backupResult) this.lines.push(`  backup: ${this.backupResult.path}`);
+    this.row.reason = outcome.reason;
+    this.row.timings = { ...outcome.timings, ...(this.backupResult ? { backupRead: this.backupResult.readSeconds, backupWrite: this.backupResult.writeSeconds, backupLine: this.backupResult.lineSeconds } : {}) };
+    this.record(code, ended);
+    return code;
+  }
+
+  get paths(): { certificate: string | null; backup: string | null; failureReport: string | null } {
+    return { certificate: this.certificatePath, backup: this.backupResult?.path ?? null, failureReport: this.failureReportPath };
+  }
+
+  /** Records a run that ended in an error (refusal, device problem, bad input). */
+  fail(err: unknown): void {
+    if (this.recorded) return;
+    if (this.backupResult) {
+      this.row.backupPath = this.backupResult.path;
+      this.row.backupSha256 = this.backupResult.sha256;
+    }
+    recordFailure(this.audit, this.row, err);
+    this.recorded = true;
+  }
+
+  private record(code: number, ended: Date): void {
+    if (this.recorded) return;
+    this.row.exitCode = code;
+    this.row.result = resultOf(code);
+    this.row.ended = ended.toISOString();
+    this.audit.append(this.row);
+    this.recorded = true;
+    this.audit.close();
+  }
+}
+
+export function exitOf(err: unknown): number {
+  return err instanceof PoswipeError ? err.exitCode : EXIT.DEVICE;
+}
+
+function recordFailure(audit: AuditLog, row: AuditRow, err: unknown): void {
+  appendFailure(audit, row, err);
+}
+
+function applyOperatorOptionsSafe(config: OperatorConfig, o: RecordOptions, audit: AuditLog, facts: RunFacts, started: Date): OperatorConfig {
+  try {
+    return applyOperatorOptions(config, o);
+  } catch (err) {
+    recordFailure(audit, newRow(facts.command, { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, started: started.toISOString() }, toolVersion()), err);
+    throw err;
+  }
+}
+
+function planBackup(board: Board, o: RecordOptions, operator: OperatorConfig, log: (line: string) => void): BackupPlan {
+  if (o.backup === false) {
+    if (o.passphraseFile !== undefined || o.recipient !== undefined) log('poswipe: --no-backup: --passphrase-file and --recipient are ignored');
+    return { kind: 'none', note: 'none made (--no-backup)' };
+  }
+  const explicit = typeof o.backup === 'string' ? resolve(o.backup) : null;
+  if (!explicit && backupRegionsOf(board).length === 0) return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written; --backup <file> writes an empty backup anyway)` };
+  if (explicit) checkBackupTarget(explicit);
+  return { kind: 'file', explicit, secret: backupSecret(o, operator.backupRecipient, log), dir: resolve('backups') };
+}
+
+function signingKey(o: RecordOptions, operator: OperatorConfig, log: (line: string) => void): KeyObject {
+  const path = o.signKey ?? operator.signKey;
+  if (path) return loadPrivateKey(path, 'ed25519', o.signKey ? '--sign-key' : 'signKey');
+  const bench = benchKey('signing');
+  if (bench.created) log(`poswipe: created the bench signing key ${bench.privatePath}; certificates verify with its public key ${bench.publicPath}`);
+  return bench.privateKey;
+}
