@@ -2,6 +2,7 @@ import type { Board } from '../boards/types';
 import { EXIT } from '../errors';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type VerifyMode } from '../session/erase';
+import { resetPlan } from '../session/reset';
 import { openPort, type EmuOptions } from './ports';
 import { progressDisplay } from './progress';
 import { eraseReport, eraseSummary } from './report';
@@ -25,6 +26,8 @@ export interface EraseRun {
   emuBoard?: Board;
   /** backup, certificate, signing key, operator fields, audit database (records/erase-records.ts) */
   records?: RecordOptions;
+  /** `--reset`: the DTR/RTS entry sequence instead of the board's (`none` for no reset) */
+  reset?: string;
   /** what the audit log and the certificate call this run: erase (default) or flash */
   command?: string;
 }
@@ -57,6 +60,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
       signature: run.signature,
       onProgress: display.update,
       beforeErase: records.beforeErase,
+      reset: resetPlan(run.board, run.reset),
     });
     display.stop();
     const code = await records.finish(outcome, (paths) => eraseReport(outcome, { board: run.board.id, ...paths }));

@@ -5,12 +5,13 @@ import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
 import type { EmuOptions } from '../ports';
 import { runErase } from '../run-erase';
+import { detectBoard } from '../detect';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
 
-async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string }): Promise<number> {
-  const b = loadBoardOrExit(o.board);
+async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
+  const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
   const module = loadEngineModule('terminal');
@@ -26,6 +27,7 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
     json: o.json,
     module,
     records: recordOptionsOf(o),
+    reset: o.reset,
   });
 }
 
@@ -34,11 +36,12 @@ export function register(program: Command): void {
     withRecordOptions(program
       .command('erase')
       .description('erase, verify and report one terminal')
-      .requiredOption('--board <board>', 'board id or file')
+      .requiredOption('--board <board>', 'board id or file, or auto (from the product ID; serial ports only)')
       .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal')
       .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').default('purge'))
       .addOption(new Option('--verify <mode>', 'full or sample').default('full'))
       .option('--include-protected', 'erase protected regions too')
+      .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
       .option('--unlock', 'remove read protection (the part mass-erases itself)')
       .option('--baud <n>', 'line speed (default 115200)')
       .option('--json', 'one JSON report on stdout')),
