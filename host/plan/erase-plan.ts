@@ -156,3 +156,10 @@ export function planRetry(board: Board, plan: ErasePlan, failed: Block[]): JobPl
   const units = unitsOf(plan.sectors, plan.blockSize).filter((u) => u.some((s) => indices.has(s.index)));
   return packJobs(board, plan.blockSize, units);
 }
+
+/** A range cut into blocks of `blockSize` (the last one possibly shorter), not tied to sectors. */
+export function blocksOfRange(r: Range, blockSize: number): Block[] {
+  const out: Block[] = [];
+  for (let a = r.address; a < r.address + r.size; a += blockSize) out.push({ address: a, size: Math.min(blockSize, r.address + r.size - a), sectors: [] });
+  return out;
+}

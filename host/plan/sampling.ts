@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Block } from './erase-plan';
 
 export interface Sample {
@@ -42,4 +43,10 @@ export function sampleBlocks(blocks: Block[], random: (n: number) => number): Sa
   }
   const picked = [...chosen].sort((x, y) => x - y).map((i) => blocks[i]);
   return { blocks: picked, subsections, coverage: covered / total, everyBlock: false };
+}
+
+/** A reproducible draw in [0, n) from a 32-byte seed: SHA-256 of the seed and a counter. */
+export function seededDraw(seed: Uint8Array): (n: number) => number {
+  let counter = 0;
+  return (n) => createHash('sha256').update(seed).update(String(counter++)).digest().readUInt32LE(0) % Math.max(1, n);
 }

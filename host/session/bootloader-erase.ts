@@ -6,9 +6,9 @@ import { DeviceError } from '../errors';
 import { CMD, stm32Crc32 } from '../protocol/frames';
 import type { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
-import { planErase, type Block } from '../plan/erase-plan';
+import { blocksOfRange, planErase, type Block } from '../plan/erase-plan';
 import { METHOD_SPECS } from '../plan/methods';
-import { sampleBlocks } from '../plan/sampling';
+import { sampleBlocks, seededDraw } from '../plan/sampling';
 import type { EraseRequest, Progress } from './erase';
 import type { Identity } from './identify';
 import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
@@ -98,7 +98,7 @@ export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<
   let keysZeroized = keyRegions.length === 0 || ctx.unlocked;
   if (keyRegions.length && !ctx.unlocked) {
     for (const r of keyRegions) await client.writeMemory(r.address, new Uint8Array(r.size));
-    const blocks = keyRegions.flatMap((r) => blocksOf(r, plan.blockSize));
+    const blocks = keyRegions.flatMap((r) => blocksOfRange(r, plan.blockSize));
     const out = await check(blocks, (b) => new Uint8Array(b.size), 'keys');
     keysZeroized = out.every((o) => o.ok);
     passes.push({ name: 'zeroize-keys', kind: 'program', pattern: 'constant 0x00', blocks: out.length, failed: out.filter((o) => !o.ok).map((o) => o.address), verified: keysZeroized });
@@ -136,8 +136,7 @@ export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<
     let checked = plan.blocks;
     if (last && req.verify === 'sample') {
       const seed = ctx.random(32);
-      let counter = 0;
-      const s = sampleBlocks(plan.blocks, (n) => createHash('sha256').update(seed).update(String(counter++)).digest().readUInt32LE(0) % Math.max(1, n));
+      const s = sampleBlocks(plan.blocks, seededDraw(seed));
       coverage = { subsections: s.subsections, fraction: s.coverage, everyBlock: s.everyBlock };
       checked = s.blocks;
     }
@@ -179,10 +178,4 @@ export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<
     transport: ctx.transport,
     verification,
   });
-}
-
-function blocksOf(r: Range, blockSize: number): Block[] {
-  const out: Block[] = [];
-  for (let a = r.address; a < r.address + r.size; a += blockSize) out.push({ address: a, size: Math.min(blockSize, r.address + r.size - a), sectors: [] });
-  return out;
 }

@@ -5,9 +5,9 @@ import { STATUS_NAMES, type JobSpec, type ResultTable, patternBytes } from '../e
 import { DeviceError, SafetyError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
-import { planErase, planRetry, type Block, type ErasePlan, type JobPlan } from '../plan/erase-plan';
+import { blocksOfRange, planErase, planRetry, type Block, type ErasePlan, type JobPlan } from '../plan/erase-plan';
 import { METHOD_SPECS, type MethodName, type Pass, type PassPattern } from '../plan/methods';
-import { sampleBlocks } from '../plan/sampling';
+import { sampleBlocks, seededDraw } from '../plan/sampling';
 import { AgentRunner, type AgentEvent } from './agent-runner';
 import { identify, refuseIfProtected, type Identity } from './identify';
 
@@ -245,12 +245,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     let checked = plan.blocks;
     if (sample) {
       const seed = random(32);
-      let counter = 0;
-      const rnd = (n: number): number => {
-        const h = createHash('sha256').update(seed).update(String(counter++)).digest();
-        return h.readUInt32LE(0) % Math.max(1, n);
-      };
-      const s = sampleBlocks(plan.blocks, rnd);
+      const s = sampleBlocks(plan.blocks, seededDraw(seed));
       coverage = { subsections: s.subsections, fraction: s.coverage, everyBlock: s.everyBlock };
       checked = s.blocks;
       clock.start('verify');
@@ -315,12 +310,6 @@ export function digestOf(nonce: Uint8Array, address: number, bytes: Uint8Array):
   const a = Buffer.alloc(4);
   a.writeUInt32LE(address >>> 0);
   return createHash('sha256').update(nonce).update(a).update(bytes).digest();
-}
-
-function blocksOfRange(r: Range, blockSize: number): Block[] {
-  const out: Block[] = [];
-  for (let a = r.address; a < r.address + r.size; a += blockSize) out.push({ address: a, size: Math.min(blockSize, r.address + r.size - a), sectors: [] });
-  return out;
 }
 
 function describePattern(p: PassPattern): string {
