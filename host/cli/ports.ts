@@ -5,7 +5,6 @@ import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
 import { DeviceError, InputError } from '../errors';
 import { EmulatedTransport } from '../transport/emulated';
-import { SerialTransport } from '../transport/serial';
 import type { Transport } from '../transport/types';
 
 export interface EmuOptions {
@@ -41,7 +40,11 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
   const faults = parseFaults(o.emuFault ?? []);
   let image: Uint8Array | undefined;
   if (o.emuImage && existsSync(o.emuImage)) {
-    image = new Uint8Array(readFileSync(o.emuImage));
+    try {
+      image = new Uint8Array(readFileSync(o.emuImage));
+    } catch (err) {
+      throw new InputError(`--emu-image ${o.emuImage}: cannot read: ${(err as Error).message}`);
+    }
     if (image.length !== board.flash.size) {
       throw new InputError(`--emu-image ${o.emuImage}: ${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`);
     }
@@ -85,6 +88,8 @@ export async function openPort(port: string, board: Board | null, o: EmuOptions 
   }
   if (!existsSync(port)) throw new DeviceError(`serial port ${port} does not exist (use --port emu for an emulated terminal)`);
   const baudRate = intOption('--baud', o.baud, 115200, 1200, 4000000);
+  // the native serial binding is loaded only when a real port is used
+  const { SerialTransport } = await import('../transport/serial');
   const transport = await SerialTransport.open(port, { baudRate });
   return { transport, terminal: null, close: () => transport.close() };
 }

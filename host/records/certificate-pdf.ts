@@ -4,7 +4,10 @@
  * SHA-256 of the signed JSON file and the Ed25519 signature. The JSON file is the authoritative,
  * verifiable record (`poswipe cert verify`); the PDF names it and carries its hash.
  */
-import PDFDocument from 'pdfkit';
+import type PDFKit from 'pdfkit';
+
+// loaded when a PDF is made, not at start-up: pdfkit and its fonts cost about 0.4 s to load
+const pdfkit = (): typeof PDFKit => require('pdfkit');
 
 const GREEN = '#2e7d32';
 const GREY = '#9e9e9e';
@@ -56,6 +59,7 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
   const engine = obj(san.engine);
   const sectors = (Array.isArray(c.sectors) ? c.sectors : []) as { index: number; address: string; size: number; result: string; regions: string[] }[];
 
+  const PDFDocument = pdfkit();
   const doc = new PDFDocument({ size: 'A4', margin: 40, bufferPages: true, info: { Title: `${title} ${text(c.id)}`, Author: 'poswipe', Subject: `${text(media.board)} ${text(media.serialNumber)}` } });
   const chunks: Buffer[] = [];
   doc.on('data', (b: Buffer) => chunks.push(b));

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { readdirSync } from 'node:fs';
-import { SerialPort } from 'serialport';
 import { boardForProductId } from '../../boards/load';
 import { EXIT } from '../../errors';
 import { BootloaderClient } from '../../protocol/client';
 import { hexPid } from '../../session/identify';
-import { SerialTransport } from '../../transport/serial';
+import type { SerialTransport } from '../../transport/serial';
 import { act, out } from '../common';
 
 interface PortRow {
@@ -21,7 +20,8 @@ interface PortRow {
 async function probe(path: string, baudRate: number): Promise<NonNullable<PortRow['bootloader']>> {
   let transport: SerialTransport | null = null;
   try {
-    transport = await SerialTransport.open(path, { baudRate });
+    const serial = await import('../../transport/serial');
+    transport = await serial.SerialTransport.open(path, { baudRate });
     const client = new BootloaderClient(transport, { byteTimeoutMs: 200, attempts: 2 });
     await client.sync(2);
     const pid = await client.getId();
@@ -39,6 +39,7 @@ async function probe(path: string, baudRate: number): Promise<NonNullable<PortRo
  */
 async function listPorts(): Promise<{ path: string; vendorId?: string; productId?: string; serialNumber?: string; manufacturer?: string }[]> {
   try {
+    const { SerialPort } = await import('serialport');
     return await SerialPort.list();
   } catch {
     const names = readdirSync('/dev').filter((n) => /^tty(USB|ACM)\d+$/.test(n));
