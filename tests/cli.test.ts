@@ -143,3 +143,16 @@ test('--board auto with the emulated port is bad usage (exit 2)', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--board auto needs a serial port/);
 });
+
+test('locked terminal with data to keep: --unlock without --no-backup is refused (exit 4), nothing erased', () => {
+  const img = path.join(work, 'locked-acme.bin');
+  assert.equal(cli(['info', '--port', 'emu', '--board', 'acme-t400', '--emu-image', img]).code, 0);
+  const before = readFileSync(img);
+  const r = cli(['erase', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--emu-rdp', '1', '--unlock']);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /cannot be backed up.*--no-backup/);
+  assert.ok(before.equals(readFileSync(img)));
+  const ok = cli(['erase', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--emu-rdp', '1', '--unlock', '--no-backup']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(readFileSync(img).every((b) => b === 0xff));
+});

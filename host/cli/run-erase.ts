@@ -60,6 +60,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
       signature: run.signature,
       onProgress: display.update,
       beforeErase: records.beforeErase,
+      backupPlanned: records.backupPlanned,
       reset: resetPlan(run.board, run.reset),
     });
     display.stop();

@@ -6,7 +6,7 @@
  * before the port is opened.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
 import { EXIT, PoswipeError, SafetyError } from '../errors';
@@ -64,7 +64,7 @@ export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o6
   try {
     const fd = openSync(tmp, 'w', mode);
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      writeFileSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data); // every byte, or ENOSPC (writeSync may write part of it)
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -195,6 +195,11 @@ export class EraseRecords {
     this.row.timings = { ...outcome.timings, ...(this.backupResult ? { backupRead: this.backupResult.readSeconds, backupWrite: this.backupResult.writeSeconds, backupLine: this.backupResult.lineSeconds } : {}) };
     this.record(code, ended);
     return code;
+  }
+
+  /** a backup file will be written before the erase (false with --no-backup, or nothing to keep) */
+  get backupPlanned(): boolean {
+    return this.backupPlan.kind === 'file';
   }
 
   get paths(): { certificate: string | null; backup: string | null; failureReport: string | null } {

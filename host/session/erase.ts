@@ -41,6 +41,8 @@ export interface EraseRequest {
   onProgress?: (p: Progress) => void;
   /** runs after identification and before anything is written (the backup goes here) */
   beforeErase?: (ctx: { client: BootloaderClient; identity: Identity }) => Promise<void>;
+  /** a backup is wanted before the erase: a read-protected part (whose data cannot be read) is then refused */
+  backupPlanned?: boolean;
   /** DTR/RTS sequences into the bootloader before the session and back to the application after it */
   reset?: ResetPlan;
   /** randomness source (tests may pin it); node:crypto by default */
@@ -92,6 +94,9 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   let unlocked = false;
   if (identity.readProtected) {
     if (!req.unlock) refuseIfProtected(identity, board);
+    if (req.backupPlanned) {
+      throw new SafetyError(`the terminal (${board.id}) is read-protected: its data cannot be backed up, and --unlock mass-erases it; pass --no-backup to go ahead without a backup`);
+    }
     progress({ phase: 'unlock', done: 0, total: 1, note: 'Readout Unprotect: the part mass-erases itself' });
     const mass = board.timing.massErase.maxMs;
     await client.readoutUnprotect(mass * 2 + 1000);
