@@ -1,5 +1,6 @@
 import { SerialPort } from 'serialport';
-import { DeviceError, TimeoutError } from '../errors';
+import { DeviceError } from '../errors';
+import { RxBuffer } from './rx-buffer';
 import type { LinkStats, Signals, Transport } from './types';
 
 export interface SerialOptions {
@@ -10,31 +11,21 @@ export interface SerialOptions {
 
 /** A real serial port (USB adapter) through the `serialport` package. */
 export class SerialTransport implements Transport {
-  private buffered: Buffer[] = [];
-  private bufferedLength = 0;
-  private waiter: (() => void) | null = null;
+  private readonly rx: RxBuffer;
   private counters: LinkStats = { bytesTx: 0, bytesRx: 0 };
   private readonly opened = process.hrtime.bigint();
-  private failure: Error | null = null;
 
   private constructor(
     private readonly port: SerialPort,
     readonly description: string,
   ) {
+    this.rx = new RxBuffer(description);
     port.on('data', (chunk: Buffer) => {
-      this.buffered.push(chunk);
-      this.bufferedLength += chunk.length;
       this.counters.bytesRx += chunk.length;
-      this.wake();
+      this.rx.push(new Uint8Array(chunk));
     });
-    port.on('close', () => {
-      this.failure = new DeviceError(`serial port ${description} was closed (adapter unplugged?)`);
-      this.wake();
-    });
-    port.on('error', (err: Error) => {
-      this.failure = new DeviceError(`serial port ${description}: ${err.message}`);
-      this.wake();
-    });
+    port.on('close', () => this.rx.fail(new DeviceError(`serial port ${description} was closed (adapter unplugged?)`)));
+    port.on('error', (err: Error) => this.rx.fail(new DeviceError(`serial port ${description}: ${err.message}`)));
   }
 
   static async open(path: string, options: SerialOptions = {}): Promise<SerialTransport> {
@@ -52,14 +43,8 @@ export class SerialTransport implements Transport {
     return new SerialTransport(port, path);
   }
 
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
   async write(data: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.rx.failed) throw this.rx.failed;
     await new Promise<void>((resolve, reject) => {
       this.port.write(Buffer.from(data), (err) => (err ? reject(new DeviceError(`write to ${this.description}: ${err.message}`)) : undefined));
       this.port.drain((err) => (err ? reject(new DeviceError(`write to ${this.description}: ${err.message}`)) : resolve()));
@@ -67,36 +52,12 @@ export class SerialTransport implements Transport {
     this.counters.bytesTx += data.length;
   }
 
-  async read(n: number, timeoutMs: number): Promise<Uint8Array> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.bufferedLength < n) {
-      if (this.failure) throw this.failure;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new TimeoutError(`no answer from ${this.description}: expected ${n} byte(s), got ${this.bufferedLength} within ${timeoutMs} ms`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.waiter = null;
-          resolve();
-        }, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-    const all = Buffer.concat(this.buffered);
-    const out = new Uint8Array(all.subarray(0, n));
-    const rest = all.subarray(n);
-    this.buffered = rest.length ? [rest] : [];
-    this.bufferedLength = rest.length;
-    return out;
+  read(n: number, timeoutMs: number): Promise<Uint8Array> {
+    return this.rx.read(n, timeoutMs);
   }
 
   async discardInput(): Promise<void> {
-    this.buffered = [];
-    this.bufferedLength = 0;
+    this.rx.clear();
   }
 
   async setSignals(signals: Signals): Promise<void> {

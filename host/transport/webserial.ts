@@ -1,4 +1,5 @@
-import { DeviceError, TimeoutError } from '../errors';
+import { DeviceError } from '../errors';
+import { RxBuffer } from './rx-buffer';
 import type { LinkStats, Signals, Transport } from './types';
 
 /**
@@ -39,12 +40,9 @@ export interface WebSerialOptions {
  * code run unchanged in the page.
  */
 export class WebSerialTransport implements Transport {
-  private buffered: Uint8Array[] = [];
-  private bufferedLength = 0;
-  private waiter: (() => void) | null = null;
+  private readonly rx: RxBuffer;
   private counters: LinkStats = { bytesTx: 0, bytesRx: 0 };
   private readonly opened = performance.now();
-  private failure: Error | null = null;
   private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   private readonly pump: Promise<void>;
   private closing = false;
@@ -53,6 +51,7 @@ export class WebSerialTransport implements Transport {
     private readonly port: WebSerialPortLike,
     readonly description: string,
   ) {
+    this.rx = new RxBuffer(description);
     this.pump = this.readLoop();
   }
 
@@ -77,18 +76,15 @@ export class WebSerialTransport implements Transport {
           const { value, done } = await reader.read();
           if (done) break;
           if (value && value.length) {
-            this.buffered.push(value);
-            this.bufferedLength += value.length;
             this.counters.bytesRx += value.length;
-            this.wake();
+            this.rx.push(value);
           }
         }
       } catch (err) {
         // a framing or parity error is recoverable (the stream is re-created); a lost device is not
         const name = (err as Error).name;
         if (name !== 'FramingError' && name !== 'ParityError' && name !== 'BufferOverrunError' && name !== 'BreakError') {
-          if (!this.closing) this.failure = new DeviceError(`serial port ${this.description}: ${(err as Error).message} (adapter unplugged?)`);
-          this.wake();
+          if (!this.closing) this.rx.fail(new DeviceError(`serial port ${this.description}: ${(err as Error).message} (adapter unplugged?)`));
           break;
         }
       } finally {
@@ -96,18 +92,11 @@ export class WebSerialTransport implements Transport {
         this.reader = null;
       }
     }
-    if (!this.closing && !this.failure) this.failure = new DeviceError(`serial port ${this.description} was closed (adapter unplugged?)`);
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
+    if (!this.closing) this.rx.fail(new DeviceError(`serial port ${this.description} was closed (adapter unplugged?)`));
   }
 
   async write(data: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.rx.failed) throw this.rx.failed;
     const writable = this.port.writable;
     if (!writable) throw new DeviceError(`serial port ${this.description} is not writable`);
     const writer = writable.getWriter();
@@ -121,40 +110,12 @@ export class WebSerialTransport implements Transport {
     this.counters.bytesTx += data.length;
   }
 
-  async read(n: number, timeoutMs: number): Promise<Uint8Array> {
-    const deadline = performance.now() + timeoutMs;
-    while (this.bufferedLength < n) {
-      if (this.failure) throw this.failure;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new TimeoutError(`no answer from ${this.description}: expected ${n} byte(s), got ${this.bufferedLength} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.waiter = null;
-          resolve();
-        }, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-    const out = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const head = this.buffered[0];
-      const take = Math.min(head.length, n - at);
-      out.set(head.subarray(0, take), at);
-      at += take;
-      if (take === head.length) this.buffered.shift();
-      else this.buffered[0] = head.subarray(take);
-    }
-    this.bufferedLength -= n;
-    return out;
+  read(n: number, timeoutMs: number): Promise<Uint8Array> {
+    return this.rx.read(n, timeoutMs);
   }
 
   async discardInput(): Promise<void> {
-    this.buffered = [];
-    this.bufferedLength = 0;
+    this.rx.clear();
   }
 
   async setSignals(signals: Signals): Promise<void> {
