@@ -102,9 +102,11 @@ function parseKeyInfo(v: unknown, file: string): KeyInfo {
   need(isObj(v), file, 'encryption.key must be an object');
   if (v.kind === 'scrypt') {
     const { N, r, p } = v;
-    need(Number.isInteger(N) && (N as number) >= 1024 && (N as number) <= 1 << 20 && ((N as number) & ((N as number) - 1)) === 0, file, 'encryption.key.N must be a power of two from 1024 to 1048576');
-    need(Number.isInteger(r) && (r as number) >= 1 && (r as number) <= 32, file, 'encryption.key.r must be 1..32');
-    need(Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 16, file, 'encryption.key.p must be 1..16');
+    // bounded near what the writer uses (N 2^15, r 8, p 1): a header must not make a reader spend
+    // gigabytes and minutes of scrypt before the GCM tag can say the file is forged
+    need(Number.isInteger(N) && (N as number) >= 1024 && (N as number) <= 1 << 16 && ((N as number) & ((N as number) - 1)) === 0, file, 'encryption.key.N must be a power of two from 1024 to 65536');
+    need(Number.isInteger(r) && (r as number) >= 1 && (r as number) <= 8, file, 'encryption.key.r must be 1..8');
+    need(Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 2, file, 'encryption.key.p must be 1..2');
     return { kind: 'scrypt', salt: hexField(v, 'salt', 16, file, 'encryption.key.'), N: N as number, r: r as number, p: p as number };
   }
   if (v.kind === 'x25519') {

@@ -6,7 +6,7 @@
  * before the port is opened.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
 import { EXIT, PoswipeError, SafetyError } from '../errors';
@@ -171,13 +171,20 @@ export class EraseRecords {
     if (outcome.verified) {
       const text = signCertificate(buildCertificate(input), this.signKey);
       const jsonPath = freePath(this.certDir, base, '.cert.json');
-      writeNewFile(jsonPath, text);
+      const pdfPath = jsonPath.replace(/\.cert\.json$/, '.cert.pdf');
+      const jsonSha256 = sha256(text);
+      // the PDF first: a run that cannot write both (disk full) must not leave a signed certificate behind
+      writeNewFile(pdfPath, await renderCertificatePdf({ document: JSON.parse(text), jsonSha256, jsonName: basename(jsonPath) }));
+      try {
+        writeNewFile(jsonPath, text);
+      } catch (err) {
+        rmSync(pdfPath, { force: true });
+        throw err;
+      }
       this.certificatePath = jsonPath;
+      this.pdfPath = pdfPath;
       this.row.certificatePath = jsonPath;
-      this.row.certificateSha256 = sha256(text);
-      const pdf = await renderCertificatePdf({ document: JSON.parse(text), jsonSha256: this.row.certificateSha256, jsonName: basename(jsonPath) });
-      this.pdfPath = jsonPath.replace(/\.cert\.json$/, '.cert.pdf');
-      writeNewFile(this.pdfPath, pdf);
+      this.row.certificateSha256 = jsonSha256;
       this.lines.push(`  certificate: ${jsonPath} (signed, key ${keyId(this.signKey)}) and ${this.pdfPath}`);
     } else {
       const path = freePath(this.certDir, base, '.NOT-SANITIZED.json');
