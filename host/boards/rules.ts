@@ -146,7 +146,7 @@ export function runsTileFlash(board: Board, origin: Origin): Problem[] {
   if (expected !== end) {
     out.push(problem(origin('flash.banks'), 'flash.banks', rule, `banks end at ${hex(expected, 8)} but the flash ends at ${hex(end, 8)}`));
   }
-  if (total === flash.size) {
+  if (total === flash.size && runsTotalCount(board) <= 0xfff0) {
     const starts = new Set(sectorsOf(board).map((s) => s.address));
     flash.banks.forEach((b, i) => {
       const f = joinField('flash.banks', i);
@@ -186,6 +186,8 @@ export function regionsInsideFlash(board: Board, origin: Origin): Problem[] {
 export function regionsAlignedToEraseUnits(board: Board, origin: Origin): Problem[] {
   const rule = 'regions-aligned-to-erase-units';
   const out: Problem[] = [];
+  // runs that do not tile the flash (or name absurdly many units) are reported by runs-tile-flash / erase-command-valid: never expand them
+  if (runsTotal(board.flash.sectors) !== board.flash.size || runsTotalCount(board) > 0xfff0) return out;
   const sectors = sectorsOf(board);
   const starts = new Set(sectors.map((s) => s.address));
   const ends = new Set(sectors.map((s) => s.address + s.size));

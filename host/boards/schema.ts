@@ -272,7 +272,7 @@ export function convert(v: unknown, spec: Spec, field: string, report: WalkRepor
       const known = Object.keys(spec.fields);
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(v)) {
-        const f = spec.fields[key];
+        const f = Object.prototype.hasOwnProperty.call(spec.fields, key) ? spec.fields[key] : undefined; // not "constructor", "__proto__"…
         if (f === undefined) {
           report.unknownField?.(joinField(field, key), key, known);
           continue;

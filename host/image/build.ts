@@ -131,7 +131,12 @@ export interface OpenedImage {
 /** Reads an image file; a missing file is bad input. */
 export function readImageFile(file: string): Uint8Array {
   if (!existsSync(file)) throw new InputError(`--image ${file}: no such file`);
-  const b = readFileSync(file);
+  let b: Buffer;
+  try {
+    b = readFileSync(file);
+  } catch (err) {
+    throw new InputError(`--image ${file}: cannot read: ${(err as Error).message}`);
+  }
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 

@@ -20,7 +20,11 @@ export function keyId(key: KeyObject): string {
 
 function readPem(path: string, what: string): string {
   if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
-  return readFileSync(path, 'utf8');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`${what} ${path}: cannot read: ${(err as Error).message}`);
+  }
 }
 
 /** Loads an Ed25519 private key (PEM); anything else is bad input (exit 2). */

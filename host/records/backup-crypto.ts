@@ -96,7 +96,12 @@ export function decrypt(key: Buffer, iv: Buffer, aad: Uint8Array, ciphertext: Ui
 export function passphraseFrom(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { passphrase: string; source: string } | null {
   if (file !== undefined) {
     if (!existsSync(file)) throw new InputError(`--passphrase-file ${file}: no such file`);
-    const text = readFileSync(file, 'utf8').split(/\r?\n/)[0];
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').split(/\r?\n/)[0];
+    } catch (e) {
+      throw new InputError(`--passphrase-file ${file}: cannot read: ${(e as Error).message}`);
+    }
     if (!text) throw new InputError(`--passphrase-file ${file}: the first line is empty`);
     return { passphrase: text, source: file };
   }

@@ -11,7 +11,7 @@
  * `.<name>.partial-<pid>-<random>` file next to it).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board, Region } from '../boards/types';
 import { InputError, SafetyError } from '../errors';
@@ -146,7 +146,7 @@ export function writeBackupAtomically(path: string, bytes: Uint8Array, key: Buff
   try {
     const fd = openSync(tmp, 'wx', 0o600);
     try {
-      writeSync(fd, bytes);
+      writeFileSync(fd, bytes); // every byte, or ENOSPC (writeSync may write part of it)
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -209,7 +209,12 @@ export function describeEncryption(h: BackupHeader): string {
 /** Reads and decrypts a backup file: the header and one buffer per region (hashes checked). */
 export function openBackup(path: string, keys: Parameters<typeof backupKeyFor>[1]): { header: BackupHeader; data: Buffer[]; sha256: string } {
   if (!existsSync(path)) throw new InputError(`backup ${path}: no such file`);
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new InputError(`backup ${path}: cannot read: ${(e as Error).message}`);
+  }
   const parsed = parseBackup(bytes, path);
   const key = backupKeyFor(parsed.header.encryption.key, keys, path);
   const plain = decrypt(key, Buffer.from(parsed.header.encryption.iv, 'hex'), parsed.aad, parsed.ciphertext, parsed.tag, path);

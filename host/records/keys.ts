@@ -7,7 +7,7 @@
  *   <config dir>/backup.key.pem,  backup.pub.pem     X25519, default backup recipient
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { ensureConfigDir } from './config';
@@ -35,7 +35,7 @@ function writeFileExclusive(path: string, text: string, mode: number): void {
   const tmp = `${path}.partial-${process.pid}`;
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, text);
+    writeFileSync(fd, text); // every byte, or ENOSPC (writeSync may write part of it)
     fsyncSync(fd);
     closeSync(fd);
     linkSync(tmp, path);

@@ -8,7 +8,13 @@ import { act, out } from '../common';
 async function cmdVerify(file: string, o: { trust: string; json?: boolean }): Promise<number> {
   const trusted = loadPublicKey(o.trust, 'ed25519', '--trust');
   if (!existsSync(file)) throw new InputError(`certificate ${file}: no such file`);
-  const r = verifyCertificate(readFileSync(file), trusted);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new InputError(`certificate ${file}: cannot read: ${(e as Error).message}`);
+  }
+  const r = verifyCertificate(bytes, trusted);
   if (r.status === 'malformed') throw new InputError(`certificate ${file}: malformed: ${r.problem}`);
   const cert = r.certificate ?? {};
   const media = (cert.media ?? {}) as Record<string, unknown>;
