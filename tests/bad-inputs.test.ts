@@ -288,7 +288,6 @@ test('disk full while writing the certificate: exit 3 "no space left on device",
 
 test(
   'disk full after the certificate JSON but before its PDF: no signed certificate left for a run that exits non-zero',
-  { todo: 'erase-records.ts finish() links the .cert.json into place, then fails on the PDF (exit 3): a valid signed certificate stays next to an audit row that says device-error' },
   (t) => {
     const disk = tinyDisk('tiny-pdf', 64);
     if ('skip' in disk) return t.skip(disk.skip);

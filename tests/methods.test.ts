@@ -90,3 +90,22 @@ test('a HAL program failure during a pattern pass is reported and never verified
   assert.equal(o.verified, false);
   assert.ok(o.reason);
 });
+
+test('bootloader-only read-back: a read garbled once into blank bytes never certifies a stuck byte', async () => {
+  const { board, terminal, transport } = emulated('stm32f103xb', { faults: parseFaults(['stuck@0x08001801']) });
+  // a line that turns the first 256-byte read holding the stuck byte into all-0xFF, once
+  let garbled = false;
+  const read = transport.read.bind(transport);
+  transport.read = async (n: number, timeoutMs: number) => {
+    const data = await read(n, timeoutMs);
+    if (!garbled && n === 256 && terminal.flash.bytes[0x1801] !== 0xff && data.some((b) => b !== 0xff) && data.filter((b) => b !== 0xff).length === 1) {
+      garbled = true;
+      return new Uint8Array(n).fill(0xff);
+    }
+    return data;
+  };
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
+  assert.equal(garbled, true, 'the garbled read happened');
+  assert.equal(o.verified, false);
+  assert.deepEqual(o.failed, [0x08001000]);
+});

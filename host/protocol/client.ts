@@ -198,14 +198,24 @@ export class BootloaderClient {
    * Reads until two reads agree: Read Memory carries no checksum, so a value that must be right
    * (a unique ID, a header) is read twice.
    */
-  async readMemoryConfirmed(address: number, length: number, tries = 4): Promise<Uint8Array> {
-    let previous = await this.readMemory(address, length);
-    for (let i = 0; i < tries; i++) {
-      const again = await this.readMemory(address, length);
-      if (Buffer.compare(Buffer.from(again), Buffer.from(previous)) === 0) return again;
-      previous = again;
+  async readMemoryConfirmed(address: number, length: number, tries = 6): Promise<Uint8Array> {
+    // chunk by chunk (one Read Memory each): on a noisy line two whole 4 KiB reads rarely agree,
+    // two reads of 256 bytes usually do
+    const out = new Uint8Array(length);
+    for (let off = 0; off < length; off += MAX_TRANSFER) {
+      const n = Math.min(MAX_TRANSFER, length - off);
+      let previous = await this.readMemory(address + off, n);
+      for (let i = 0; ; i++) {
+        const again = await this.readMemory(address + off, n);
+        if (Buffer.compare(Buffer.from(again), Buffer.from(previous)) === 0) {
+          out.set(again, off);
+          break;
+        }
+        if (i + 1 >= tries) throw new DeviceError(`reads of 0x${(address + off).toString(16)} never agreed twice in a row (${tries + 1} reads): the line is too noisy`);
+        previous = again;
+      }
     }
-    throw new DeviceError(`reads of 0x${address.toString(16)} never agreed twice in a row (${tries + 1} reads): the line is too noisy`);
+    return out;
   }
 
   /** Write Memory, split into commands of at most 256 bytes, padded to whole words with 0xFF. */

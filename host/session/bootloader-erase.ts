@@ -57,7 +57,9 @@ export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<
         const ok = crc === stm32Crc32(want);
         out.push({ address: b.address, size: b.size, digest: crc.toString(16).padStart(8, '0'), blank: ok && want.every((x) => x === erased), ok });
       } else {
-        const got = await client.readMemory(b.address, b.size);
+        // Read Memory has no checksum: one flipped bit could make a stuck byte look erased, so a
+        // block counts only when two reads of it agree
+        const got = await client.readMemoryConfirmed(b.address, b.size);
         const ok = Buffer.from(got).equals(Buffer.from(want));
         const a = Buffer.alloc(4);
         a.writeUInt32LE(b.address);
