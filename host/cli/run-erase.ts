@@ -1,5 +1,5 @@
 import type { Board } from '../boards/types';
-import { EXIT } from '../errors';
+import { DeviceError, EXIT } from '../errors';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';
@@ -46,9 +46,25 @@ export async function runErase(run: EraseRun): Promise<number> {
   }
 }
 
+/**
+ * Ctrl-C stops the session at the end of its current phase (never in the middle of a flash
+ * operation), so that the run is recorded as interrupted; a second Ctrl-C exits at once.
+ */
+function interruptible(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onInt = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nposwipe: interrupted: stopping after the current phase (Ctrl-C again to quit at once)\n');
+    controller.abort(new DeviceError('interrupted by the operator (SIGINT): the terminal may be partly erased; run erase again to complete it'));
+  };
+  process.on('SIGINT', onInt);
+  return { signal: controller.signal, release: () => process.off('SIGINT', onInt) };
+}
+
 async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
   const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
   const display = progressDisplay();
+  const interrupt = interruptible();
   try {
     const outcome = await eraseTerminal(port.transport, {
       board: run.board,
@@ -61,6 +77,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
       onProgress: display.update,
       beforeErase: records.beforeErase,
       backupPlanned: records.backupPlanned,
+      signal: interrupt.signal,
       reset: resetPlan(run.board, run.reset),
     });
     display.stop();
@@ -69,6 +86,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
     else out([eraseSummary(outcome, run.board.id), ...records.lines].join('\n'));
     return code;
   } finally {
+    interrupt.release();
     display.stop();
     await port.close();
   }

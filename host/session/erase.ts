@@ -5,7 +5,7 @@ import { STATUS_NAMES, type JobSpec, type ResultTable, patternBytes } from '../e
 import { DeviceError, SafetyError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
-import { blocksOfRange, planErase, planRetry, type Block, type ErasePlan, type JobPlan } from '../plan/erase-plan';
+import { blocksOfRange, packJobs, planErase, planRetry, unitsOf, type Block, type ErasePlan, type JobPlan } from '../plan/erase-plan';
 import { METHOD_SPECS, type MethodName, type Pass, type PassPattern } from '../plan/methods';
 import { sampleBlocks, seededDraw } from '../plan/sampling';
 import { AgentRunner, type AgentEvent } from './agent-runner';
@@ -230,20 +230,30 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     let erased = 0;
     const eraseTotal = plan.sectors.length;
     const runErase = async (jobs: JobPlan[], hashToo: boolean): Promise<void> => {
-      for (const j of jobs) {
-        const job: JobSpec = { ...baseJob(board.flash.erasedValue), ops: { erase: true, hash: hashToo }, pattern: null, erase: j.erase, program: [], hash: hashToo ? j.hash : [] };
-        const table = await runJob(job, hashToo ? j.blocks : [], pass.name, (e) => {
+      const queue = [...jobs];
+      for (let j = queue.shift(); j; j = queue.shift()) {
+        const current = j;
+        const job: JobSpec = { ...baseJob(board.flash.erasedValue), ops: { erase: true, hash: hashToo }, pattern: null, erase: current.erase, program: [], hash: hashToo ? current.hash : [] };
+        const table = await runJob(job, hashToo ? current.blocks : [], pass.name, (e) => {
           if (e.kind !== 'erased') return;
           progress({ phase: pass.name, done: Math.min(eraseTotal, ++erased), total: eraseTotal });
-          const s = j.erase[e.index];
-          if (s && req.onBlock) for (const b of j.blocks) if (b.sectors.includes(s.index)) req.onBlock(b.address, 'erased');
+          const s = current.erase[e.index];
+          if (s && req.onBlock) for (const b of current.blocks) if (b.sectors.includes(s.index)) req.onBlock(b.address, 'erased');
         });
         const hal = halFailure(table);
+        const bad = hal ? current.erase.find((x) => table.failAddress >= x.address && table.failAddress < x.address + x.size) : undefined;
         if (hal) {
-          const s = j.erase.find((x) => table.failAddress >= x.address && table.failAddress < x.address + x.size);
-          failedSectors.push({ index: s?.index ?? -1, address: table.failAddress, reason: `${pass.name}: ${hal}` });
+          if (!failedSectors.some((f) => f.index === (bad?.index ?? -1))) failedSectors.push({ index: bad?.index ?? -1, address: table.failAddress, reason: `${pass.name}: ${hal}` });
+          if (bad) {
+            // the engine stopped at the failing sector: go on with the rest of this job without its unit
+            // (sectors before it are erased already, so only those after it are erased again)
+            const rest = unitsOf(current.erase, plan.blockSize).filter((u) => !u.some((x) => x.index === bad.index));
+            const follow = packJobs(board, plan.blockSize, rest).map((f) => ({ ...f, erase: f.erase.filter((x) => x.address > bad.address) }));
+            queue.unshift(...follow);
+            continue;
+          }
         }
-        if (hashToo) for (const o of await compare(table, j.blocks, expectBlank)) outcomes.set(o.address, o);
+        if (hashToo) for (const o of await compare(table, current.blocks, expectBlank)) outcomes.set(o.address, o);
       }
     };
     await runErase(plan.jobs, !sample);

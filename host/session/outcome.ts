@@ -95,8 +95,9 @@ export function conclude(p: OutcomeParts): EraseOutcome {
   const verified = p.finalBlocks.length > 0 && failed.length === 0 && passFailures.length === 0 && p.keysZeroized && failedSectors.length === 0;
   let reason: string | null = null;
   if (!verified) {
-    if (failed.length) reason = `${failed.length} block(s) not blank: first at ${hex32(failed[0])}`;
-    else if (failedSectors.length) reason = failedSectors[0].reason;
+    // a HAL failure (a sector that would not erase or program) explains the blocks behind it
+    if (p.failedSectors.length) reason = p.failedSectors[0].reason + (failed.length ? `; ${failed.length} block(s) not verified` : '');
+    else if (failed.length) reason = `${failed.length} block(s) not blank: first at ${hex32(failed[0])}`;
     else if (!p.keysZeroized) reason = 'the key store could not be zeroized';
     else if (passFailures.length) reason = `pass ${passFailures[0].name} did not verify (first block ${hex32(passFailures[0].failed[0] ?? 0)})`;
     else reason = 'nothing was verified';
