@@ -325,7 +325,11 @@ test('interrupted run (SIGINT during the erase): no certificate, the image file 
   assert.match(readFileSync(log, 'utf8'), /erase sector/, 'the first run reached the erase');
   process.kill(pid, 'SIGINT');
   const r1 = await first;
-  assert.ok(r1.signal === 'SIGINT' || r1.code === 130, `the first run ended by the interrupt (code ${r1.code}, signal ${r1.signal})`);
+  // Ctrl-C stops the run after its current phase: exit 3 with the reason, recorded in the audit log
+  assert.equal(r1.code, 3, `the first run ended by the interrupt (code ${r1.code}, signal ${r1.signal}): ${r1.stderr}`);
+  assert.match(r1.stderr, /interrupted by the operator \(SIGINT\)/);
+  const rows = JSON.parse(cli(['audit', 'list', '--json']).stdout) as { exitCode: number; reason: string }[];
+  assert.ok(rows.some((row) => row.exitCode === 3 && /interrupted by the operator/.test(row.reason)), 'the interrupted run has its audit row');
   assert.doesNotMatch(r1.stdout, /VERIFIED/);
   assert.ok(!existsSync(at('interrupted-certs')) || readdirSync(at('interrupted-certs')).length === 0, 'no certificate for an interrupted run');
   assert.equal(readFileSync(img.path).length, img.bytes.length, 'the image file is whole');
