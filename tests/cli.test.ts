@@ -156,3 +156,22 @@ test('locked terminal with data to keep: --unlock without --no-backup is refused
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(readFileSync(img).every((b) => b === 0xff));
 });
+
+test('a refused erase image is recorded in the audit log (one row, exit 4)', () => {
+  assert.equal(cli(['keys', 'new', '--out', path.join(work, 'img-key')]).code, 0);
+  const img = path.join(work, 'refused.img');
+  const b = cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', path.join(work, 'img-key.key.pem'), '--out', img]);
+  assert.equal(b.code, 0, b.stderr);
+  const bytes = readFileSync(img);
+  bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+  writeFileSync(img, bytes);
+  const before = (JSON.parse(cli(['audit', 'list', '--json']).stdout) as unknown[]).length;
+  const r = cli(['flash', '--image', img, '--port', 'emu', '--trust', path.join(work, 'img-key.pub.pem')]);
+  assert.equal(r.code, 4, r.stderr);
+  const rows = JSON.parse(cli(['audit', 'list', '--json']).stdout) as { command: string; exitCode: number; reason: string }[];
+  assert.equal(rows.length, before + 1);
+  const last = rows[rows.length - 1];
+  assert.equal(last.command, 'flash');
+  assert.equal(last.exitCode, 4);
+  assert.match(last.reason, /refused\.img/);
+});

@@ -7,6 +7,9 @@ import { runErase } from '../run-erase';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
+import { AuditLog, appendFailure, auditPath, newRow } from '../../records/audit';
+import { toolVersion } from '../../records/certificate';
+import { loadOperatorConfig } from '../../records/config';
 
 interface FlashOptions extends EmuOptions, RecordOptions {
   image: string;
@@ -25,6 +28,33 @@ interface FlashOptions extends EmuOptions, RecordOptions {
  * product ID is refused by identify: exit 3).
  */
 async function cmdFlash(o: FlashOptions): Promise<number> {
+  try {
+    return await flashChecked(o);
+  } catch (err) {
+    // a refused image never reaches the erase flow (which records its own runs): record it here
+    if (!(err instanceof FlowError)) recordRefusal(o, err);
+    throw err instanceof FlowError ? err.cause : err;
+  }
+}
+
+/** Wraps errors from inside runErase, which has already written their audit row. */
+class FlowError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('erase flow');
+  }
+}
+
+function recordRefusal(o: FlashOptions, err: unknown): void {
+  try {
+    const { config } = loadOperatorConfig(o.operatorConfig);
+    const row = newRow('flash', { board: o.board ?? null, port: o.port, operator: config.operator.name ?? null, reason: `image ${o.image}` }, toolVersion());
+    appendFailure(AuditLog.open(auditPath(o.auditDb, config.auditDb)), row, err);
+  } catch {
+    // the audit log itself is unusable: the refusal is still reported on stderr
+  }
+}
+
+async function flashChecked(o: FlashOptions): Promise<number> {
   const trusted = loadTrustKeys(o.trust);
   const image = openImage(readImageFile(o.image), trusted, `image ${o.image}`);
   const local = loadBoardOrExit(image.manifest.board.id);
@@ -49,6 +79,8 @@ async function cmdFlash(o: FlashOptions): Promise<number> {
     signature: image.moduleSignature,
     records: recordOptionsOf(o),
     command: 'flash',
+  }).catch((err: unknown) => {
+    throw new FlowError(err);
   });
 }
 
