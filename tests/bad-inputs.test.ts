@@ -287,16 +287,18 @@ test('disk full while writing the certificate: exit 3 "no space left on device",
 });
 
 test(
-  'disk full after the certificate JSON but before its PDF: no signed certificate left for a run that exits non-zero',
+  'disk full between the certificate PDF and its JSON: no signed certificate (nor its PDF) left for a run that exits non-zero',
   (t) => {
     const disk = tinyDisk('tiny-pdf', 64);
     if ('skip' in disk) return t.skip(disk.skip);
-    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(48 * 1024)); // 16 KiB left: the JSON (3 pages) fits, the PDF (2 pages) does not
+    // 8 KiB left: the PDF (about 5 KiB, written first) fits, the signed JSON (about 8 KiB) then does not
+    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(56 * 1024));
     const img = freshImage('disk-full-pdf.bin', 'stm32f205');
     const certs = join(disk.dir, 'certs');
     const r = cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--no-backup', '--emu-image', img.path, '--cert', certs, '--sign-key', 'k.key.pem']);
-    assert.notEqual(r.code, 0);
-    assert.deepEqual(existsSync(certs) ? readdirSync(certs).filter((f) => f.endsWith('.cert.json')) : [], []);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /ENOSPC/);
+    assert.deepEqual(existsSync(certs) ? readdirSync(certs).filter((f) => /\.cert\.(json|pdf)$/.test(f)) : [], []);
   },
 );
 

@@ -1,30 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { Board, Range, Sector } from '../boards/types';
+import type { Range, Sector } from '../boards/types';
 import { eraseTimeFor } from '../boards/load';
 import { patternBytes } from '../engine/abi';
 import { DeviceError } from '../errors';
 import { CMD, stm32Crc32 } from '../protocol/frames';
-import type { BootloaderClient } from '../protocol/client';
-import type { Transport } from '../transport/types';
 import { blocksOfRange, planErase, type Block } from '../plan/erase-plan';
 import { METHOD_SPECS } from '../plan/methods';
 import { sampleBlocks, seededDraw } from '../plan/sampling';
-import type { EraseRequest, Progress } from './erase';
-import type { Identity } from './identify';
 import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
-import type { PhaseClock } from './phase-clock';
-
-export interface BootloaderEraseContext {
-  client: BootloaderClient;
-  transport: Transport;
-  board: Board;
-  req: EraseRequest;
-  identity: Identity;
-  unlocked: boolean;
-  clock: PhaseClock;
-  progress: (p: Progress) => void;
-  random: (n: number) => Uint8Array;
-}
+import { seedWords, type SessionContext } from './context';
 
 /**
  * The erase for parts with no room for the Wasm agent: the bootloader's own Erase/Extended Erase
@@ -32,7 +16,7 @@ export interface BootloaderEraseContext {
  * written with Write Memory, and verification per block by Get Checksum (0xA1, CRC computed on
  * the host the STM32 way) where the bootloader has it, else by reading every block back.
  */
-export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<EraseOutcome> {
+export async function bootloaderOnlyErase(ctx: SessionContext): Promise<EraseOutcome> {
   const { client, board, req, progress, clock } = ctx;
   const spec = METHOD_SPECS[req.method];
   // after Readout Unprotect the part has mass-erased everything, protected regions too: check all of it
@@ -112,7 +96,7 @@ export async function bootloaderOnlyErase(ctx: BootloaderEraseContext): Promise<
     clock.start(pass.name);
     if (pass.kind === 'program') {
       const seedBytes = ctx.random(16);
-      const seed = [0, 4, 8, 12].map((o) => Buffer.from(seedBytes).readUInt32LE(o)) as [number, number, number, number];
+      const seed = seedWords(seedBytes);
       const pattern = pass.pattern.kind === 'constant' ? ({ kind: 'constant', value: pass.pattern.value } as const) : ({ kind: 'xoshiro', seed } as const);
       const expected = new Map<number, Uint8Array>();
       for (const job of plan.jobs) {

@@ -1,0 +1,27 @@
+import type { Board } from '../boards/types';
+import type { BootloaderClient } from '../protocol/client';
+import type { Transport } from '../transport/types';
+import type { EraseRequest, Progress } from './erase';
+import type { Identity } from './identify';
+import type { PhaseClock } from './phase-clock';
+
+/** What an erase path gets once the part is connected, identified (and unlocked, if it was). */
+export interface SessionContext {
+  client: BootloaderClient;
+  transport: Transport;
+  /** the board as the part reports itself (flash-size register applied) */
+  board: Board;
+  req: EraseRequest;
+  identity: Identity;
+  /** Readout Unprotect ran: the part mass-erased itself */
+  unlocked: boolean;
+  clock: PhaseClock;
+  progress: (p: Progress) => void;
+  random: (n: number) => Uint8Array;
+}
+
+/** The four words of a pattern seed from 16 random bytes. */
+export function seedWords(bytes: Uint8Array): [number, number, number, number] {
+  const b = Buffer.from(bytes);
+  return [b.readUInt32LE(0), b.readUInt32LE(4), b.readUInt32LE(8), b.readUInt32LE(12)];
+}
