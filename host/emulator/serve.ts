@@ -111,6 +111,10 @@ export class TerminalServer {
         this.hangup = null;
         this.endSession(reason);
         if (this.options.hangupReset ?? true) this.terminal.restart(this.terminal.bootPin ? 'bootloader' : 'application', `${reason}: the adapter dropped DTR/RTS`);
+        // realtime: whatever the part had computed ahead of the wall clock went with the hang-up;
+        // the next client starts on a clock that is in step again
+        this.anchor.real = Date.now();
+        this.anchor.virtual = this.terminal.clock.now();
       },
     };
     this.hangup = () => connection.close('port closed');
