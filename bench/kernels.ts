@@ -234,7 +234,7 @@ export async function measureKernels(opts: KernelOptions): Promise<KernelResults
   const programmer = instantiateEngine(loadEngineModule('terminal'), {
     erase: () => 0,
     read: () => 0,
-    program: (address, src) => {
+    program: (_address, src) => {
       if (firstChunk === null) firstChunk = src.slice();
       return 0;
     },

@@ -1,5 +1,5 @@
 import type { Board } from '../boards/types';
-import { DeviceError, EXIT } from '../errors';
+import { DeviceError } from '../errors';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';

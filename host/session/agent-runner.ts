@@ -30,16 +30,12 @@ export class AgentRunner {
 
   constructor(
     private readonly client: BootloaderClient,
-    private readonly board: Board,
+    board: Board,
     private readonly module: Uint8Array,
     private readonly signature: Uint8Array = new Uint8Array(0),
   ) {
     if (!board.agent) throw new SafetyError(`board ${board.id} has no room for the Wasm agent`);
     this.agent = board.agent;
-  }
-
-  get moduleBytes(): number {
-    return this.module.length;
   }
 
   async upload(onEvent?: (e: AgentEvent) => void): Promise<void> {
