@@ -231,6 +231,7 @@ export class Station {
         includeProtected: this.config.includeProtected,
         unlock: this.config.unlock,
         beforeErase: rec.beforeErase,
+        backupPlanned: rec.backupPlanned,
         finalize: async (o) => {
           await rec.finish(o, (paths) => eraseReport(o, { board: board.id, ...paths }));
           return this.links(runId, rec);

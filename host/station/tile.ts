@@ -321,6 +321,8 @@ export interface TileRun {
   unlock?: boolean;
   /** after identification, before anything is written (the backup); the tile learns the UID first */
   beforeErase?: EraseRequest['beforeErase'];
+  /** a backup will be taken: a read-protected terminal then needs --no-backup before --unlock */
+  backupPlanned?: boolean;
   /** after the session: writes the records, returns the links to show (a throw makes the tile an error) */
   finalize?: (outcome: EraseOutcome) => Promise<TileLink[]>;
 }
@@ -338,6 +340,7 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
       verify: run.verify,
       includeProtected: run.includeProtected,
       unlock: run.unlock,
+      backupPlanned: run.backupPlanned,
       module: run.module,
       signature: run.signature,
       signal,
