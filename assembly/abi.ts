@@ -77,3 +77,11 @@ export const EVENT_HASHED: u32 = 3;
 
 // Pattern generator constants.
 export const GOLDEN_GAMMA: u32 = 0x9e3779b9;
+
+/** splitmix32 as docs/abi.md ("Patterns") defines it: seeds the pattern generator and the self-contained image. */
+@inline export function splitmix32(x: u32): u32 {
+  let z = x + GOLDEN_GAMMA;
+  z = (z ^ (z >>> 16)) * 0x85ebca6b;
+  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
+  return z ^ (z >>> 16);
+}

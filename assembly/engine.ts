@@ -9,6 +9,7 @@ import {
   EVENT_HASHED,
   EVENT_PROGRAMMED,
   GOLDEN_GAMMA,
+  splitmix32,
   JOB_MAGIC,
   JOB_MAX,
   JOB_OFF_BLOCK_SIZE,
@@ -150,13 +151,6 @@ let x0: u32 = 0;
 let x1: u32 = 0;
 let x2: u32 = 0;
 let x3: u32 = 0;
-
-@inline function splitmix32(x: u32): u32 {
-  let z = x + GOLDEN_GAMMA;
-  z = (z ^ (z >>> 16)) * 0x85ebca6b;
-  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
-  return z ^ (z >>> 16);
-}
 
 function seedXoshiro(rangeAddress: u32): void {
   const seed = JOB_AREA + <usize>JOB_OFF_SEED;

@@ -6,6 +6,8 @@
 // The flash lives in linear memory from the first 64 KiB page boundary after the engine's static
 // data; `configure` grows the memory to hold it. Device address `base + i` is byte i of it.
 
+import { splitmix32 } from './abi';
+
 /** HAL statuses of this flash (any non-zero value is a failure to the engine). */
 export const HAL_OUT_OF_RANGE: i32 = 0x20;
 export const HAL_MISALIGNED: i32 = 0x21;
@@ -22,13 +24,6 @@ let programmedEvents: u32 = 0;
 let erasedEvents: u32 = 0;
 let hashedEvents: u32 = 0;
 
-// splitmix32 (docs/abi.md, "Patterns"): the image generator
-@inline function splitmix32(x: u32): u32 {
-  let z = x + 0x9e3779b9;
-  z = (z ^ (z >>> 16)) * 0x85ebca6b;
-  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
-  return z ^ (z >>> 16);
-}
 
 /**
  * Sets up a flash of `size` bytes (a non-zero multiple of 4) at device address `base` with

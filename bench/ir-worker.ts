@@ -13,10 +13,9 @@ import * as fs from 'node:fs';
 import { createSHA256 } from 'hash-wasm';
 import * as abi from '../host/engine/abi';
 import { instantiateEngine, loadEngineModule } from '../host/engine/module';
-import { hostWasmPath } from './kernels';
+import { BASE, dataHal, hostWasmPath } from './kernels';
 
 const BLOCK = 4096;
-const BASE = 0x08000000;
 
 async function main(which: string, mib: number, dataMib: number): Promise<void> {
   const total = mib << 20;
@@ -38,15 +37,7 @@ async function main(which: string, mib: number, dataMib: number): Promise<void> 
     return;
   }
   const module = which === 'engine' ? loadEngineModule('terminal') : new Uint8Array(fs.readFileSync(hostWasmPath()));
-  const engine = instantiateEngine(module, {
-    erase: () => 0,
-    program: () => 0,
-    read(address, dst) {
-      const o = address - BASE;
-      dst.set(data.subarray(o, o + dst.length));
-      return 0;
-    },
-  });
+  const engine = instantiateEngine(module, dataHal(data));
   for (let o = 0; o < total; o += 512 * BLOCK) {
     const size = Math.min(512 * BLOCK, total - o);
     engine.runJob(abi.encodeJob({ ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], program: [], hash: [{ address: BASE + o, size }], nonce }));

@@ -13,7 +13,8 @@ import { instantiateEngine, loadEngineModule, packageRoot, wasm, type EngineHal,
 import { interleaved, pairedRatio, throughput, type Candidate, type Summary } from './stats';
 
 export const BLOCK = 4096;
-const BASE = 0x08000000;
+/** flash base of the benchmark's data (the F4 parts' address) */
+export const BASE = 0x08000000;
 const JOB_BLOCKS = 512; // blocks per HASH job: the ABI's MAX_BLOCKS
 
 export interface KernelOptions {
@@ -72,7 +73,7 @@ function hostKernels(bytes: Uint8Array): HostKernels {
 }
 
 /** A HAL over `data` at BASE: reads copy, programs and erases do nothing (the engine's own work is timed). */
-function dataHal(data: Uint8Array): EngineHal {
+export function dataHal(data: Uint8Array): EngineHal {
   return {
     erase: () => 0,
     program: () => 0,

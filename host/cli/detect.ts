@@ -2,7 +2,7 @@ import { boardForProductId } from '../boards/load';
 import type { Board } from '../boards/types';
 import { DeviceError, InputError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
-import { hexPid } from '../session/identify';
+import { hexPid, identifyPart } from '../session/identify';
 import { openPort, type EmuOptions } from './ports';
 
 /**
@@ -15,9 +15,7 @@ export async function detectBoard(port: string, emu: EmuOptions & { baud?: strin
   const opened = await openPort(port, null, emu);
   let pid: number;
   try {
-    const client = new BootloaderClient(opened.transport);
-    await client.sync();
-    pid = await client.getId();
+    pid = (await identifyPart(new BootloaderClient(opened.transport))).pid;
   } finally {
     await opened.close();
   }

@@ -1,40 +1,22 @@
+import { GOLDEN_GAMMA, splitmix32, xoshiroNext } from '../engine/abi';
+
 /**
  * Seeded pseudo-random numbers for the emulated terminal (fault injection, initial image): the
  * same seed gives the same session, so any failure can be replayed.
  */
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly state = new Uint32Array(4);
 
   constructor(seed: number | string) {
-    let x = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
-    const next = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    const x = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
+    // the four state words: splitmix32 of the seed stepped by the golden gamma, as docs/abi.md defines it
+    for (let i = 0; i < 4; i++) this.state[i] = splitmix32((x + Math.imul(i, GOLDEN_GAMMA)) >>> 0);
+    if ((this.state[0] | this.state[1] | this.state[2] | this.state[3]) === 0) this.state[0] = 1;
   }
 
-  /** uniform u32 (xoshiro128**) */
+  /** uniform u32 (xoshiro128**, the engine's pattern generator) */
   u32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return xoshiroNext(this.state);
   }
 
   /** uniform in [0, 1) */
@@ -56,10 +38,6 @@ export class Rng {
       if (i + 3 < bytes.length) bytes[i + 3] = v >>> 24;
     }
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 export function hashString(s: string): number {

@@ -87,7 +87,7 @@ export const EVENT_PROGRAMMED = 1;
 export const EVENT_ERASED = 2;
 export const EVENT_HASHED = 3;
 
-const GOLDEN_GAMMA = 0x9e3779b9;
+export const GOLDEN_GAMMA = 0x9e3779b9;
 
 export type { Range };
 

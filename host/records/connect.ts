@@ -6,7 +6,7 @@
 import type { Board } from '../boards/types';
 import { BootloaderClient } from '../protocol/client';
 import { identify, type Identity } from '../session/identify';
-import { playSequence, resetPlan } from '../session/reset';
+import { inBootloader, resetPlan } from '../session/reset';
 import type { Transport } from '../transport/types';
 
 export async function withBootloader<T>(
@@ -15,12 +15,6 @@ export async function withBootloader<T>(
   fn: (client: BootloaderClient, identity: Identity) => Promise<T>,
   resetOverride?: string,
 ): Promise<T> {
-  const reset = resetPlan(board, resetOverride);
-  if (reset.enter.length) await playSequence(transport, reset.enter);
-  try {
-    const client = new BootloaderClient(transport);
-    return await fn(client, await identify(client, board));
-  } finally {
-    if (reset.exit.length) await playSequence(transport, reset.exit).catch(() => undefined);
-  }
+  const client = new BootloaderClient(transport);
+  return inBootloader(transport, resetPlan(board, resetOverride), async () => fn(client, await identify(client, board)));
 }

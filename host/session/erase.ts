@@ -11,7 +11,7 @@ import type { SessionContext } from './context';
 import { identify, refuseIfProtected, type Identity } from './identify';
 import type { EraseOutcome } from './outcome';
 import { PhaseClock } from './phase-clock';
-import { playSequence, resetPlan, type ResetPlan } from './reset';
+import { inBootloader, playSequence, resetPlan, type ResetPlan } from './reset';
 
 export type { BlockOutcome, EraseOutcome, PassOutcome } from './outcome';
 
@@ -74,16 +74,13 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   clock.start('connect');
   progress({ phase: 'connect', done: 0, total: 1 });
   const reset = req.reset ?? resetPlan(req.board);
-  if (reset.enter.length) await playSequence(transport, reset.enter);
-  try {
+  return inBootloader(transport, reset, async () => {
     const { identity, board, unlocked } = await connect(client, transport, req, reset, progress);
     progress({ phase: 'connect', done: 1, total: 1 });
     if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
     const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random };
-    return await (board.agent ? new AgentErase(ctx).run() : bootloaderOnlyErase(ctx));
-  } finally {
-    if (reset.exit.length) await playSequence(transport, reset.exit).catch(() => undefined);
-  }
+    return board.agent ? new AgentErase(ctx).run() : bootloaderOnlyErase(ctx);
+  });
 }
 
 /**

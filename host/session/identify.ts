@@ -2,10 +2,14 @@ import type { Board } from '../boards/types';
 import { DeviceError, NackError, SafetyError } from '../errors';
 import type { BootloaderClient } from '../protocol/client';
 
-export interface Identity {
+/** What the part says of itself before any memory is read. */
+export interface Part {
   pid: number;
   bootloaderVersion: number;
   commands: number[];
+}
+
+export interface Identity extends Part {
   /** hex of the 96-bit unique ID, or null when read protection hides it */
   uid: string | null;
   readProtected: boolean;
@@ -17,20 +21,34 @@ export function hexPid(pid: number): string {
   return `0x${pid.toString(16).padStart(4, '0')}`;
 }
 
-/**
- * Connects and identifies the part: sync, Get, Get ID (must be one of the board's product IDs),
- * then the unique ID and flash size register. A Read Memory refused with NACK after the part
- * answered everything else means read protection (RDP level 1).
- */
-export async function identify(client: BootloaderClient, board: Board): Promise<Identity> {
+
+/** Opens the session and asks the part what it is: sync, Get, Get ID. */
+export async function identifyPart(client: BootloaderClient): Promise<Part> {
   await client.sync();
   const info = await client.get();
   const pid = await client.getId();
-  if (!board.productIds.includes(pid)) {
+  return { pid, bootloaderVersion: info.version, commands: info.commands };
+}
+
+/**
+ * Connects and identifies the part: sync, Get, Get ID (must be one of the board's product IDs),
+ * then the unique ID and flash size register.
+ */
+export async function identify(client: BootloaderClient, board: Board): Promise<Identity> {
+  const part = await identifyPart(client);
+  if (!board.productIds.includes(part.pid)) {
     throw new DeviceError(
-      `product ID mismatch: board ${board.id} expects ${board.productIds.map(hexPid).join(' or ')}, the terminal answered ${hexPid(pid)}`,
+      `product ID mismatch: board ${board.id} expects ${board.productIds.map(hexPid).join(' or ')}, the terminal answered ${hexPid(part.pid)}`,
     );
   }
+  return readIdentity(client, board, part);
+}
+
+/**
+ * The unique ID and flash size register of a part already known to be `board`. A Read Memory
+ * refused with NACK after the part answered everything else means read protection (RDP level 1).
+ */
+export async function readIdentity(client: BootloaderClient, board: Board, part: Part): Promise<Identity> {
   let uid: string | null = null;
   let readProtected = false;
   let flashSizeRegister: number | null = null;
@@ -45,7 +63,7 @@ export async function identify(client: BootloaderClient, board: Board): Promise<
     if (!(err instanceof NackError)) throw err;
     readProtected = true;
   }
-  return { pid, bootloaderVersion: info.version, commands: info.commands, uid, readProtected, flashSizeRegister };
+  return { ...part, uid, readProtected, flashSizeRegister };
 }
 
 export function refuseIfProtected(id: Identity, board: Board): void {

@@ -33,3 +33,16 @@ export function resetPlan(board: Board, override?: string): ResetPlan {
   const exit = board.reset ? parse(board.reset.exit, `board ${board.id} reset.exit`) : [];
   return { enter, exit };
 }
+
+/**
+ * Runs `fn` with the part in its bootloader: the entry sequence first, the exit sequence (back to
+ * the application) afterwards whatever happened. A failing exit sequence never hides `fn`'s result.
+ */
+export async function inBootloader<T>(transport: Transport, plan: ResetPlan, fn: () => Promise<T>): Promise<T> {
+  if (plan.enter.length) await playSequence(transport, plan.enter);
+  try {
+    return await fn();
+  } finally {
+    if (plan.exit.length) await playSequence(transport, plan.exit).catch(() => undefined);
+  }
+}

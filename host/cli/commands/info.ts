@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { listBoards } from '../../boards/load';
 import { EXIT, PoswipeError } from '../../errors';
 import { BootloaderClient } from '../../protocol/client';
-import { hexPid, identify } from '../../session/identify';
+import { hexPid, identifyPart, readIdentity } from '../../session/identify';
 import { openPort, type EmuOptions } from '../ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 
@@ -11,16 +11,15 @@ async function cmdInfo(o: EmuOptions & { port: string; board?: string; json?: bo
   const port = await openPort(o.port, o.board ? candidates[0] : null, o);
   try {
     const client = new BootloaderClient(port.transport);
-    await client.sync();
-    const info = await client.get();
-    const pid = await client.getId();
+    const part = await identifyPart(client);
+    const pid = part.pid;
     const matches = candidates.filter((c) => c.productIds.includes(pid));
-    const id = matches.length ? await identify(client, matches[0]) : null;
+    const id = matches.length ? await readIdentity(client, matches[0], part) : null;
     const report = {
       port: port.transport.description,
       pid: hexPid(pid),
-      bootloaderVersion: `${info.version >> 4}.${info.version & 0xf}`,
-      commands: info.commands.map((c) => `0x${c.toString(16).padStart(2, '0')}`),
+      bootloaderVersion: `${part.bootloaderVersion >> 4}.${part.bootloaderVersion & 0xf}`,
+      commands: part.commands.map((c) => `0x${c.toString(16).padStart(2, '0')}`),
       boards: matches.map((m) => m.id),
       uid: id?.uid ?? null,
       readProtected: id?.readProtected ?? null,
