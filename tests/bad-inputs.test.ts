@@ -14,7 +14,7 @@ import { loadBoard } from '../host/boards/load';
 import { initialImage } from '../host/emulator/image';
 import { encodeImage, parseImage } from '../host/image/format';
 import { openBackup } from '../host/records/backup';
-import { CLI, runCli } from './helpers';
+import { CLI, runCli, toolSkip } from './helpers';
 
 const work = mkdtempSync(join(tmpdir(), 'poswipe-bad-inputs-'));
 const env = { POSWIPE_CONFIG_DIR: join(work, 'cfg'), POSWIPE_AUDIT_DB: join(work, 'audit.sqlite'), POSWIPE_BACKUP_PASSPHRASE: '', XDG_CONFIG_HOME: join(work, 'xdg') };
@@ -171,7 +171,7 @@ test('a port that does not exist: exit 3, names the port', () => {
   expectFailure(cli(['erase', '--board', 'stm32f407', '--port', '/dev/ttyNOSUCH7', '--no-backup']), 3, /serial port \/dev\/ttyNOSUCH7 does not exist/);
 });
 
-test('a port that answers garbage (a pty served by socat and a random-byte answerer): exit 3, no bootloader', { skip: hasSocat ? false : 'socat is not installed' }, async () => {
+test('a port that answers garbage (a pty served by socat and a random-byte answerer): exit 3, no bootloader', { skip: toolSkip(hasSocat ? false : 'socat is not installed') }, async () => {
   const answerer = at('garbage.js');
   writeFileSync(
     answerer,

@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT } from './helpers';
+import { ROOT, toolSkip } from './helpers';
 
 /** The Debian chromium package's browser (POSWIPE_CHROMIUM overrides); tests that need it skip, saying so, when it is missing. */
 export const CHROMIUM = process.env.POSWIPE_CHROMIUM ?? '/usr/bin/chromium';
-export const chromiumSkip: string | false = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium): browser test skipped`;
+export const chromiumSkip: string | false = toolSkip(existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium): browser test skipped`);
 
 export const ARTIFACTS = path.join(ROOT, 'build', 'test-artifacts');
 

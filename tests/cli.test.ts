@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { CLI, referenceDigest, runCli } from './helpers';
+import { CLI, referenceDigest, runCli, toolSkip } from './helpers';
 
 const work = mkdtempSync(path.join(tmpdir(), 'poswipe-cli-'));
 const env = { POSWIPE_CONFIG_DIR: path.join(work, 'config'), POSWIPE_AUDIT_DB: path.join(work, 'audit.db') };
@@ -117,7 +117,7 @@ test('boards --json lists the seven boards with product IDs', () => {
   assert.ok(ids['acme-t400']);
 });
 
-test('--board auto over a serial port (a pty served by poswipe emu): the product ID picks the board', { skip: spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed' }, async () => {
+test('--board auto over a serial port (a pty served by poswipe emu): the product ID picks the board', { skip: toolSkip(spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed') }, async () => {
   const link = path.join(work, 'tty-auto');
   const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '2'], { stdio: 'ignore' });
   try {

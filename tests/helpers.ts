@@ -43,3 +43,12 @@ export function blankOutside(terminal: EmulatedTerminal, value: number, keep: { 
   }
   return true;
 }
+
+/**
+ * A skip reason for a test that needs an optional tool, or false. With POSWIPE_REQUIRE_ALL=1
+ * (set by .ci/run) nothing is skipped: the test runs and fails if its tool is missing, so CI can
+ * never pass by skipping.
+ */
+export function toolSkip(reason: string | false): string | false {
+  return process.env.POSWIPE_REQUIRE_ALL === '1' ? false : reason;
+}

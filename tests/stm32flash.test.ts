@@ -34,6 +34,7 @@ const HAVE_SOCAT = installed('socat', ['-V']);
 
 /** Skips (with the reason shown) when the pty tools are missing; true when the test may run. */
 function needTools(t: TestContext): boolean {
+  if (process.env.POSWIPE_REQUIRE_ALL === '1' && !(HAVE_STM32FLASH && HAVE_SOCAT)) throw new Error('POSWIPE_REQUIRE_ALL=1: stm32flash and socat must be installed');
   if (!HAVE_STM32FLASH) {
     t.skip('stm32flash not installed');
     return false;

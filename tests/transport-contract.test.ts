@@ -6,7 +6,7 @@ import { SerialTransport } from '../host/transport/serial';
 import type { Transport } from '../host/transport/types';
 import { WebSerialTransport } from '../host/transport/webserial';
 import { EmulatedSerialPort } from '../host/web/emulated-port';
-import { CLI, emulated } from './helpers';
+import { CLI, emulated, toolSkip } from './helpers';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,7 @@ const subjects: Subject[] = [
   // the browser's transport, over WHATWG streams to the emulator (a virtual Web Serial port)
   { name: 'Web Serial transport (virtual port)', skip: false, open: () => WebSerialTransport.open(new EmulatedSerialPort(emulated('stm32f407').terminal)) },
   // the serial transport over a real pseudo-terminal, served by `poswipe emu --pty` (socat)
-  { name: 'serial port on an emulated pty', skip: hasSocat() ? false : 'socat is not installed', open: openPty },
+  { name: 'serial port on an emulated pty', skip: toolSkip(hasSocat() ? false : 'socat is not installed'), open: openPty },
   {
     name: 'serial port (POSWIPE_TEST_PORT)',
     skip: process.env.POSWIPE_TEST_PORT ? false : 'set POSWIPE_TEST_PORT to a port with a terminal in bootloader mode',
