@@ -34,8 +34,12 @@
 #define FLASH_SR_PGAERR (1u << 5)
 #define FLASH_SR_PGPERR (1u << 6)
 #define FLASH_SR_PGSERR (1u << 7)
-#define FLASH_SR_RDERR (1u << 8) /* F42x/F43x; reserved (reads 0) on F2 and F40x */
 #define FLASH_SR_BSY (1u << 16)
+#if defined(AGENT_KIND_F4)
+#define FLASH_SR_RDERR (1u << 8) /* RM0090 §3.9.4: F42x/F43x; reads 0 on F40x */
+#else
+#define FLASH_SR_RDERR 0u        /* RM0033 §2.4.4: bit 8 is reserved on F2 */
+#endif
 #define FLASH_SR_ERRORS \
   (FLASH_SR_OPERR | FLASH_SR_WRPERR | FLASH_SR_PGAERR | FLASH_SR_PGPERR | FLASH_SR_PGSERR | FLASH_SR_RDERR)
 
