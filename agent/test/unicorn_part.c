@@ -47,6 +47,10 @@ static uint32_t l4_pending_lo, l4_pending_addr;
 static bool l4_have_lo;
 static int idle_polls;
 static const char *exit_reason;
+/* with UNICORN_PART_COUNT=<file>: every byte sent, with the instructions executed so far */
+static uint64_t insns;
+static FILE *count_log;
+
 static unsigned long flash_ops;
 
 static uint32_t usart_base(void) { return l4 ? 0x40013800u : 0x40011000u; }
@@ -219,6 +223,7 @@ static void apb_write(uc_engine *u, uint64_t off, unsigned size, uint64_t value,
     uint32_t ue = l4 ? 1u : 1u << 13, m = 1u << 12, pce = 1u << 10, te = 1u << 3;
     if ((cr1 & (ue | m | pce | te)) != (ue | m | pce | te)) stop("usart: transmit with the wrong word format or TE/UE off");
     putchar((int)(value & 0xFF));
+    if (count_log) fprintf(count_log, "%02x %llu\n", (unsigned)(value & 0xFF), (unsigned long long)insns);
     idle_polls = 0;
     return;
   }
@@ -259,6 +264,11 @@ static void ppb_write(uc_engine *u, uint64_t off, unsigned size, uint64_t value,
       return;
     default: return;
   }
+}
+
+static void on_code(uc_engine *u, uint64_t addr, uint32_t size, void *user) {
+  (void)u; (void)addr; (void)size; (void)user;
+  insns++;
 }
 
 static void on_intr(uc_engine *u, uint32_t intno, void *user) {
@@ -309,6 +319,10 @@ int main(int argc, char **argv) {
   if (e != UC_ERR_OK) fprintf(stderr, "PPB map: %s\n", uc_strerror(e));
   uc_hook h;
   uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)on_intr, NULL, 1, 0);
+  if (getenv("UNICORN_PART_COUNT")) {
+    count_log = fopen(getenv("UNICORN_PART_COUNT"), "w");
+    uc_hook_add(uc, &h, UC_HOOK_CODE, (void *)on_code, NULL, 1, 0);
+  }
   uc_reg_write(uc, UC_ARM_REG_MSP, &sp);
   uc_reg_write(uc, UC_ARM_REG_SP, &sp);
 
@@ -321,6 +335,7 @@ int main(int argc, char **argv) {
   FILE *f = fopen(out, "wb");
   fwrite(flash, 1, sizeof flash, f);
   fclose(f);
+  if (count_log) fclose(count_log);
   fprintf(stderr, "EXIT %s pc=0x%08x flash_ops=%lu%s%s\n", exit_reason ? exit_reason : "returned", pc, flash_ops,
           e ? " error: " : "", e ? uc_strerror(e) : "");
   if (exit_reason && strncmp(exit_reason, "exception", 9) == 0) return 3;

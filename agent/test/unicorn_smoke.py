@@ -5,7 +5,9 @@ HELLO, a hash JOB over 256 KiB whose digests must equal hashlib's, an erase + pr
 JOB whose flash and digests are checked, a HAL failure (not a sector start), READ, CLOCK up and
 down (F4), RESET.
 
-usage: agent/test/unicorn_smoke.py f2|f4|l4   (after npm run build:agent)
+usage: agent/test/unicorn_smoke.py f2|f4|l4 [--count] [binary]   (after npm run build:agent)
+  --count: only hash the whole 1 MiB (256 blocks of 4 KiB) and report the instructions the
+           agent executed between ACCEPT and DONE (a UC_HOOK_CODE counter)
 """
 import hashlib
 import os
@@ -18,7 +20,9 @@ import zlib
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 KIND = sys.argv[1] if len(sys.argv) > 1 else 'f4'
-BIN = os.path.join(ROOT, 'build', 'agent', KIND + '.bin')
+COUNT = '--count' in sys.argv
+_rest = [a for a in sys.argv[2:] if a != '--count']
+BIN = _rest[0] if _rest else os.path.join(ROOT, 'build', 'agent', KIND + '.bin')
 BASE = 0x08000000
 FLASH = 0x100000
 
@@ -53,7 +57,7 @@ def job(ops, erase=(), hashes=(), program=(), block=4096, nonce=bytes(range(32))
 
 
 class Part:
-    def __init__(self, flash_image):
+    def __init__(self, flash_image, env=None):
         self.tmp = tempfile.mkdtemp()
         exe = os.path.join(ROOT, 'build', 'agent', 'test', 'unicorn_part')
         os.makedirs(os.path.dirname(exe), exist_ok=True)
@@ -62,7 +66,7 @@ class Part:
         open(self.flash_path, 'wb').write(flash_image)
         pp = os.path.join(self.tmp, 'params.bin')
         open(pp, 'wb').write(params_block())
-        self.p = subprocess.Popen([exe, KIND, BIN, pp, self.flash_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.p = subprocess.Popen([exe, KIND, BIN, pp, self.flash_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
     def send(self, data):
         self.p.stdin.write(data)
@@ -122,7 +126,30 @@ def check_digests(result, nonce, addr, data, block):
     return n
 
 
+def count():
+    rng = random.Random(7)
+    image = bytes(rng.getrandbits(8) for _ in range(FLASH))
+    log = os.path.join(tempfile.mkdtemp(), 'count.log')
+    part = Part(image, dict(os.environ, UNICORN_PART_COUNT=log))
+    part.frame()
+    nonce = bytes(32)
+    j = job(4, hashes=[(BASE, FLASH)], nonce=nonce)
+    status, blocks, result, progress = part.run_job(1, j)
+    assert status == 0 and blocks == 256
+    check_digests(result, nonce, BASE, image, 4096)
+    part.p.stdin.close()
+    part.p.wait()
+    marks = [int(line.split()[1]) for line in open(log)]
+    # bytes sent: HELLO (81), ACCEPT (13), PROGRESS x4 (17 each), DONE (21), DATA...
+    accept_end = marks[81 + 13 - 1]
+    done_start = marks[81 + 13 + 4 * 17]
+    n = done_start - accept_end
+    print('%s: %d instructions from ACCEPT to DONE hashing 1 MiB (%.1f per byte), %s' % (KIND, n, n / FLASH, os.path.basename(BIN)))
+
+
 def main():
+    if COUNT:
+        return count()
     rng = random.Random(7)
     image = bytes(rng.getrandbits(8) for _ in range(FLASH))
     part = Part(image)
