@@ -41,6 +41,8 @@ uint32_t flash_program(uint32_t addr, const uint8_t *src, uint32_t len) {
   return HAL_OK;
 }
 void flash_lock(void) {}
+static int refreshes;
+void watchdog_refresh(void) { refreshes++; }
 
 /* ---- events ---- */
 static uint32_t events[16][2];
@@ -85,6 +87,7 @@ int main(void) {
   CHECK(!o.trapped && o.status == 0u);
   CHECK(erase_calls == 2 && erased[0][0] == 0x08000000u && erased[1][0] == 0x08004000u && erased[1][1] == 0x4000u);
   CHECK(event_count == 2 && events[0][0] == 2u && events[0][1] == 0u && events[1][1] == 1u);
+  CHECK(refreshes == 2); /* the watchdog is refreshed at every hal.event */
 
   /* a HAL failure: status 6, HAL status and address in the result header */
   erase_status = 0x102u;
