@@ -10,8 +10,8 @@
  * model finishes every operation at once (BSY never reads 1). When the agent polls the USART
  * status with nothing received for 200 polls in a row, the model blocks on stdin.
  *
- *   unicorn_part <f2|f4|l4> <agent.bin> <params.bin> <flash-image.bin>   (exit 3 on a fault)
- * The flash image is padded with 0xFF to 1 MiB. At exit the flash is written to
+ *   unicorn_part <f2|f4|f429|l4> <agent.bin> <params.bin> <flash-image.bin>   (exit 3 on a fault)
+ * The flash image is padded with 0xFF to 1 MiB (2 MiB, two banks, for f429: the f4 agent). At exit the flash is written to
  * <flash-image.bin>.out and a line "EXIT <reason> pc=0x..." goes to stderr.
  */
 #include <stdbool.h>
@@ -25,7 +25,7 @@
 #define RAM_BASE 0x20000000u
 #define RAM_SIZE 0x20000u
 #define FLASH_BASE 0x08000000u
-#define FLASH_SIZE 0x100000u
+#define FLASH_MAX 0x200000u
 #define SYSMEM_BASE 0x1FFF0000u
 #define SYSMEM_SIZE 0x10000u
 #define APB_BASE 0x40000000u
@@ -37,7 +37,8 @@
 
 static uc_engine *uc;
 static bool l4;
-static uint8_t flash[FLASH_SIZE];
+static uint8_t flash[FLASH_MAX];
+static uint32_t flash_size = 0x100000u; /* 2 MiB for kind f429: an F4 with two banks */
 static uint32_t regs[APB_SIZE / 4];
 static uint32_t ahb2[AHB2_SIZE / 4];
 static uint32_t syst_cvr = 0xFFFFFF, syst_csr, syst_rvr;
@@ -84,10 +85,13 @@ static const uint32_t f4_sector_sizes[12] = {0x4000, 0x4000, 0x4000, 0x4000, 0x1
 
 static void f4_erase_sector(uint32_t snb) {
   uint32_t start = 0;
-  if (snb >= 12) {
-    flash_sr |= 1u << 7; /* PGSERR: no bank 2 on a 1 MiB part */
+  bool bank2 = snb & 0x10u;
+  snb &= 0xFu;
+  if (snb >= 12 || (bank2 && flash_size < 0x200000u)) {
+    flash_sr |= 1u << 7; /* PGSERR: no such sector (RM0090 §3.9.8: SNB 12..15 not allowed) */
     return;
   }
+  if (bank2) start = 0x100000u;
   for (uint32_t i = 0; i < snb; i++) start += f4_sector_sizes[i];
   memset(flash + start, 0xFF, f4_sector_sizes[snb]);
   flash_ops++;
@@ -281,7 +285,7 @@ static void on_intr(uc_engine *u, uint32_t intno, void *user) {
 static uint8_t *slurp(const char *path, size_t *n) {
   FILE *f = fopen(path, "rb");
   if (!f) { perror(path); exit(2); }
-  static uint8_t buf[FLASH_SIZE];
+  static uint8_t buf[FLASH_MAX];
   *n = fread(buf, 1, sizeof buf, f);
   fclose(f);
   uint8_t *copy = malloc(*n ? *n : 1);
@@ -292,12 +296,13 @@ static uint8_t *slurp(const char *path, size_t *n) {
 int main(int argc, char **argv) {
   if (argc != 5) { fprintf(stderr, "usage: %s f2|f4|l4 agent.bin params.bin flash.bin\n", argv[0]); return 2; }
   l4 = strcmp(argv[1], "l4") == 0;
+  if (strcmp(argv[1], "f429") == 0) flash_size = 0x200000u;
   size_t nimg, nparams, nflash;
   uint8_t *img = slurp(argv[2], &nimg);
   uint8_t *params = slurp(argv[3], &nparams);
   uint8_t *fl = slurp(argv[4], &nflash);
   memset(flash, 0xFF, sizeof flash);
-  memcpy(flash, fl, nflash);
+  memcpy(flash, fl, nflash < flash_size ? nflash : flash_size);
   uint32_t sp, entry, load, params_at;
   memcpy(&sp, img, 4);
   memcpy(&entry, img + 4, 4);
@@ -310,9 +315,9 @@ int main(int argc, char **argv) {
   uc_mem_write(uc, load, img, nimg);
   uc_mem_write(uc, params_at, params, nparams);
   uc_mem_map(uc, SYSMEM_BASE, SYSMEM_SIZE, UC_PROT_READ);
-  uint16_t kib = FLASH_SIZE / 1024;
+  uint16_t kib = (uint16_t)(flash_size / 1024);
   uc_mem_write(uc, l4 ? 0x1FFF75E0u : 0x1FFF7A22u, &kib, 2);
-  uc_mmio_map(uc, FLASH_BASE, FLASH_SIZE, flash_read, NULL, flash_write, NULL);
+  uc_mmio_map(uc, FLASH_BASE, flash_size, flash_read, NULL, flash_write, NULL);
   uc_mmio_map(uc, APB_BASE, APB_SIZE, apb_read, NULL, apb_write, NULL);
   uc_mmio_map(uc, AHB2_BASE, AHB2_SIZE, ahb2_read, NULL, ahb2_write, NULL);
   uc_err e = uc_mmio_map(uc, PPB_BASE, PPB_SIZE, ppb_read, NULL, ppb_write, NULL);
@@ -333,7 +338,7 @@ int main(int argc, char **argv) {
   char out[4096];
   snprintf(out, sizeof out, "%s.out", argv[4]);
   FILE *f = fopen(out, "wb");
-  fwrite(flash, 1, sizeof flash, f);
+  fwrite(flash, 1, flash_size, f);
   fclose(f);
   if (count_log) fclose(count_log);
   fprintf(stderr, "EXIT %s pc=0x%08x flash_ops=%lu%s%s\n", exit_reason ? exit_reason : "returned", pc, flash_ops,

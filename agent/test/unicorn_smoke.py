@@ -5,7 +5,7 @@ HELLO, a hash JOB over 256 KiB whose digests must equal hashlib's, an erase + pr
 JOB whose flash and digests are checked, a HAL failure (not a sector start), READ, CLOCK up and
 down (F4), RESET.
 
-usage: agent/test/unicorn_smoke.py f2|f4|l4 [--count] [binary]   (after npm run build:agent)
+usage: agent/test/unicorn_smoke.py f2|f4|f429|l4 [--count] [binary]   (after npm run build:agent)
   --count: only hash the whole 1 MiB (256 blocks of 4 KiB) and report the instructions the
            agent executed between ACCEPT and DONE (a UC_HOOK_CODE counter)
 """
@@ -19,12 +19,13 @@ import tempfile
 import zlib
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-KIND = sys.argv[1] if len(sys.argv) > 1 else 'f4'
+PART = sys.argv[1] if len(sys.argv) > 1 else 'f4'
+KIND = 'f4' if PART == 'f429' else PART  # f429: the f4 agent on a 2 MiB dual-bank part
 COUNT = '--count' in sys.argv
 _rest = [a for a in sys.argv[2:] if a != '--count']
 BIN = _rest[0] if _rest else os.path.join(ROOT, 'build', 'agent', KIND + '.bin')
 BASE = 0x08000000
-FLASH = 0x100000
+FLASH = 0x200000 if PART == 'f429' else 0x100000
 
 if KIND == 'l4':
     PARAMS = (115200, 4000000, 0x40013800, 0x40021060, 1 << 14, 0x48000000, 0x4002104C, 1 << 0)
@@ -66,7 +67,7 @@ class Part:
         open(self.flash_path, 'wb').write(flash_image)
         pp = os.path.join(self.tmp, 'params.bin')
         open(pp, 'wb').write(params_block())
-        self.p = subprocess.Popen([exe, KIND, BIN, pp, self.flash_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.p = subprocess.Popen([exe, PART, BIN, pp, self.flash_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
     def send(self, data):
         self.p.stdin.write(data)
@@ -157,7 +158,7 @@ def main():
     t, s, p = part.frame()
     assert (t, s, len(p)) == (0x81, 0, 72)
     assert struct.unpack_from('<I', p, 68)[0] == zlib.crc32(binary), 'image CRC'
-    print('%s HELLO ok: clock %d Hz' % (KIND, struct.unpack_from('<I', p, 12)[0]))
+    print('%s (%s) HELLO ok: clock %d Hz' % (KIND, PART, struct.unpack_from('<I', p, 12)[0]))
 
     nonce = bytes(rng.getrandbits(8) for _ in range(32))
     status, blocks, result, progress = part.run_job(1, job(4, hashes=[(BASE, 0x40000)], nonce=nonce))
@@ -188,12 +189,19 @@ def main():
     assert (status, hal, fail) == (6, 1, BAD_ERASE[0]), (status, hal, hex(fail))
     print('erase of a non-sector ok: status 6, HAL status 1 at 0x%08x' % fail)
 
+    if PART == 'f429':
+        bank2 = (BASE + 0x100000, 0x4000)  # sector 12 = SNB 0x10
+        status, blocks, result, progress = part.run_job(11, job(6, erase=[bank2], hashes=[bank2], nonce=nonce))
+        assert status == 0 and blocks == 4, (status, blocks)
+        check_digests(result, nonce, bank2[0], b'\xff' * 0x4000, 4096)
+        print('bank 2 erase ok: sector 12 at 0x%08x' % bank2[0])
+
     t, s, p = part.request(0x03, 5, struct.pack('<IH', 0, 40))
     assert (t, s) == (0x85, 5) and p[4:8] == b'PWRS'
     t, s, p = part.request(0x04, 6, struct.pack('<I', FAST))
     assert (t, s, p) == (0x86, 6, struct.pack('<I', FAST)), ('CLOCK up', hex(t), p)
     t, s, p = part.request(0x06, 7)
-    assert (t, s, p[0], p[1]) == (0x88, 7, 2, 4), ('STATUS', p)
+    assert (t, s, p[0], p[1]) == (0x88, 7, 2, 11 if PART == 'f429' else 4), ('STATUS', p)
     t, s, p = part.request(0x04, 8, struct.pack('<I', 0))
     assert (t, s, p) == (0x86, 8, struct.pack('<I', PARAMS[1])), ('CLOCK down', hex(t), p)
     t, s, p = part.request(0x01, 9)
@@ -208,6 +216,8 @@ def main():
     assert flash[e_addr - BASE:e_addr - BASE + 0x100] == b'\xff' * 0x100
     assert flash[prog[0] - BASE:prog[0] - BASE + prog[1]] == b'\x5a' * prog[1]
     assert flash[:e_addr - BASE] == image[:e_addr - BASE]
+    if PART == 'f429':
+        assert flash[0x100000:0x104000] == b'\xff' * 0x4000 and flash[0x104000:] == image[0x104000:]
     print('RESET ok (%s); flash contents as expected' % err.strip())
 
 
