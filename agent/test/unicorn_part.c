@@ -47,6 +47,10 @@ static bool flash_locked = true;
 static uint32_t l4_pending_lo, l4_pending_addr;
 static bool l4_have_lo;
 static int idle_polls;
+/* UNICORN_PART_FAULT=bsy: BSY never clears after an operation starts; =operr: erases fail
+ * with OPERR and leave the flash as it was */
+static bool fault_bsy, fault_operr;
+static bool busy;
 static const char *exit_reason;
 /* with UNICORN_PART_COUNT=<file>: every byte sent, with the instructions executed so far */
 static uint64_t insns;
@@ -85,6 +89,8 @@ static const uint32_t f4_sector_sizes[12] = {0x4000, 0x4000, 0x4000, 0x4000, 0x1
 
 static void f4_erase_sector(uint32_t snb) {
   uint32_t start = 0;
+  if (fault_bsy) { busy = true; return; }
+  if (fault_operr) { flash_sr |= 1u << 1; return; }
   bool bank2 = snb & 0x10u;
   snb &= 0xFu;
   if (snb >= 12 || (bank2 && flash_size < 0x200000u)) {
@@ -132,6 +138,8 @@ static void flash_reg_write(uint32_t off, uint32_t v) {
       if (v & (1u << 31)) { flash_locked = true; key_state = 0; }
       if ((v & (1u << 16)) && (v & 2u)) {
         uint32_t page = (v >> 3) & 0xFFu, bank = (v >> 11) & 1u;
+        if (fault_bsy) { busy = true; return; }
+        if (fault_operr) { flash_sr |= 1u << 1; return; }
         memset(flash + bank * 0x80000u + page * 0x800u, 0xFF, 0x800);
         flash_ops++;
         flash_sr |= 1u;
@@ -142,11 +150,12 @@ static void flash_reg_write(uint32_t off, uint32_t v) {
 }
 
 static uint32_t flash_reg_read(uint32_t off) {
+  uint32_t bsy = busy ? 1u << 16 : 0;
   if (!l4) {
-    if (off == 0x0C) return flash_sr;
+    if (off == 0x0C) return flash_sr | bsy;
     if (off == 0x10) return flash_cr | (flash_locked ? 1u << 31 : 0);
   } else {
-    if (off == 0x10) return flash_sr;
+    if (off == 0x10) return flash_sr | bsy;
     if (off == 0x14) return flash_cr | (flash_locked ? 1u << 31 : 0);
     if (off == 0x20) return 1u << 21; /* OPTR.DUALBANK */
   }
@@ -297,6 +306,9 @@ int main(int argc, char **argv) {
   if (argc != 5) { fprintf(stderr, "usage: %s f2|f4|l4 agent.bin params.bin flash.bin\n", argv[0]); return 2; }
   l4 = strcmp(argv[1], "l4") == 0;
   if (strcmp(argv[1], "f429") == 0) flash_size = 0x200000u;
+  const char *fault = getenv("UNICORN_PART_FAULT");
+  fault_bsy = fault && strcmp(fault, "bsy") == 0;
+  fault_operr = fault && strcmp(fault, "operr") == 0;
   size_t nimg, nparams, nflash;
   uint8_t *img = slurp(argv[2], &nimg);
   uint8_t *params = slurp(argv[3], &nparams);

@@ -220,6 +220,25 @@ def main():
         assert flash[0x100000:0x104000] == b'\xff' * 0x4000 and flash[0x104000:] == image[0x104000:]
     print('RESET ok (%s); flash contents as expected' % err.strip())
 
+    if KIND == 'l4':
+        # programming a double word that is not erased: PROGERR (SR bit 3) -> HAL 0x108
+        part = Part(image)
+        part.frame()
+        status, blocks, result, progress = part.run_job(1, job(1, program=[(BASE, 8)], nonce=nonce, pattern=(0, 0)))
+        assert (status, struct.unpack_from('<I', result, 24)[0]) == (5, 0x108), (status, result[24:32].hex())
+        part.p.stdin.close()
+        part.p.wait()
+        print('program over data not erased: status 5, HAL status 0x108 (PROGERR)')
+    for fault, want in (('operr', 0x102), ('bsy', 3)):
+        part = Part(image, dict(os.environ, UNICORN_PART_FAULT=fault))
+        part.frame()
+        status, blocks, result, progress = part.run_job(1, job(2, erase=[ERASE], nonce=nonce))
+        hal, fail = struct.unpack_from('<II', result, 24)
+        assert (status, hal, fail) == (6, want, ERASE[0]), (fault, status, hex(hal), hex(fail))
+        part.p.stdin.close()
+        part.p.wait()
+        print('erase with %s: status 6, HAL status 0x%x' % (fault, hal))
+
 
 if __name__ == '__main__':
     main()
