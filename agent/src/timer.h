@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-/* IWDG_KR = 0xAAAA (RM0090 §21.4.1): no effect while the watchdog is not running */
+/* IWDG_KR = 0xAAAA (RM0090 §21.4, IWDG_KR): no effect while the watchdog is not running */
 void watchdog_refresh(void);
 
 void timer_init(uint32_t core_clock_hz);
