@@ -34,6 +34,7 @@
 #define AHB2_SIZE 0x2000u
 #define PPB_BASE 0xE000E000u
 #define PPB_SIZE 0x1000u
+#define STACK_PROBE 4096u /* link/<kind>.ld STACK_SIZE */
 
 static uc_engine *uc;
 static bool l4;
@@ -353,6 +354,16 @@ int main(int argc, char **argv) {
   fwrite(flash, 1, flash_size, f);
   fclose(f);
   if (count_log) fclose(count_log);
+  /* stack high-water mark: the reset handler zeroed the stack, so the lowest word that is not
+   * zero is as deep as it went (a zero pushed there would hide a few bytes) */
+  uint32_t ram_end, depth = 0;
+  memcpy(&ram_end, img + 0x5C, 4);
+  for (uint32_t a = ram_end - STACK_PROBE; a < ram_end; a += 4) {
+    uint32_t w;
+    uc_mem_read(uc, a, &w, 4);
+    if (w) { depth = ram_end - a; break; }
+  }
+  fprintf(stderr, "STACK %u bytes used\n", depth);
   fprintf(stderr, "EXIT %s pc=0x%08x flash_ops=%lu%s%s\n", exit_reason ? exit_reason : "returned", pc, flash_ops,
           e ? " error: " : "", e ? uc_strerror(e) : "");
   if (exit_reason && strncmp(exit_reason, "exception", 9) == 0) return 3;

@@ -218,7 +218,7 @@ def main():
     assert flash[:e_addr - BASE] == image[:e_addr - BASE]
     if PART == 'f429':
         assert flash[0x100000:0x104000] == b'\xff' * 0x4000 and flash[0x104000:] == image[0x104000:]
-    print('RESET ok (%s); flash contents as expected' % err.strip())
+    print('RESET ok (%s); flash contents as expected' % ' '.join(err.split()))
 
     if KIND == 'l4':
         # programming a double word that is not erased: PROGERR (SR bit 3) -> HAL 0x108
