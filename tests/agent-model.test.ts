@@ -310,7 +310,7 @@ test('CLOCK: the kind\'s PLL clock is accepted, another is refused (the model do
   await link.send(REQ.CLOCK, 2, encodeClock(100_000_000));
   const no = await link.frame();
   assert.equal(no.type, REPLY.ERROR);
-  assert.equal(decodeError(no.payload).reason, LINK_ERROR.CLOCK_UNSUPPORTED);
+  assert.deepEqual(decodeError(no.payload), { reason: LINK_ERROR.CLOCK_UNSUPPORTED, detail: 168_000_000 });
   await link.send(REQ.CLOCK, 3, encodeClock(0));
   assert.equal(decodeClock((await link.frame()).payload), 16_000_000);
 });
@@ -321,7 +321,9 @@ test('requests the agent does not know or whose payload is wrong are answered wi
   await link.send(0x42, 1);
   assert.deepEqual(decodeError((await link.frame()).payload), { reason: LINK_ERROR.UNKNOWN_TYPE, detail: 0x42 });
   await link.send(REQ.READ, 2, Uint8Array.of(1, 2, 3));
-  assert.equal(decodeError((await link.frame()).payload).reason, LINK_ERROR.BAD_LENGTH);
+  assert.deepEqual(decodeError((await link.frame()).payload), { reason: LINK_ERROR.BAD_LENGTH, detail: 3 });
+  await link.send(REQ.JOB, 3, new Uint8Array(87)); // shorter than the job header
+  assert.deepEqual(decodeError((await link.frame()).payload), { reason: LINK_ERROR.BAD_LENGTH, detail: 87 });
 });
 
 test('RESET: OK, then the part is back in its bootloader (0x7F answered ACK) with RAM kept', async () => {

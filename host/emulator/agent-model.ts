@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
-import { RESULT_HEADER_SIZE, RESULT_MAX, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
-import { instantiateEngine, loadEngineModule, wasm, type EngineInstance, type WasmModule } from '../engine/module';
+import { RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
+import { instantiateEngine, loadEngineModule, wasm, type EngineHal, type EngineInstance, type WasmGlobal, type WasmModule } from '../engine/module';
 import {
   AGENT_STATE,
   DATA_CHUNK,
   FrameParser,
   HELLO_FLAG_CLOCK,
   LINK_ERROR,
-  MAX_PAYLOAD,
   PARAMS_SIZE,
   PROGRESS_KIND,
   REPLY,
@@ -73,14 +72,18 @@ export function boardFlashInterface(board: Board): FlashInterface | null {
   return null;
 }
 
-/**
- * The core clocks each agent kind can switch to with CLOCK (besides 0 = back to the clock at
- * Go): the family's maximum from the PLL (RM0033, RM0090, RM0351).
- */
-export const AGENT_CLOCKS_HZ: Readonly<Record<string, readonly number[]>> = {
-  f2: [120_000_000],
-  f4: [168_000_000],
-  l4: [80_000_000],
+/** The core clock at reset, by flash interface: HSI 16 MHz on F2/F4 (RM0033/RM0090 §5), MSI 4 MHz on L4 (RM0351 §6). */
+export const RESET_CLOCK_HZ: Readonly<Record<FlashInterface, number>> = {
+  stm32f2: 16_000_000,
+  stm32f4: 16_000_000,
+  stm32l4: 4_000_000,
+};
+
+/** The clock CLOCK can switch each agent kind to: the family's maximum from the PLL (agent/src/clock_*.c). */
+export const FAST_CLOCK_HZ: Readonly<Record<string, number>> = {
+  f2: 120_000_000,
+  f4: 168_000_000,
+  l4: 80_000_000,
 };
 
 /** The HAL status codes of docs/agent.md "Flash drivers". */
@@ -215,21 +218,35 @@ function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number
   return unknown;
 }
 
-/** One run of an agent, from HELLO to the reset that ends it. */
+/** the engine's job header: a JOB shorter than this is answered ERROR 2 (agent/src/agent.c) */
+const JOB_HEADER_SIZE = 88;
+/** the agent's receive buffer when the engine did not instantiate (agent/src/agent.c `FALLBACK_MAX_PAYLOAD`) */
+const FALLBACK_MAX_PAYLOAD = 16;
+const HASH_PROGRESS_EVERY = 64;
+
+/**
+ * One run of an agent, from HELLO to the reset that ends it: agent/src/agent.c's main loop, one
+ * request at a time, with the same state (IDLE/RUNNING/DONE/TRAPPED, the last job's sequence
+ * number, status and result length, the last request's sequence number and type).
+ */
 class AgentSession {
   private readonly parser = new FrameParser();
   private readonly imageCrc: number;
   private readonly engine: EngineInstance | null = null;
   private readonly instantiateError: string | null = null;
+  private readonly resetClockHz: number;
+  private readonly fastClockHz: number;
   private clockHz: number;
   private state: number = AGENT_STATE.IDLE;
   private jobSeq = 0;
   private engineStatus = 0;
-  private result = new Uint8Array(0);
+  private resultLength = 0;
+  private blocks = 0;
+  private trap = 0;
+  /** sequence number and type of the last request */
+  private last: { seq: number; type: number } | null = null;
   /** the sequence number PROGRESS frames carry: the running job's */
   private progressSeq = 0;
-  /** the last request acted on and the frames that answered it, sent again for a repeat */
-  private last: { type: number; seq: number; answer: Uint8Array[] } | null = null;
 
   constructor(
     private readonly t: EmulatedTerminal,
@@ -239,6 +256,8 @@ class AgentSession {
     module: WasmModule | string,
   ) {
     this.clockHz = params.coreClockHz;
+    this.resetClockHz = RESET_CLOCK_HZ[fi];
+    this.fastClockHz = FAST_CLOCK_HZ[agent.kind] ?? 0;
     // computed at start, before .bss is touched: the image as it lies in RAM
     this.imageCrc = crc32(t.readMemory(agent.load, agent.size)!);
     if (typeof module === 'string') {
@@ -261,12 +280,15 @@ class AgentSession {
       for (;;) {
         const b = await t.input.next();
         if (b === RESET_MARK) return { kind: 'interrupted' };
-        const now = t.clock.now();
-        if (this.parser.partial && now - lastByteAt > INTERBYTE_TIMEOUT_S) this.parser.reset();
-        lastByteAt = now;
+        // a partial frame is dropped after 100 ms without a byte (measured when the next one comes)
+        if (this.parser.partial && t.clock.now() - lastByteAt >= INTERBYTE_TIMEOUT_S) this.parser.reset();
+        lastByteAt = t.clock.now();
         for (const f of this.parser.push([b])) {
+          // with no engine the agent's receiver holds only FALLBACK_MAX_PAYLOAD bytes: longer frames are dropped
+          if (!this.engine && f.payload.length > FALLBACK_MAX_PAYLOAD) continue;
           const outcome = this.request(f);
           if (outcome) return outcome;
+          lastByteAt = t.clock.now();
         }
       }
     } catch (err) {
@@ -275,132 +297,148 @@ class AgentSession {
     }
   }
 
-  private send(type: number, seq: number, payload?: Uint8Array): Uint8Array {
-    const frame = encodeFrame(type, seq, payload);
-    this.t.emit(frame);
-    return frame;
+  private send(type: number, seq: number, payload?: Uint8Array): void {
+    this.t.emit(encodeFrame(type, seq, payload));
+  }
+
+  private error(seq: number, reason: number, detail: number): void {
+    this.send(REPLY.ERROR, seq, encodeError(reason, detail));
+  }
+
+  /** the payload is `want` bytes long, or ERROR 2 has been sent */
+  private lengthIs(f: Frame, want: number): boolean {
+    if (f.payload.length === want) return true;
+    this.error(f.seq, LINK_ERROR.BAD_LENGTH, f.payload.length);
+    return false;
   }
 
   private hello(): Uint8Array {
     const h = this.agent.header;
+    const engine = this.engine;
     return encodeHello({
       linkVersion: h.linkVersion,
       abiVersion: h.abiVersion,
       agentVersion: h.agentVersion,
       coreClockHz: this.clockHz,
       moduleSha256: h.moduleSha256,
-      jobMax: MAX_PAYLOAD,
-      resultMax: RESULT_MAX,
+      jobMax: engine ? engineGlobal(engine, 'JOB_MAX') : 0,
+      resultMax: engine ? engineGlobal(engine, 'RESULT_MAX') : 0,
       kind: h.kind,
-      flags: (AGENT_CLOCKS_HZ[h.kind]?.length ?? 0) > 0 ? HELLO_FLAG_CLOCK : 0,
+      flags: HELLO_FLAG_CLOCK,
       imageCrc: this.imageCrc,
     });
   }
 
   /** One request frame; an outcome when the agent leaves (RESET). */
   private request(f: Frame): GoOutcome | null {
-    if (this.last && this.last.seq === f.seq && this.last.type === f.type) {
-      for (const frame of this.last.answer) this.t.emit(frame);
-      return null;
-    }
-    const answer: Uint8Array[] = [];
-    const reply = (type: number, payload?: Uint8Array): void => {
-      answer.push(this.send(type, f.seq, payload));
-    };
-    const error = (reason: number, detail: number): void => reply(REPLY.ERROR, encodeError(reason, detail));
-    let outcome: GoOutcome | null = null;
+    const repeated = this.last !== null && this.last.seq === f.seq && this.last.type === f.type;
+    this.last = { seq: f.seq, type: f.type };
     switch (f.type) {
       case REQ.HELLO:
-        if (f.payload.length !== 0) error(LINK_ERROR.BAD_LENGTH, f.payload.length);
-        else reply(REPLY.HELLO, this.hello());
-        break;
+        if (this.lengthIs(f, 0)) this.send(REPLY.HELLO, f.seq, this.hello());
+        return null;
       case REQ.JOB:
-        this.job(f, reply, error, answer);
-        break;
-      case REQ.READ: {
-        if (f.payload.length !== 6) {
-          error(LINK_ERROR.BAD_LENGTH, f.payload.length);
-          break;
-        }
-        const { offset, length } = decodeRead(f.payload);
-        if (length > DATA_CHUNK || offset > this.result.length || length > this.result.length - offset) error(LINK_ERROR.READ_RANGE, offset);
-        else reply(REPLY.DATA, encodeData(offset, this.result.subarray(offset, offset + length)));
-        break;
-      }
-      case REQ.CLOCK: {
-        if (f.payload.length !== 4) {
-          error(LINK_ERROR.BAD_LENGTH, f.payload.length);
-          break;
-        }
-        const hz = decodeClock(f.payload);
-        if (hz === 0) this.clockHz = this.params.coreClockHz;
-        else if ((AGENT_CLOCKS_HZ[this.agent.kind] ?? []).includes(hz)) this.clockHz = hz;
+        if (f.payload.length < JOB_HEADER_SIZE) this.error(f.seq, LINK_ERROR.BAD_LENGTH, f.payload.length);
+        else if (!this.engine) this.error(f.seq, LINK_ERROR.INSTANTIATE, 0);
+        else if (repeated && f.seq === this.jobSeq && (this.state === AGENT_STATE.DONE || this.state === AGENT_STATE.TRAPPED)) this.jobEnd(f.seq); // answered again, not run again
         else {
-          error(LINK_ERROR.CLOCK_UNSUPPORTED, hz);
-          break;
+          this.runJob(this.engine, f);
+          this.parser.reset(); // nothing sent during a job is read
         }
-        // the model does not change timing: the line keeps its baud rate (BRR follows the clock) and computation costs nothing
-        reply(REPLY.CLOCK, encodeClock(this.clockHz));
-        break;
-      }
+        return null;
+      case REQ.READ:
+        if (this.lengthIs(f, 6)) this.read(f.seq, f.payload);
+        return null;
+      case REQ.CLOCK:
+        if (this.lengthIs(f, 4)) this.clock(f.seq, decodeClock(f.payload));
+        return null;
       case REQ.RESET:
-        if (f.payload.length !== 0) {
-          error(LINK_ERROR.BAD_LENGTH, f.payload.length);
-          break;
-        }
-        reply(REPLY.OK);
-        outcome = { kind: 'reset', why: 'SYSRESETREQ' };
-        break;
+        if (!this.lengthIs(f, 0)) return null;
+        this.send(REPLY.OK, f.seq);
+        return { kind: 'reset', why: 'SYSRESETREQ' };
       case REQ.STATUS:
-        if (f.payload.length !== 0) error(LINK_ERROR.BAD_LENGTH, f.payload.length);
-        else reply(REPLY.STATUS, encodeStatus({ state: this.state, jobSeq: this.jobSeq, status: this.engineStatus, resultLength: this.result.length }));
-        break;
+        if (this.lengthIs(f, 0)) this.send(REPLY.STATUS, f.seq, encodeStatus({ state: this.state, jobSeq: this.jobSeq, status: this.engineStatus, resultLength: this.resultLength }));
+        return null;
       default:
-        error(LINK_ERROR.UNKNOWN_TYPE, f.type);
+        this.error(f.seq, LINK_ERROR.UNKNOWN_TYPE, f.type);
+        return null;
     }
-    this.last = { type: f.type, seq: f.seq, answer };
-    return outcome;
   }
 
-  /** JOB: ACCEPT, the engine's run with its PROGRESS frames, DONE and the result in DATA frames. */
-  private job(f: Frame, reply: (type: number, payload?: Uint8Array) => void, error: (reason: number, detail: number) => void, answer: Uint8Array[]): void {
-    const engine = this.engine;
-    if (!engine) {
-      error(LINK_ERROR.INSTANTIATE, 0);
-      return;
-    }
-    reply(REPLY.ACCEPT, encodeAccept(f.payload.length));
+  /** JOB: the job into the engine's job area (the rest of it zeroed), ACCEPT, the run with its PROGRESS frames, then its end. */
+  private runJob(engine: EngineInstance, f: Frame): void {
+    const mem = new Uint8Array(engine.memory.buffer);
+    const jobMax = engineGlobal(engine, 'JOB_MAX');
+    mem.set(f.payload, engine.job);
+    mem.fill(0, engine.job + f.payload.length, engine.job + jobMax);
+    this.send(REPLY.ACCEPT, f.seq, encodeAccept(f.payload.length));
     this.state = AGENT_STATE.RUNNING;
     this.jobSeq = f.seq;
+    this.resultLength = 0;
+    this.blocks = 0;
+    this.engineStatus = 0;
     this.progressSeq = f.seq;
-    new Uint8Array(engine.memory.buffer, engine.job, f.payload.length).set(f.payload);
     let status: number;
     try {
       status = (engine.instance.exports.run as () => number)() >>> 0;
     } catch (err) {
-      if (!(err instanceof WasmRuntimeError)) throw err;
+      if (!(err instanceof WasmRuntimeError)) throw err; // a power loss belongs to the terminal
       this.state = AGENT_STATE.TRAPPED;
-      this.result = new Uint8Array(0);
-      answer.length = 0; // a repeat of a trapped job is answered with the ERROR again
-      error(LINK_ERROR.TRAPPED, trapCode(err as Error));
+      this.trap = trapCode(err);
+      this.jobEnd(f.seq);
       return;
     }
-    const header = new DataView(engine.memory.buffer, engine.result, RESULT_HEADER_SIZE);
-    const blocks = header.getUint32(RES_OFF_BLOCKS, true);
-    const length = Math.min(resultSize(blocks), RESULT_MAX);
-    this.result = new Uint8Array(engine.memory.buffer.slice(engine.result, engine.result + length));
-    this.engineStatus = status;
+    const resultMax = engineGlobal(engine, 'RESULT_MAX');
+    const n = new DataView(engine.memory.buffer, engine.result, RESULT_HEADER_SIZE).getUint32(RES_OFF_BLOCKS, true);
+    const length = resultSize(n);
     this.state = AGENT_STATE.DONE;
-    // a repeat of this job is answered with DONE and the DATA frames, not ACCEPT and PROGRESS
-    answer.length = 0;
-    reply(REPLY.DONE, encodeDone({ status, resultLength: length, blocks }));
-    for (let off = 0; off < length; off += DATA_CHUNK) reply(REPLY.DATA, encodeData(off, this.result.subarray(off, Math.min(length, off + DATA_CHUNK))));
+    this.engineStatus = status;
+    this.blocks = n;
+    this.resultLength = n > resultMax || length > resultMax ? resultMax : length;
+    this.jobEnd(f.seq);
+  }
+
+  /** DONE and the result table in DATA frames of 1024 bytes, or ERROR 4 for a trapped job. */
+  private jobEnd(seq: number): void {
+    if (this.state === AGENT_STATE.TRAPPED) {
+      this.error(seq, LINK_ERROR.TRAPPED, this.trap);
+      return;
+    }
+    this.send(REPLY.DONE, seq, encodeDone({ status: this.engineStatus, resultLength: this.resultLength, blocks: this.blocks }));
+    for (let off = 0; off < this.resultLength; off += DATA_CHUNK) this.data(seq, off, Math.min(DATA_CHUNK, this.resultLength - off));
+  }
+
+  /** DATA from the engine's result area as it is now (the agent sends from its memory). */
+  private data(seq: number, offset: number, length: number): void {
+    const engine = this.engine!;
+    this.send(REPLY.DATA, seq, encodeData(offset, new Uint8Array(engine.memory.buffer, engine.result + offset, length)));
+  }
+
+  private read(seq: number, payload: Uint8Array): void {
+    const { offset, length } = decodeRead(payload);
+    if (length > DATA_CHUNK || offset > this.resultLength || length > this.resultLength - offset) this.error(seq, LINK_ERROR.READ_RANGE, offset);
+    else this.data(seq, offset, length);
+  }
+
+  /**
+   * CLOCK: only from the reset clock (the parameter block's clock must be it), to the kind's PLL
+   * clock or back (0); anything else is ERROR 5 with the supported clock as detail. The model
+   * does not change timing: the line keeps its baud rate (BRR follows the clock) and
+   * computation costs nothing at either clock.
+   */
+  private clock(seq: number, wanted: number): void {
+    const fast = this.fastClockHz;
+    if (this.params.coreClockHz !== this.resetClockHz || fast === 0 || (wanted !== 0 && wanted !== fast)) {
+      this.error(seq, LINK_ERROR.CLOCK_UNSUPPORTED, fast);
+      return;
+    }
+    this.clockHz = wanted === 0 ? this.resetClockHz : fast;
+    this.send(REPLY.CLOCK, seq, encodeClock(this.clockHz));
   }
 
   /** The HAL the engine calls, bound to the flash model with the agent's status codes. */
-  private hal() {
-    const t = this.t;
-    const flash = t.flash;
+  private hal(): EngineHal {
+    const flash = this.t.flash;
     return {
       erase: (address: number, size: number): number => {
         const s = flash.sectorAt(address);
@@ -414,8 +452,14 @@ class AgentSession {
       },
       program: (address: number, src: Uint8Array): number => this.program(address, src),
       event: (kind: number, index: number): void => {
-        if (kind === PROGRESS_KIND.PROGRAMMED || kind === PROGRESS_KIND.ERASED) this.send(REPLY.PROGRESS, this.progressSeq, encodeProgress(kind, index));
-        else if (kind === PROGRESS_KIND.HASHED && (index + 1) % 64 === 0) this.send(REPLY.PROGRESS, this.progressSeq, encodeProgress(kind, index + 1));
+        let value = index;
+        if (kind === PROGRESS_KIND.HASHED) {
+          value = (index + 1) >>> 0; // blocks hashed so far
+          if (value % HASH_PROGRESS_EVERY !== 0) return;
+        } else if (kind !== PROGRESS_KIND.PROGRAMMED && kind !== PROGRESS_KIND.ERASED) {
+          return;
+        }
+        this.send(REPLY.PROGRESS, this.progressSeq, encodeProgress(kind, value));
       },
     };
   }
@@ -431,6 +475,7 @@ class AgentSession {
     if (!flash.contains(address, src.length)) return HAL_STATUS.NOT_A_SECTOR;
     const unit = this.t.board.flash.programUnit;
     if (address % unit !== 0 || src.length % unit !== 0) return HAL_STATUS.MISALIGNED;
+    if (src.length === 0) return HAL_STATUS.OK; // no word written, no flash operation
     if (this.fi === 'stm32l4') {
       const at = firstProgramError(flash.bytes, address - flash.base, src, flash.erasedValue);
       if (at >= 0) {
@@ -440,6 +485,10 @@ class AgentSession {
     }
     return halStatus(flash.program(address, src.slice()));
   }
+}
+
+function engineGlobal(engine: EngineInstance, name: 'JOB_MAX' | 'RESULT_MAX'): number {
+  return Number((engine.instance.exports[name] as WasmGlobal).value) >>> 0;
 }
 
 /** L4: offset in `src` of the first double word whose target is not erased and whose data is not all zeros, or -1. */
