@@ -49,21 +49,27 @@ import { ROOT, emulated, engineModule } from './helpers';
 
 // ---- the agent under test ----
 
-const F4_LOAD = 0x20003000;
+interface Kind {
+  kind: string;
+  flashInterface: string;
+  load: number;
+}
+const F4: Kind = { kind: 'f4', flashInterface: 'stm32f4', load: 0x20003000 };
+const L4: Kind = { kind: 'l4', flashInterface: 'stm32l4', load: 0x20003100 };
 
-/** A stand-in f4 image: vector table, the docs/agent.md header, then bytes that are no code. */
-function handMadeF4(): { manifest: AgentManifest; agent: AgentBinary } {
+/** A stand-in image: vector table, the docs/agent.md header, then bytes that are no code; and a manifest made for it. */
+function handMade(k: Kind, module: Uint8Array = engineModule()): { manifest: AgentManifest; agent: AgentBinary } {
   const size = 0x400;
-  const params = F4_LOAD + size;
-  const ramEnd = 0x20020000;
+  const params = k.load + size;
+  const ramEnd = 0x20018000;
   const image = new Uint8Array(size);
   const v = new DataView(image.buffer);
-  const entry = F4_LOAD + 0x8c + 1;
+  const entry = k.load + 0x8c + 1;
   v.setUint32(0, ramEnd, true);
   for (let i = 4; i < 0x40; i += 4) v.setUint32(i, entry, true);
-  const moduleSha = createHash('sha256').update(engineModule()).digest();
-  [0x47415750, 1, 1, 1, F4_LOAD, size, params, ramEnd].forEach((x, i) => v.setUint32(0x40 + 4 * i, x, true));
-  image.set(new TextEncoder().encode('f4'), 0x60);
+  const moduleSha = createHash('sha256').update(module).digest();
+  [0x47415750, 1, 1, 1, k.load, size, params, ramEnd].forEach((x, i) => v.setUint32(0x40 + 4 * i, x, true));
+  image.set(new TextEncoder().encode(k.kind), 0x60);
   image.set(moduleSha, 0x68);
   v.setUint32(0x88, 1, true);
   for (let i = 0x8c; i < size; i++) image[i] = (i * 37) & 0xff;
@@ -74,11 +80,11 @@ function handMadeF4(): { manifest: AgentManifest; agent: AgentBinary } {
     module: { sha256: moduleSha.toString('hex') },
     agents: [
       {
-        kind: 'f4',
+        kind: k.kind,
         core: 'cortex-m4',
-        flashInterface: 'stm32f4',
-        binary: 'agent/bin/f4.bin',
-        load: hex(F4_LOAD),
+        flashInterface: k.flashInterface,
+        binary: `agent/bin/${k.kind}.bin`,
+        load: hex(k.load),
         entry: hex(entry),
         size,
         sha256: createHash('sha256').update(image).digest('hex'),
@@ -91,9 +97,16 @@ function handMadeF4(): { manifest: AgentManifest; agent: AgentBinary } {
   return { manifest, agent: manifest.agents[0] };
 }
 
+type Subject = { manifest: AgentManifest; agent: AgentBinary };
 const committed = existsSync(path.join(ROOT, 'agent', 'manifest.json'));
-const subject = committed ? { manifest: loadAgentManifest(), agent: agentOfKind(loadAgentManifest(), 'f4') } : handMadeF4();
-const { manifest, agent } = subject;
+/** the committed agent of that kind, or a hand-made stand-in before the binaries exist */
+function subjectOf(k: Kind): Subject {
+  if (!committed) return handMade(k);
+  const manifest = loadAgentManifest();
+  return { manifest, agent: agentOfKind(manifest, k.kind) };
+}
+const f4 = subjectOf(F4);
+const { agent } = f4;
 
 /** The F407's bootloader USART (AN2606: USART1 on PA9/PA10, AF7) and its clock enables (RM0090 §7.3). */
 const F407_PARAMS: AgentParams = {
@@ -145,13 +158,33 @@ class Link {
   }
 }
 
-/** An F407 with the agent and a parameter block written through the bootloader, started with Go. */
-async function started(options: TerminalOptions = {}, params: Uint8Array = encodeParams(F407_PARAMS), image: Uint8Array = agent.bytes) {
-  const e = emulated('stm32f407', { model: { manifest: () => manifest }, ...options });
+/** The L476's bootloader USART (AN2606: USART1 on PA9/PA10, AF7) and its clock enables (RM0351 §6.4). */
+const L476_PARAMS: AgentParams = {
+  ...F407_PARAMS,
+  coreClockHz: 4_000_000,
+  usartClockRegister: 0x40021060, // RCC_APB2ENR
+  usartClockMask: 1 << 14, // USART1EN
+  gpio: 0x48000000,
+  gpioClockRegister: 0x4002104c, // RCC_AHB2ENR
+  gpioClockMask: 1 << 0, // GPIOAEN
+};
+
+interface Start {
+  board?: string;
+  subject?: Subject;
+  params?: Uint8Array;
+  image?: Uint8Array;
+  options?: TerminalOptions;
+}
+
+/** A terminal (an F407 by default) with the agent and a parameter block written through the bootloader, started with Go. */
+async function started(o: Start = {}) {
+  const { manifest, agent } = o.subject ?? f4;
+  const e = emulated(o.board ?? 'stm32f407', { model: { manifest: () => manifest }, ...o.options });
   const client = new BootloaderClient(e.transport);
   await client.sync();
-  await client.writeMemory(agent.load, image);
-  await client.writeMemory(agent.params, params);
+  await client.writeMemory(agent.load, o.image ?? agent.bytes);
+  await client.writeMemory(agent.params, o.params ?? encodeParams(F407_PARAMS));
   await client.go(agent.load);
   return { ...e, client, link: new Link(e.transport) };
 }
@@ -340,7 +373,7 @@ test('RESET: OK, then the part is back in its bootloader (0x7F answered ACK) wit
 test('unknown bytes at the Go address: the part faults and stays silent until a reset through RTS', async () => {
   const altered = agent.bytes.slice();
   altered[0x100] ^= 0x01; // one flipped bit in the code
-  const { transport, client, terminal } = await started({}, encodeParams(F407_PARAMS), altered);
+  const { transport, client, terminal } = await started({ image: altered });
   assert.equal(terminal.state, 'faulted');
   await transport.write(Uint8Array.of(0x7f));
   await assert.rejects(transport.read(1, 200), TimeoutError);
@@ -355,14 +388,14 @@ test('a bad parameter block: no HELLO, the agent resets the part into its bootlo
   bad[48] ^= 0xff; // CRC
   assert.ok(paramsProblem(bad));
   assert.ok(paramsProblem(encodeParams({ ...F407_PARAMS, af: 16 })), 'an AF over 15 is refused like the agent refuses it');
-  const { client, terminal } = await started({}, bad);
+  const { client, terminal } = await started({ params: bad });
   assert.equal(terminal.state, 'bootloader');
   assert.equal(terminal.availableOutput(), 0, 'no HELLO');
   await client.sync();
 });
 
 test('power lost during the second erase of a JOB: the frames stop, RAM is lost, the part restarts in its bootloader', async () => {
-  const { link, client, terminal } = await started({ faults: parseFaults(['powerloss@2']) });
+  const { link, client, terminal } = await started({ options: { faults: parseFaults(['powerloss@2']) } });
   await link.frame();
   const erase = [1, 2, 3].map((i) => ({ address: 0x08000000 + 0x4000 * i, size: 0x4000 }));
   await link.send(REQ.JOB, 1, job({ ops: { erase: true }, erase }));
@@ -377,8 +410,8 @@ test('power lost during the second erase of a JOB: the frames stop, RAM is lost,
 test('simulated secure boot: Go to an unsigned agent is refused with NACK; signed with a trusted key it runs', async () => {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const trust = [publicKey.export({ type: 'spki', format: 'pem' }).toString()];
-  await assert.rejects(started({ trust }), /Go/);
-  const e = emulated('stm32f407', { model: { manifest: () => manifest }, trust });
+  await assert.rejects(started({ options: { trust } }), /Go/);
+  const e = emulated('stm32f407', { model: { manifest: () => f4.manifest }, trust });
   const client = new BootloaderClient(e.transport);
   await client.sync();
   await client.writeMemory(agent.load, agent.bytes);
@@ -387,4 +420,69 @@ test('simulated secure boot: Go to an unsigned agent is refused with NACK; signe
   await client.go(agent.load);
   const hello = await new Link(e.transport).frame();
   assert.equal(hello.type, REPLY.HELLO);
+});
+
+/** An engine module whose run() executes `unreachable` (wat2wasm of the ABI's exports and `unreachable`). */
+const TRAPPING_ENGINE = Buffer.from(
+  '0061736d0100000001170460027f7f017f60037f7f7f017f60027f7f006000017f0232040368616c05657261736500000368616c047265616400010368616c0770726f6772616d00010368616c056576656e7400020302010305030100010621057f0041010b7f0041e00a0b7f0041c0eb000b7f0041d8e0000b7f0041e880010b074407066d656d6f727902000b4142495f56455253494f4e0300034a4f42030106524553554c540302074a4f425f4d415803030a524553554c545f4d415803040372756e00040a05010300000b',
+  'hex',
+);
+
+test('an engine that traps: the JOB ends with ERROR 4 (wasm2c UNREACHABLE), STATUS says trapped, a repeat gets the ERROR again', async () => {
+  const subject = handMade(F4, TRAPPING_ENGINE);
+  const { link } = await started({ subject, options: { model: { manifest: () => subject.manifest, engine: () => TRAPPING_ENGINE } } });
+  await link.frame();
+  const j = job({ ops: { hash: true }, hash: [{ address: 0x08000000, size: 4096 }] });
+  await link.send(REQ.JOB, 4, j);
+  assert.equal((await link.frame()).type, REPLY.ACCEPT);
+  assert.deepEqual(decodeError((await link.frame()).payload), { reason: LINK_ERROR.TRAPPED, detail: 5 });
+  await link.send(REQ.STATUS, 5);
+  assert.deepEqual(decodeStatus((await link.frame()).payload), { state: AGENT_STATE.TRAPPED, jobSeq: 4, status: 0, resultLength: 0 });
+  await link.send(REQ.JOB, 5, j); // STATUS took seq 5 last: this JOB is new and runs (traps) again
+  assert.equal((await link.frame()).type, REPLY.ACCEPT);
+  await link.frame();
+  await link.send(REQ.JOB, 5, j); // now a repeat: the ERROR again, no ACCEPT
+  const again = await link.frame();
+  assert.deepEqual([again.type, again.seq, decodeError(again.payload).reason], [REPLY.ERROR, 5, LINK_ERROR.TRAPPED]);
+});
+
+test('an engine module other than the one the agents carry: HELLO has no job or result room', async () => {
+  const { link } = await started({ options: { model: { manifest: () => f4.manifest, engine: () => TRAPPING_ENGINE } } });
+  const h = decodeHello((await link.frame()).payload);
+  assert.deepEqual([h.jobMax, h.resultMax], [0, 0]);
+});
+
+test('an agent for another flash interface faults the part (the f4 agent on an F205)', async () => {
+  const { terminal } = await started({ board: 'stm32f205' });
+  assert.equal(terminal.state, 'faulted');
+});
+
+test('HAL status codes: an erase failure is OPERR 0x102; on F4 programming a programmed word clears more bits, on L4 it is PROGERR 0x108', async () => {
+  const eraseFail = await started({ options: { faults: parseFaults(['erase-fail@0x08004000']) } });
+  await eraseFail.link.frame();
+  await eraseFail.link.send(REQ.JOB, 1, job({ ops: { erase: true }, erase: [{ address: 0x08004000, size: 0x4000 }] }));
+  const frames = await eraseFail.link.until(REPLY.DONE);
+  const r = decodeResult(dataOf([await eraseFail.link.frame()]));
+  assert.equal(decodeDone(frames.at(-1)!.payload).status, 6); // HAL_ERASE
+  assert.deepEqual([r.halStatus, r.failAddress], [0x102, 0x08004000]);
+
+  const program = (address: number) => job({ ops: { program: true }, pattern: { kind: 'constant', value: 0x5a }, program: [{ address, size: 16 }] });
+  const onF4 = await started();
+  await onF4.link.frame();
+  const at = onF4.terminal.flash.bytes.findIndex((b, i) => i % 16 === 0 && b !== 0xff && b !== 0);
+  await onF4.link.send(REQ.JOB, 1, program(0x08000000 + at));
+  const f4done = decodeDone((await onF4.link.until(REPLY.DONE)).at(-1)!.payload);
+  assert.equal(f4done.status, 0);
+
+  const l4 = subjectOf(L4);
+  const onL4 = await started({ board: 'stm32l476', subject: l4, params: encodeParams(L476_PARAMS) });
+  assert.equal((await onL4.link.frame()).type, REPLY.HELLO);
+  const before = onL4.terminal.flash.bytes.slice();
+  const target = before.findIndex((b, i) => i % 16 === 0 && b !== 0xff && b !== 0);
+  await onL4.link.send(REQ.JOB, 1, program(0x08000000 + target));
+  const l4frames = await onL4.link.until(REPLY.DONE);
+  assert.equal(decodeDone(l4frames.at(-1)!.payload).status, 5); // HAL_PROGRAM
+  const l4r = decodeResult(dataOf([await onL4.link.frame()]));
+  assert.deepEqual([l4r.halStatus, l4r.failAddress], [0x108, 0x08000000 + target]);
+  assert.deepEqual(onL4.terminal.flash.bytes.subarray(target, target + 8), before.subarray(target, target + 8), 'the failing double word is not programmed');
 });
