@@ -176,6 +176,10 @@ export class ModelRunner implements CodeRunner {
     if (agent.flashInterface !== fi) {
       return { kind: 'fault', why: `agent ${agent.kind} drives the ${agent.flashInterface} flash interface, this part has ${fi ?? 'none an agent drives'}: its registers are not there` };
     }
+    const ramTop = t.board.ram.base + t.board.ram.size;
+    if (agent.ramEnd > ramTop) {
+      return { kind: 'fault', why: `agent ${agent.kind} uses RAM up to 0x${agent.ramEnd.toString(16)}, this part's RAM ends at 0x${ramTop.toString(16)}: its stack faults` };
+    }
     const paramBytes = t.readMemory(agent.params, PARAMS_SIZE);
     const problem = paramsProblem(paramBytes);
     if (problem) return { kind: 'reset', why: problem };
