@@ -31,6 +31,16 @@ export function registerInstructionRunner(factory: InstructionRunnerFactory | nu
   instructionFactory = factory;
 }
 
+/** The registered instruction-level runner for `board`, or why there is none (a factory that throws counts as unavailable). */
+function instructionRunner(board: Board): CodeRunner | { unavailable: string } {
+  if (!instructionFactory) return { unavailable: 'no instruction-level runner is registered in this poswipe' };
+  try {
+    return instructionFactory(board);
+  } catch (err) {
+    return { unavailable: (err as Error).message };
+  }
+}
+
 export interface RunnerOptions {
   emulation?: EmulationChoice;
   /** the model's sources of agent binaries and engine module (tests hand-make them) */
@@ -42,7 +52,7 @@ export function selectRunner(board: Board, options: RunnerOptions = {}): CodeRun
   const choice = options.emulation ?? 'auto';
   if (!EMULATION_CHOICES.includes(choice)) throw new InputError(`emulation "${String(choice)}": expected ${EMULATION_CHOICES.join(', ')}`);
   if (choice !== 'model') {
-    const made = instructionFactory ? instructionFactory(board) : { unavailable: 'no instruction-level runner is built into this poswipe' };
+    const made = instructionRunner(board);
     if (!('unavailable' in made)) return made;
     if (choice === 'instruction') throw new InputError(`instruction-level emulation is not available for ${board.id}: ${made.unavailable}`);
   }
