@@ -16,7 +16,8 @@ import { loadAgentManifest, parseAgentManifest, agentOfKind, type AgentBinary, t
 import { encodeJob, resultSize, decodeResult, type JobSpec } from '../host/engine/abi';
 import { parseFaults } from '../host/emulator/faults';
 import { boardFlashInterface, paramsProblem } from '../host/emulator/agent-model';
-import { selectRunner } from '../host/emulator/runners';
+import { registerInstructionRunner, selectRunner } from '../host/emulator/runners';
+import type { CodeRunner } from '../host/emulator/runner';
 import { encodeSignatureBlock, SIGNATURE_BLOCK_OFFSET } from '../host/emulator/secure-boot';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { TimeoutError } from '../host/errors';
@@ -220,6 +221,28 @@ function dataOf(frames: Frame[]): Uint8Array {
 test('the board flash interfaces the model checks agents against', () => {
   const id = (b: string) => boardFlashInterface(emulated(b).board);
   assert.deepEqual(['stm32f205', 'stm32f407', 'acme-t400', 'stm32f429', 'stm32l476', 'stm32f103xb'].map(id), ['stm32f2', 'stm32f4', 'stm32f4', 'stm32f4', 'stm32l4', null]);
+});
+
+test('runner choice: auto takes a registered instruction-level runner, falls back to the model when it is unavailable; instruction insists', () => {
+  const board = emulated('stm32f407').board;
+  const cpu: CodeRunner = { emulation: 'instruction', go: async () => ({ kind: 'fault', why: 'test' }) };
+  const registered = registerInstructionRunner(null);
+  try {
+    assert.equal(selectRunner(board).emulation, 'model');
+    assert.throws(() => selectRunner(board, { emulation: 'instruction' }), /not available for stm32f407: no instruction-level runner/);
+    registerInstructionRunner(() => cpu);
+    assert.equal(selectRunner(board), cpu);
+    assert.equal(selectRunner(board, { emulation: 'model' }).emulation, 'model');
+    registerInstructionRunner(() => ({ unavailable: 'libunicorn2 is not installed' }));
+    assert.equal(selectRunner(board, { emulation: 'auto' }).emulation, 'model');
+    assert.throws(() => selectRunner(board, { emulation: 'instruction' }), /libunicorn2 is not installed/);
+    registerInstructionRunner(() => {
+      throw new Error('koffi cannot load');
+    });
+    assert.equal(selectRunner(board).emulation, 'model');
+  } finally {
+    registerInstructionRunner(registered);
+  }
 });
 
 test('HELLO after Go: seq 0, the clock from the parameter block, the image CRC of RAM, the module SHA-256', async () => {

@@ -26,9 +26,11 @@ export type InstructionRunnerFactory = (board: Board) => CodeRunner | { unavaila
 // ---------------------------------------------------------------------------------------------
 let instructionFactory: InstructionRunnerFactory | null = null;
 
-/** Registers the instruction-level runner (null unregisters it: tests). */
-export function registerInstructionRunner(factory: InstructionRunnerFactory | null): void {
+/** Registers the instruction-level runner (null unregisters it); returns the one registered before (tests restore it). */
+export function registerInstructionRunner(factory: InstructionRunnerFactory | null): InstructionRunnerFactory | null {
+  const before = instructionFactory;
   instructionFactory = factory;
+  return before;
 }
 
 /** The registered instruction-level runner for `board`, or why there is none (a factory that throws counts as unavailable). */
