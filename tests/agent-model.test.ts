@@ -407,6 +407,18 @@ test('unknown bytes at the Go address: the part faults and stays silent until a 
   assert.equal(terminal.state, 'bootloader');
 });
 
+test('a reset through RTS while the agent runs stops it: the bootloader answers after the release, the agent no more', async () => {
+  const { link, transport, client, terminal } = await started();
+  await link.frame();
+  await transport.setSignals({ rts: true });
+  assert.equal(terminal.state, 'reset');
+  await link.send(REQ.STATUS, 1); // the core is held in reset: nobody answers
+  await assert.rejects(transport.read(1, 200), TimeoutError);
+  await transport.setSignals({ rts: false });
+  await client.sync();
+  assert.equal(terminal.state, 'bootloader');
+});
+
 test('a bad parameter block: no HELLO, the agent resets the part into its bootloader', async () => {
   const bad = encodeParams(F407_PARAMS);
   bad[48] ^= 0xff; // CRC
