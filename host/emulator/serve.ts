@@ -5,7 +5,7 @@ import type { EmulatedTerminal, TerminalEvent } from './terminal';
 export interface SessionSummary {
   /** 1, 2, … since the server started */
   index: number;
-  /** why the session ended: "port closed", "client quiet", "input ended", "part reset: …", "application started …", "stopped" */
+  /** why the session ended: "port closed", "client quiet", "input ended", "part reset: …", "part faulted: …", "application started …", "stopped" */
   ended: string;
   bytesIn: number;
   bytesOut: number;
@@ -21,6 +21,8 @@ export interface SessionSummary {
   rdp: { from: 0 | 1; to: 0 | 1 };
   /** Go commands: where to and what started */
   go: { address: string; into: string }[];
+  /** who runs code started in RAM on this terminal: the instruction-level CPU or the model of the agent */
+  emulation: 'instruction' | 'model';
 }
 
 export interface ServeOptions {
@@ -203,6 +205,10 @@ export class TerminalServer {
         this.session.summary.go.push({ address: `0x${e.address.toString(16).padStart(8, '0')}`, into: e.into });
         if (e.into === 'application') this.endSession(`application started at 0x${e.address.toString(16).padStart(8, '0')}`);
         break;
+      case 'fault':
+        // the part is silent until reset: nothing more comes of this session
+        this.endSession(`part faulted: ${e.why}`);
+        break;
       case 'restart':
         this.endSession(`part reset: ${e.why}`);
         break;
@@ -225,6 +231,7 @@ export class TerminalServer {
         flash: { erases: 0, programs: 0 },
         rdp: { from: this.terminal.rdpLevel, to: this.terminal.rdpLevel },
         go: [],
+        emulation: this.terminal.emulation,
       },
     };
     this.pendingIn = 0;
@@ -274,6 +281,6 @@ export function formatSession(s: SessionSummary): string {
   if (Object.keys(s.refused).length) parts.push(`refused (NACK): ${list(s.refused)}`);
   parts.push(`flash: ${s.flash.erases} erase(s), ${s.flash.programs} program(s)`);
   parts.push(s.rdp.from === s.rdp.to ? `RDP level ${s.rdp.to}` : `RDP level ${s.rdp.from} -> ${s.rdp.to}`);
-  if (s.go.length) parts.push(`go: ${s.go.map((g) => `${g.address} (${g.into})`).join(', ')}`);
+  if (s.go.length) parts.push(`go: ${s.go.map((g) => `${g.address} (${g.into === 'agent' ? `agent, ${s.emulation}` : g.into})`).join(', ')}`);
   return parts.join('; ');
 }
