@@ -32,7 +32,7 @@ import { encodeImage, IMAGE_HEADER_SIZE, type Manifest } from '../host/image/for
 import { keyId as imageKeyId, signImage } from '../host/image/sign';
 import { planErase } from '../host/plan/erase-plan';
 import { METHOD_SPECS, METHODS } from '../host/plan/methods';
-import { AGENT_FRAME, agentFrame, decodeAgentFrame } from '../host/protocol/agent-frames';
+import { FrameParser, encodeFrame } from '../host/protocol/link';
 import { BootloaderClient } from '../host/protocol/client';
 import { ACK, CMD, NACK, addressFrame, decodeAddressFrame, xorOf } from '../host/protocol/frames';
 import { buildBackupFile, openBackup } from '../host/records/backup';
@@ -223,32 +223,33 @@ export function applyJson(src: Json, ops: JsonOp[]): Json {
 
 const frames: FuzzTarget = {
   name: 'frames',
-  what: 'decodeAddressFrame and decodeAgentFrame on random bytes and on valid frames with one bit flipped',
+  what: 'decodeAddressFrame and the agent link FrameParser on random bytes and on valid frames with one bit flipped',
   property: (stats) =>
     fc.property(
       fc.oneof(
-        fc.record({ k: fc.constant('raw' as const), bytes: fc.uint8Array({ maxLength: 8 }) }),
+        fc.record({ k: fc.constant('raw' as const), bytes: fc.uint8Array({ maxLength: 40 }) }),
         fc.record({ k: fc.constant('address' as const), address: fc.integer({ min: 0, max: 0xffffffff }), bit: fc.option(fc.nat(39)) }),
-        fc.record({ k: fc.constant('agent' as const), tag: fc.oneof(fc.constantFrom(...Object.values(AGENT_FRAME)), fc.integer({ min: 0, max: 255 })), value: fc.integer({ min: 0, max: 0xffff }), bit: fc.option(fc.nat(31)) }),
+        fc.record({ k: fc.constant('agent' as const), type: fc.integer({ min: 0, max: 255 }), seq: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 24 }), bit: fc.option(fc.nat(8 * 9 - 1)) }),
       ),
       (c) => {
         let bytes: Uint8Array;
         if (c.k === 'raw') bytes = c.bytes;
         else if (c.k === 'address') bytes = addressFrame(c.address);
-        else bytes = agentFrame(c.tag, c.value);
+        else bytes = encodeFrame(c.type, c.seq, c.payload);
         if (c.k !== 'raw' && c.bit !== null) bytes[c.bit >> 3] ^= 1 << (c.bit & 7);
         const a = decodeAddressFrame(bytes);
         expect(a === null || (Number.isInteger(a) && a >= 0 && a <= 0xffffffff), `decodeAddressFrame returned ${a}`);
         if (a !== null) expect(Buffer.from(addressFrame(a)).equals(Buffer.from(bytes)), 'a decoded address does not encode back to the same frame');
-        const g = decodeAgentFrame(bytes);
-        if (g !== null) {
-          expect((Object.values(AGENT_FRAME) as number[]).includes(g.tag) && g.value >= 0 && g.value <= 0xffff, `decodeAgentFrame returned ${JSON.stringify(g)}`);
-          expect(Buffer.from(agentFrame(g.tag, g.value)).equals(Buffer.from(bytes)), 'a decoded agent frame does not encode back to the same bytes');
-        }
-        // one flipped bit is always caught by the XOR check byte
+        const parser = new FrameParser();
+        const got = [...parser.push(bytes), ...parser.expire()];
+        for (const g of got) expect(Buffer.from(bytes).includes(Buffer.from(encodeFrame(g.type, g.seq, g.payload))), 'a decoded link frame is not one that lies in the input');
+        // one flipped bit is always caught: by the address XOR, by the frame's CRC-32
         if (c.k === 'address') expect(c.bit === null ? a === c.address : a === null, `address frame ${c.address} with bit ${c.bit} flipped decoded to ${a}`);
-        if (c.k === 'agent' && c.bit !== null) expect(g === null, 'an agent frame with one bit flipped decoded');
-        count(stats, a !== null ? 'address frame' : g !== null ? 'agent frame' : 'rejected');
+        if (c.k === 'agent') {
+          const exact = got.filter((g) => g.type === c.type && g.seq === c.seq && Buffer.from(g.payload).equals(Buffer.from(c.payload)));
+          expect(c.bit === null ? exact.length === 1 : exact.length === 0, `link frame with bit ${c.bit} flipped: ${got.length} frame(s) decoded`);
+        }
+        count(stats, a !== null ? 'address frame' : got.length ? 'link frame' : 'rejected');
         return true;
       },
     ),

@@ -14,10 +14,9 @@ import { checkModuleAbi, loadEngineModule, packageRoot } from '../engine/module'
 import { InputError, VerificationError } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import { METHOD_SPECS, METHODS, type MethodName } from '../plan/methods';
-import { LOAD_HEADER_SIZE } from '../protocol/agent-frames';
 import { hexPid } from '../session/identify';
 import { boardCase, runConformance, type ConformanceOptions, type ConformanceReport } from './conformance';
-import { decodeManifest, parseImage, SIGNATURE_SIZE, type Manifest, type ParsedImage } from './format';
+import { decodeManifest, parseImage, type Manifest, type ParsedImage } from './format';
 import { keyId, signImage, verifyImage } from './sign';
 
 export type VerifyPolicy = 'full' | 'sample';
@@ -66,10 +65,6 @@ export function checkBuildable(board: Board, method: string, verify: string, mod
     checkModuleAbi(module);
   } catch (err) {
     throw new InputError(`the terminal module cannot be used: ${(err as Error).message}`);
-  }
-  const upload = LOAD_HEADER_SIZE + module.length + SIGNATURE_SIZE;
-  if (upload > board.agent.moduleMax) {
-    throw new InputError(`the signed module (${upload} bytes with its load header) does not fit board ${board.id}'s module area of ${board.agent.moduleMax} bytes`);
   }
 }
 

@@ -20,6 +20,9 @@ export interface SessionContext {
   random: (n: number) => Uint8Array;
 }
 
+/** The bootloader's line speed when the session is not told another (AN3155 autobauds; 115200 is the bench default). */
+export const DEFAULT_BAUD = 115200;
+
 /** The four words of a pattern seed from 16 random bytes. */
 export function seedWords(bytes: Uint8Array): [number, number, number, number] {
   const b = Buffer.from(bytes);
