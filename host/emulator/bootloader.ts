@@ -1,6 +1,6 @@
 import { ACK, CMD, NACK, SYNC, SPECIAL_ERASE, decodeAddressFrame, isCommandFrame, stm32Crc32, xorOf } from '../protocol/frames';
 import { FLASH_STATUS, PowerLoss } from './flash';
-import { runAgent } from './agent';
+import { secureBootRefusal } from './secure-boot';
 import { RESET_MARK, type EmulatedTerminal } from './terminal';
 
 /** Thrown out of a command's handling when the part is reset in the middle of it. */
@@ -9,7 +9,8 @@ class Restarted extends Error {}
 /**
  * The device side of the AN3155 USART bootloader, serving one emulated terminal forever. It reads
  * the line one byte at a time like the ROM code does, answers ACK/NACK, and acts on the flash
- * model, RAM and option bytes. Go into RAM that holds an agent load header starts the Wasm agent.
+ * model, RAM and option bytes. Go into RAM hands the part to the terminal's CodeRunner (the
+ * agent's model or the instruction-level CPU) until that code gives it back.
  */
 export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
   const next = async (): Promise<number> => {
@@ -40,7 +41,7 @@ export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
   for (;;) {
     const b0 = await t.input.next();
     if (b0 === RESET_MARK) continue; // a reset while the ROM was idle: nothing to abandon
-    if (t.state !== 'bootloader') continue; // in reset or running the application: the ROM is not listening
+    if (t.state !== 'bootloader') continue; // in reset, faulted or running the application: the ROM is not listening
     if (!t.synced) {
       if (b0 === SYNC) {
         t.synced = true;
@@ -125,8 +126,16 @@ export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
       case CMD.GO: {
         const address = await readAddress();
         if (address === null || !t.executable(address, 8)) return nack();
+        if (t.trust.length > 0 && t.ramOffset(address, 8) !== null) {
+          // simulated secure boot: unsigned code in RAM is refused, the part stays in its bootloader
+          const refusal = secureBootRefusal((a, n) => t.readMemory(a, n), address, t.trust);
+          if (refusal) {
+            t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)} refused (simulated secure boot): ${refusal}`);
+            return nack();
+          }
+        }
         ack();
-        go(t, address);
+        await go(t, address);
         return;
       }
       case CMD.EXTENDED_ERASE: {
@@ -254,24 +263,44 @@ function requestsReset(t: EmulatedTerminal, pc: number): boolean {
 /**
  * Go. Like the ROM, the part takes its stack pointer from `address` and its entry point from
  * `address + 4`. In RAM: code that requests a system reset (stm32flash `-R` uploads such a stub)
- * resets the part; anything else there is the Wasm agent's load header, and the agent starts
- * (refusing a bad header). In flash: the application runs and the bootloader stops listening.
+ * resets the part; anything else runs on the terminal's CodeRunner, and the part is in its hands
+ * until the outcome: a system reset (back into the bootloader with RAM kept, BOOT0 still high),
+ * a power loss, a fault (silent until the next reset), or a reset from outside (nothing more to
+ * do). In flash: the application runs and the bootloader stops listening.
  */
-function go(t: EmulatedTerminal, address: number): void {
+async function go(t: EmulatedTerminal, address: number): Promise<void> {
   const vector = t.readMemory(address, 8)!;
   const entry = new DataView(vector.buffer, vector.byteOffset, 8).getUint32(4, true);
-  if (t.ramOffset(address, 8) !== null) {
-    if (requestsReset(t, entry)) {
-      t.notify({ type: 'go', address, into: 'reset' });
-      t.restart(t.bootPin ? 'bootloader' : 'application', `software reset (SYSRESETREQ) by code started at 0x${address.toString(16)}`);
-      return;
-    }
-    t.notify({ type: 'go', address, into: 'agent' });
-    runAgent(t, address);
+  if (t.ramOffset(address, 8) === null) {
+    t.state = 'application';
+    t.synced = false;
+    t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: application started (entry 0x${entry.toString(16)})`);
+    t.notify({ type: 'go', address, into: 'application' });
     return;
   }
-  t.state = 'application';
+  if (requestsReset(t, entry)) {
+    t.notify({ type: 'go', address, into: 'reset' });
+    t.restart(t.bootPin ? 'bootloader' : 'application', `software reset (SYSRESETREQ) by code started at 0x${address.toString(16)}`);
+    return;
+  }
+  t.state = 'agent';
   t.synced = false;
-  t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: application started (entry 0x${entry.toString(16)})`);
-  t.notify({ type: 'go', address, into: 'application' });
+  t.notify({ type: 'go', address, into: 'agent' });
+  const outcome = await t.runner.go(t, address);
+  switch (outcome.kind) {
+    case 'reset':
+      t.restart(t.bootPin ? 'bootloader' : 'application', `${outcome.why} by code started at 0x${address.toString(16)}`);
+      return;
+    case 'powerloss':
+      if (outcome.error instanceof PowerLoss) t.powerLoss(outcome.error);
+      else throw outcome.error;
+      return;
+    case 'fault':
+      t.state = 'faulted';
+      t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: faulted: ${outcome.why}`);
+      t.notify({ type: 'fault', why: outcome.why });
+      return;
+    case 'interrupted':
+      return; // reset from outside (NRST, power, hang-up): the terminal has restarted already
+  }
 }

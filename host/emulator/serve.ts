@@ -5,7 +5,7 @@ import type { EmulatedTerminal, TerminalEvent } from './terminal';
 export interface SessionSummary {
   /** 1, 2, … since the server started */
   index: number;
-  /** why the session ended: "port closed", "client quiet", "input ended", "part reset: …", "application started …", "stopped" */
+  /** why the session ended: "port closed", "client quiet", "input ended", "part reset: …", "part faulted: …", "application started …", "stopped" */
   ended: string;
   bytesIn: number;
   bytesOut: number;
@@ -202,6 +202,10 @@ export class TerminalServer {
         if (!this.session) break;
         this.session.summary.go.push({ address: `0x${e.address.toString(16).padStart(8, '0')}`, into: e.into });
         if (e.into === 'application') this.endSession(`application started at 0x${e.address.toString(16).padStart(8, '0')}`);
+        break;
+      case 'fault':
+        // the part is silent until reset: nothing more comes of this session
+        this.endSession(`part faulted: ${e.why}`);
         break;
       case 'restart':
         this.endSession(`part reset: ${e.why}`);

@@ -7,6 +7,9 @@ import { initialImage } from './image';
 import { ByteQueue } from './queue';
 import { Rng } from './rng';
 import { serveBootloader } from './bootloader';
+import type { CodeRunner } from './runner';
+import { selectRunner, type EmulationChoice } from './runners';
+import type { ModelRunnerOptions } from './agent-model';
 
 export interface TerminalOptions {
   /** flash contents; a deterministic realistic image when absent */
@@ -20,18 +23,33 @@ export interface TerminalOptions {
   bitsPerByte?: number;
   /** receives one line per flash operation */
   log?: (line: string) => void;
-  /** Ed25519 public keys (PEM) the agent accepts module signatures from; empty = any module runs */
+  /**
+   * Simulated secure boot (`--emu-trust`): Ed25519 public keys (PEM). With any, Go into RAM runs
+   * only an image whose signature block verifies with one of them (docs/emulator.md); empty = any
+   * code runs, as on a stock part. No STM32 ROM bootloader does this: it is a simulation.
+   */
   trust?: string[];
+  /** who runs the code Go starts in RAM: 'auto' (default) = instruction level where available, else the model */
+  emulation?: EmulationChoice;
+  /** the model's agent binaries and engine module, when not the committed ones (tests) */
+  model?: ModelRunnerOptions;
+  /** a runner given outright (tests); overrides `emulation` */
+  runner?: CodeRunner;
 }
 
-export type PartState = 'bootloader' | 'application' | 'reset';
+/**
+ * `agent`: code started by Go in RAM runs (the ROM is not listening). `faulted`: that code
+ * faulted; the part is silent until a reset through NRST (RTS) or a power cycle.
+ */
+export type PartState = 'bootloader' | 'application' | 'reset' | 'agent' | 'faulted';
 
 /**
  * What happens on the part, for whoever watches it (the serial endpoint's session lines, tests).
  * `sync`: a 0x7F answered; `opened` is true when it was the autobaud sync (ACK), false for a 0x7F
  * inside an open session (NACK). `command`: a command frame, accepted (ACK) or refused (NACK).
  * `flash`: one flash operation (the line the operation log gets). `rdp`: read protection changed.
- * `go`: the part left the bootloader's command loop (`into` what). `restart`: a reset.
+ * `go`: the part left the bootloader's command loop (`into` what). `fault`: the code Go started
+ * faulted (the part is silent until reset). `restart`: a reset.
  */
 export type TerminalEvent =
   | { type: 'sync'; opened: boolean }
@@ -39,6 +57,7 @@ export type TerminalEvent =
   | { type: 'flash'; kind: 'erase' | 'program'; line: string }
   | { type: 'rdp'; from: 0 | 1; to: 0 | 1 }
   | { type: 'go'; address: number; into: 'agent' | 'application' | 'reset' }
+  | { type: 'fault'; why: string }
   | { type: 'restart'; into: 'bootloader' | 'application'; why: string };
 
 /**
@@ -63,6 +82,8 @@ export class EmulatedTerminal {
   readonly baud: number;
   readonly bitsPerByte: number;
   readonly trust: string[];
+  /** runs the code Go starts in RAM */
+  readonly runner: CodeRunner;
   rdpLevel: 0 | 1;
   state: PartState = 'bootloader';
   /** the bootloader has seen its 0x7F since the last reset */
@@ -87,6 +108,7 @@ export class EmulatedTerminal {
     this.baud = options.baud ?? 115200;
     this.bitsPerByte = options.bitsPerByte ?? 11;
     this.trust = options.trust ?? [];
+    this.runner = options.runner ?? selectRunner(board, { emulation: options.emulation, model: options.model });
     this.rdpLevel = options.rdp ?? this.faults.rdp ?? 0;
     const image = options.image ?? initialImage(board, options.seed ?? 1);
     const log = (line: string): void => {
@@ -99,6 +121,11 @@ export class EmulatedTerminal {
     this.uniqueId = new Uint8Array(board.uniqueId.bytes);
     uidRng.fill(this.uniqueId);
     void serveBootloader(this);
+  }
+
+  /** which emulation runs code started in RAM (for the report) */
+  get emulation(): 'instruction' | 'model' {
+    return this.runner.emulation;
   }
 
   /** Calls `listener` with every TerminalEvent until the returned function is called. */
@@ -190,6 +217,9 @@ export class EmulatedTerminal {
       if (s.rts && !this.resetHeld) {
         this.resetHeld = true;
         this.state = 'reset';
+        // the core stops at once: whatever runs (ROM command, agent) is abandoned
+        this.input.clear();
+        this.input.push(RESET_MARK);
       } else if (!s.rts && this.resetHeld) {
         this.resetHeld = false;
         this.restart(this.boot0 ? 'bootloader' : 'application', 'reset released');

@@ -1,0 +1,50 @@
+import type { Board } from '../boards/types';
+import { InputError } from '../errors';
+import { ModelRunner, type ModelRunnerOptions } from './agent-model';
+import type { CodeRunner } from './runner';
+
+/**
+ * Which CodeRunner runs the code Go starts in RAM: the instruction-level CPU when it is available
+ * and wanted, else the TypeScript model of the agent. `auto` (the default) takes the CPU where it
+ * loads (libunicorn2 present, not a browser) and the model elsewhere.
+ */
+export type EmulationChoice = 'auto' | 'instruction' | 'model';
+
+export const EMULATION_CHOICES: readonly EmulationChoice[] = ['auto', 'instruction', 'model'];
+
+/**
+ * Makes the instruction-level runner for one terminal of `board`, or says why it cannot here
+ * (the library is missing, the board's core is not supported).
+ */
+export type InstructionRunnerFactory = (board: Board) => CodeRunner | { unavailable: string };
+
+// ---------------------------------------------------------------------------------------------
+// THE PLACE WHERE THE INSTRUCTION-LEVEL CPU IS PLUGGED IN. The CPU worker's CpuRunner
+// (host/emulator/cpu/machine.ts) registers itself here, e.g. in a module the CLI and tests load:
+//   registerInstructionRunner((board) => CpuRunner.tryCreate(board));
+// Until something registers, every terminal runs the model.
+// ---------------------------------------------------------------------------------------------
+let instructionFactory: InstructionRunnerFactory | null = null;
+
+/** Registers the instruction-level runner (null unregisters it: tests). */
+export function registerInstructionRunner(factory: InstructionRunnerFactory | null): void {
+  instructionFactory = factory;
+}
+
+export interface RunnerOptions {
+  emulation?: EmulationChoice;
+  /** the model's sources of agent binaries and engine module (tests hand-make them) */
+  model?: ModelRunnerOptions;
+}
+
+/** The runner for a terminal of `board`; InputError when `instruction` is asked for and cannot run here. */
+export function selectRunner(board: Board, options: RunnerOptions = {}): CodeRunner {
+  const choice = options.emulation ?? 'auto';
+  if (!EMULATION_CHOICES.includes(choice)) throw new InputError(`emulation "${String(choice)}": expected ${EMULATION_CHOICES.join(', ')}`);
+  if (choice !== 'model') {
+    const made = instructionFactory ? instructionFactory(board) : { unavailable: 'no instruction-level runner is built into this poswipe' };
+    if (!('unavailable' in made)) return made;
+    if (choice === 'instruction') throw new InputError(`instruction-level emulation is not available for ${board.id}: ${made.unavailable}`);
+  }
+  return new ModelRunner(options.model);
+}
