@@ -215,3 +215,22 @@ test('the part dead mid-job: a DeviceError that says neither agent nor bootloade
   await client.sync();
   await assert.rejects(run(runner), /the bootloader does not answer either/);
 });
+
+test('a chunk garbled on the way in (two flips Write Memory\'s XOR misses) is found by the read-back and written again before Go', async () => {
+  const { t, client, runner } = setup();
+  let garbled = false;
+  const write = t.write.bind(t);
+  t.write = async (d: Uint8Array) => {
+    await write(d);
+    // right after the first Write Memory of the image's second chunk: flip a byte in RAM behind the bootloader's back
+    if (!garbled && t.ram.has(LOAD + 0x180)) {
+      garbled = true;
+      t.garble(LOAD + 0x180);
+    }
+  };
+  await client.sync();
+  await runner.start();
+  assert.ok(garbled);
+  assert.deepEqual([...t.readRam(LOAD, image.length)], [...image]);
+  assert.equal(t.goCount, 1);
+});

@@ -194,7 +194,7 @@ export class FakeTerminal implements Transport {
     }
   }
 
-  private bootState: { at: 'cmd' } | { at: 'wm-addr' } | { at: 'wm-data'; address: number } | { at: 'go-addr' } = { at: 'cmd' };
+  private bootState: { at: 'cmd' } | { at: 'wm-addr' } | { at: 'wm-data'; address: number } | { at: 'go-addr' } | { at: 'rm-addr' } | { at: 'rm-length'; address: number } = { at: 'cmd' };
 
   /** One bootloader step when enough bytes are there (AN3155, byte by byte as the ROM); false when it needs more. */
   private boot(): boolean {
@@ -219,14 +219,26 @@ export class FakeTerminal implements Transport {
         }
         if (b.length < 2) return false;
         const [code, check] = b.splice(0, 2);
-        if ((code ^ check) !== 0xff || (code !== CMD.WRITE_MEMORY && code !== CMD.GO)) {
+        if ((code ^ check) !== 0xff || (code !== CMD.WRITE_MEMORY && code !== CMD.GO && code !== CMD.READ_MEMORY)) {
           this.emit([NACK]);
           return true;
         }
         this.emit([ACK]);
-        this.bootState = { at: code === CMD.GO ? 'go-addr' : 'wm-addr' };
+        this.bootState = { at: code === CMD.GO ? 'go-addr' : code === CMD.READ_MEMORY ? 'rm-addr' : 'wm-addr' };
         return true;
       }
+      case 'rm-length': {
+        if (b.length < 2) return false;
+        const [n, c] = b.splice(0, 2);
+        this.bootState = { at: 'cmd' };
+        if ((n ^ c) !== 0xff) {
+          this.emit([NACK]);
+          return true;
+        }
+        this.emit([ACK, ...this.readRam(st.address, n + 1)]);
+        return true;
+      }
+      case 'rm-addr':
       case 'wm-addr':
       case 'go-addr': {
         if (b.length < 5) return false;
@@ -237,6 +249,10 @@ export class FakeTerminal implements Transport {
           return true;
         }
         this.emit([ACK]);
+        if (st.at === 'rm-addr') {
+          this.bootState = { at: 'rm-length', address: addressOf(f) };
+          return true;
+        }
         if (st.at === 'wm-addr') {
           this.bootState = { at: 'wm-data', address: addressOf(f) };
           return true;

@@ -9,6 +9,7 @@ import { agentOfKind, loadAgentManifest } from '../agent/manifest';
 import { AgentRunner, type AgentEvent } from './agent-runner';
 import { DEFAULT_BAUD, seedWords, type SessionContext } from './context';
 import type { BlockState } from './erase';
+import { playSequence } from './reset';
 import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
 
 function hex32(n: number): string {
@@ -60,6 +61,7 @@ export class AgentErase {
       baud: req.baud ?? DEFAULT_BAUD,
       signature: req.signature,
       clockHz: req.agentClockHz,
+      reenter: ctx.reset.enter.length ? () => playSequence(ctx.transport, ctx.reset.enter) : undefined,
     });
     this.frameTimeoutMs = Math.max(...this.plan.sectors.map((s) => eraseTimeFor(board, s.size).maxMs)) * 2 + 2000;
     this.coverage = { subsections: this.plan.blocks.length, fraction: 1, everyBlock: true };

@@ -63,21 +63,25 @@ export class AgentLink {
     return this.transport.terminalTime() * 1000;
   }
 
-  /** The next good frame, or null when none arrives within `timeoutMs`. */
+  /**
+   * The next good frame, or null when none arrives within `timeoutMs`. Bytes already received
+   * when the time is up are still parsed (on the emulator a job's frames may all carry one late
+   * time stamp); only a line that stays quiet ends the wait.
+   */
   async receive(timeoutMs: number): Promise<Frame | null> {
     const deadline = this.now() + timeoutMs;
     for (;;) {
       const f = this.queue.shift();
       if (f) return f;
       const left = deadline - this.now();
-      if (left <= 0) return null;
-      const wait = this.parser.partial ? Math.min(INTER_BYTE_TIMEOUT_MS, left) : left;
+      const wait = left <= 0 ? 1 : this.parser.partial ? Math.min(INTER_BYTE_TIMEOUT_MS, left) : left;
       let byte: Uint8Array;
       try {
         byte = await this.transport.read(1, Math.max(1, Math.ceil(wait)));
       } catch (err) {
         if (!(err instanceof TimeoutError)) throw err;
         if (this.parser.partial) this.queue.push(...this.parser.expire());
+        if (left <= 0 && this.queue.length === 0) return null;
         continue;
       }
       this.queue.push(...this.parser.push(byte));
@@ -91,6 +95,7 @@ export class AgentLink {
       const f = await this.receive(Math.max(0, deadline - this.now()));
       if (!f) return null;
       if (f.seq === seq && types.includes(f.type)) return f;
+      if (this.now() > deadline && this.queue.length === 0 && !this.parser.partial) return null;
     }
   }
 

@@ -64,6 +64,12 @@ export interface AgentRunnerConfig {
   signature?: Uint8Array;
   /** ask the agent for this core clock after HELLO (when its HELLO says CLOCK is supported) */
   clockHz?: number;
+  /**
+   * Puts a part that reset back into its bootloader: a wired bench releases BOOT0 after entry,
+   * so a system reset (RESET, power loss) starts the application unless the entry sequence is
+   * played again (docs/reset-sequences.md). Absent: BOOT0 is held high (docs/agent.md, "Leaving").
+   */
+  reenter?: () => Promise<void>;
 }
 
 /** The agent announces itself within this long after Go (docs/agent.md, "Every wait has a timeout"). */
@@ -71,10 +77,19 @@ export const HELLO_TIMEOUT_MS = 1000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** The binary is uploaded again when HELLO's image CRC differs, at most this many times. */
 export const UPLOAD_RETRIES = 2;
+/** the image is read back in Read Memory's largest transfer */
+const READBACK_CHUNK = 256;
+/** ... and what differs in pieces of this size, written again until it reads back right */
+const READBACK_PIECE = 64;
+const READBACK_ROUNDS = 8;
 /** A JOB that is not accepted is sent again this many times. */
 export const JOB_RETRIES = 3;
+/** Rounds of JOB sends (each ending in a STATUS that shows the agent alive but without the job) before giving up. */
+export const JOB_ROUNDS = 3;
 /** Silences of a job still running (STATUS says so) tolerated before giving up. */
 const MAX_SILENT_WINDOWS = 5;
+/** the smallest READ the runner falls back to on a noisy line */
+export const READ_MIN = 64;
 
 const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const hexBytes = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -147,6 +162,7 @@ export class AgentRunner {
     const { image } = this.config;
     const link = this.board.link!;
     await this.client.writeMemory(this.header.load, image, (done) => onEvent?.({ kind: 'upload', done, total: image.length }));
+    await this.readBack(this.header.load, image);
     const params = encodeParams({
       baud: this.config.baud,
       coreClockHz: link.resetClockHz,
@@ -165,24 +181,54 @@ export class AgentRunner {
     if (this.config.signature) await this.client.writeMemory(this.header.params + SIGNATURE_BLOCK_OFFSET, encodeSignatureBlock(this.config.signature));
   }
 
+  /**
+   * Reads the image back before it is started: Write Memory's XOR misses two flips of the same bit
+   * in one frame, and code garbled that way might not even run to say HELLO. A chunk that reads
+   * differently (on the way in or back: Read Memory has no checksum) is written and read again.
+   */
+  private async readBack(address: number, image: Uint8Array): Promise<void> {
+    // first the whole image in large reads, then what differed in small pieces (a small frame is garbled less often)
+    let size = READBACK_CHUNK;
+    let suspect: number[] = [];
+    for (let o = 0; o < image.length; o += size) suspect.push(o);
+    for (let round = 0; round < READBACK_ROUNDS && suspect.length; round++) {
+      const bad: number[] = [];
+      for (const o of suspect) {
+        const want = image.subarray(o, o + size);
+        const got = await this.client.readMemory(address + o, want.length);
+        if (got.every((b, i) => b === want[i])) continue;
+        for (let p = o; p < o + want.length; p += READBACK_PIECE) bad.push(p);
+      }
+      size = READBACK_PIECE;
+      // rewrite what read wrong and read it again; a piece that was only misread costs one more read
+      const wrong: number[] = [];
+      for (const p of bad) {
+        const want = image.subarray(p, p + size);
+        const got = await this.client.readMemory(address + p, want.length);
+        if (got.every((b, i) => b === want[i])) continue;
+        await this.client.writeMemory(address + p, want);
+        wrong.push(p);
+      }
+      suspect = wrong;
+    }
+    if (suspect.length) throw new DeviceError(`the agent image in RAM at ${hex32(address + suspect[0])} does not read back as written (${READBACK_ROUNDS} rounds): the line is too noisy`);
+  }
+
   /** Go, then HELLO within 1 s; a lost HELLO is asked for once; then one re-sync and Go again. */
   private async goAndHello(): Promise<Hello> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (attempt > 0) {
-        try {
-          await this.client.resync();
-        } catch {
-          throw new DeviceError(`the agent did not announce itself after Go at ${hex32(this.header.load)} (no HELLO within ${HELLO_TIMEOUT_MS} ms), and the bootloader no longer answers`);
-        }
+      if (attempt > 0 && !(await this.backInBootloader())) {
+        throw new DeviceError(`the agent did not announce itself after Go at ${hex32(this.header.load)} (no HELLO within ${HELLO_TIMEOUT_MS} ms), and the bootloader no longer answers`);
       }
       await this.link.flush();
       await this.client.go(this.header.load);
       let f = await this.link.receiveFor(0, [REPLY.HELLO], HELLO_TIMEOUT_MS);
-      if (!f) {
-        const seq = this.link.nextSeq();
-        await this.link.send(REQ.HELLO, seq);
-        f = await this.link.receiveFor(seq, [REPLY.HELLO], this.link.answerTimeoutMs(0, HELLO_SIZE));
-      }
+      // lost or garbled on the line: an agent that runs answers the HELLO request (as any request, up to 3 repeats)
+      if (!f) f = await this.link.request(REQ.HELLO, new Uint8Array(0), REPLY.HELLO, HELLO_SIZE, 'HELLO').catch((err: unknown) => {
+        if (err instanceof DeviceError) return null;
+        throw err;
+      });
+      if (f && f.type !== REPLY.HELLO) f = null;
       if (f) {
         try {
           return decodeHello(f.payload);
@@ -227,7 +273,26 @@ export class AgentRunner {
       if (!(err instanceof DeviceError)) throw err;
       // no OK: the part may have reset already (idle timeout); the bootloader decides below
     }
+    if (this.config.reenter) await this.config.reenter();
     await this.client.resync();
+  }
+
+  /** Re-sync with the bootloader; when it does not answer, the bench's entry sequence (if any) and again. */
+  private async backInBootloader(): Promise<boolean> {
+    try {
+      await this.client.resync();
+      return true;
+    } catch (err) {
+      if (!(err instanceof DeviceError) || !this.config.reenter) return false;
+    }
+    await this.config.reenter();
+    try {
+      await this.client.resync();
+      return true;
+    } catch (err) {
+      if (err instanceof DeviceError) return false;
+      throw err;
+    }
   }
 
   /** At the end of a session: the agent resets the part back into its bootloader. */
@@ -260,8 +325,11 @@ export class AgentRunner {
     const jobTypes = [REPLY.ACCEPT, REPLY.PROGRESS, REPLY.DONE, REPLY.ERROR, REPLY.DATA];
     const acceptMs = this.link.answerTimeoutMs(job.length, 4);
     let sends = 0;
+    let rounds = 0;
+    /** one round: the JOB and up to JOB_RETRIES repeats until a frame of it comes */
     const sendJob = async (): Promise<Frame | null> => {
-      for (; sends <= JOB_RETRIES; ) {
+      if (++rounds > JOB_ROUNDS) return this.silentAgent(`the job was never accepted (${sends} sends in ${JOB_ROUNDS} rounds)`);
+      for (let i = 0; i <= JOB_RETRIES; i++) {
         sends++;
         await this.link.send(REQ.JOB, seq, job);
         const f = await this.link.receiveFor(seq, jobTypes, acceptMs);
@@ -270,7 +338,6 @@ export class AgentRunner {
       return null;
     };
     let f = await sendJob();
-    if (!f) return this.silentAgent(`no ACCEPT for the job (${sends} tries)`);
     let silent = 0;
     for (;;) {
       if (f) {
@@ -278,17 +345,16 @@ export class AgentRunner {
         const done = this.onJobFrame(f, job.length, chunks, options);
         if (done) return done;
       } else {
-        // silence: the DONE may be lost (the agent waits for us), or the part reset
+        // silence: the JOB or the DONE may be lost (the agent waits for us), or the part reset
         const st = await this.status();
-        if (st === null) return this.silentAgent('no frame and no STATUS answer');
+        if (st === null) return this.silentAgent('no frame of the job and no STATUS answer');
         if (st.jobSeq === seq && st.state === AGENT_STATE.DONE) return { status: st.status, resultLength: st.resultLength, blocks: -1 };
         if (st.jobSeq === seq && st.state === AGENT_STATE.TRAPPED) throw new DeviceError('the engine trapped on the terminal (the ERROR frame with the trap code was lost); the job did not complete');
         if (st.jobSeq === seq && st.state === AGENT_STATE.RUNNING) {
           if (++silent >= MAX_SILENT_WINDOWS) throw new DeviceError(`the agent has run the job for ${MAX_SILENT_WINDOWS} × ${options.frameTimeoutMs} ms without a frame`);
         } else {
-          // the agent never got this job (idle, or still on the previous one)
+          // the agent answers but never got this job (lost on a noisy line): another round
           f = await sendJob();
-          if (!f) return this.silentAgent(`no ACCEPT for the job (${sends} tries)`);
           continue;
         }
       }
@@ -357,9 +423,7 @@ export class AgentRunner {
    */
   private async silentAgent(what: string): Promise<never> {
     this.hello = null;
-    try {
-      await this.client.resync();
-    } catch {
+    if (!(await this.backInBootloader())) {
       throw new DeviceError(`the agent stopped answering during the job (${what}) and the bootloader does not answer either: the terminal is not responding`);
     }
     throw new DeviceError(`the agent did not finish: the terminal reset or lost power during the job (${what}; its bootloader answers again, the agent in RAM is gone)`);
@@ -392,17 +456,35 @@ export class AgentRunner {
     return out;
   }
 
-  /** READ of one chunk of the result table, repeated until a DATA frame with that offset and length comes. */
+  /**
+   * READ of one chunk of the result table. A READ whose DATA does not come (lost or garbled on a
+   * noisy line: a 1 KiB frame is hit far more often than a small one) is asked again for half as
+   * many bytes, down to READ_MIN bytes; the size grows back after each success.
+   */
   private async read(offset: number, length: number): Promise<Uint8Array> {
-    for (let attempt = 0; attempt <= REQUEST_RETRIES; attempt++) {
-      const f = await this.link.request(REQ.READ, encodeRead(offset, length), REPLY.DATA, 4 + length, `READ of ${length} bytes at offset ${offset}`);
-      if (f.type === REPLY.ERROR) {
+    const out = new Uint8Array(length);
+    let size = DATA_CHUNK;
+    let failures = 0;
+    for (let at = 0; at < length; ) {
+      const n = Math.min(size, length - at);
+      const seq = this.link.nextSeq();
+      await this.link.send(REQ.READ, seq, encodeRead(offset + at, n));
+      const f = await this.link.receiveFor(seq, [REPLY.DATA, REPLY.ERROR], this.link.answerTimeoutMs(6, 4 + n));
+      if (f?.type === REPLY.ERROR) {
         const e = decodeError(f.payload);
-        throw new DeviceError(`the agent refused READ at offset ${offset}: ${LINK_ERROR_NAMES[e.reason] ?? `reason ${e.reason}`}`);
+        throw new DeviceError(`the agent refused READ at offset ${offset + at}: ${LINK_ERROR_NAMES[e.reason] ?? `reason ${e.reason}`}`);
       }
-      const d = decodeData(f.payload);
-      if (d.offset === offset && d.bytes.length === length) return d.bytes;
+      const d = f ? decodeData(f.payload) : null;
+      if (d && d.offset === offset + at && d.bytes.length === n) {
+        out.set(d.bytes, at);
+        at += n;
+        failures = 0;
+        size = Math.min(DATA_CHUNK, size * 2);
+        continue;
+      }
+      if (size === READ_MIN && ++failures > REQUEST_RETRIES) throw new DeviceError(`the agent did not answer READ of ${n} bytes at offset ${offset + at} (${REQUEST_RETRIES + 1} tries)`);
+      size = Math.max(READ_MIN, size >> 1);
     }
-    throw new DeviceError(`READ at offset ${offset} never returned that chunk`);
+    return out;
   }
 }

@@ -86,7 +86,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     const { identity, board, unlocked } = await connect(client, transport, req, reset, progress);
     progress({ phase: 'connect', done: 1, total: 1 });
     if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
-    const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random };
+    const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random, reset };
     return board.agent ? new AgentErase(ctx).run() : bootloaderOnlyErase(ctx);
   });
 }
