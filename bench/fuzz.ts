@@ -25,6 +25,7 @@ import type { Board } from '../host/boards/types';
 import { ABI_VERSION } from '../host/engine/abi';
 import { EmulatedTerminal } from '../host/emulator/terminal';
 import { initialImage } from '../host/emulator/image';
+import { agentOfKind, loadAgentManifest } from '../host/agent/manifest';
 import { loadEngineModule, packageRoot } from '../host/engine/module';
 import { DeviceError, InputError, SafetyError } from '../host/errors';
 import { openImage } from '../host/image/build';
@@ -616,6 +617,7 @@ interface ImageSeed {
   other: KeyObject;
   manifest: Manifest;
   module: Uint8Array;
+  agent: Uint8Array;
   bytes: Uint8Array;
 }
 let imageSeed: ImageSeed | null = null;
@@ -625,6 +627,7 @@ function imageFixture(): ImageSeed {
     const other = generateKeyPairSync('ed25519');
     const board = loadBoard('stm32f407');
     const module = loadEngineModule('terminal');
+    const agent = agentOfKind(loadAgentManifest(), board.agent!.binary).bytes;
     const spec = METHOD_SPECS.clear;
     const manifest: Manifest = {
       board: { id: board.id, name: board.name, productIds: board.productIds.map((p) => `0x${p.toString(16).padStart(4, '0')}`), flash: { base: `0x${board.flash.base.toString(16).padStart(8, '0')}`, size: board.flash.size } },
@@ -632,15 +635,16 @@ function imageFixture(): ImageSeed {
       verify: 'full',
       blockSize: planErase(board).blockSize,
       engine: { abiVersion: ABI_VERSION, bytes: module.length, sha256: createHash('sha256').update(module).digest('hex') },
+      agent: { kind: board.agent!.binary, load: `0x${board.agent!.load.toString(16).padStart(8, '0')}`, bytes: agent.length, sha256: createHash('sha256').update(agent).digest('hex') },
       signer: { keyId: imageKeyId(pair.privateKey) },
       tool: { name: 'poswipe', version: 'fuzz' },
       builtAt: new Date(0).toISOString(),
       conformance: { runtimes: ['v8'], skipped: [], jobs: 1, digests: 1, selfcontainedSha256: '0'.repeat(64) },
     };
-    const bytes = signImage({ manifest, module }, pair.privateKey).bytes;
+    const bytes = signImage({ manifest, module, agent }, pair.privateKey).bytes;
     const opened = openImage(bytes, [pair.publicKey]);
     if (opened.method !== 'clear') throw new Error('fuzz: the seed image does not open');
-    imageSeed = { trusted: pair.publicKey, signKey: pair.privateKey, other: other.privateKey, manifest, module, bytes };
+    imageSeed = { trusted: pair.publicKey, signKey: pair.privateKey, other: other.privateKey, manifest, module, agent, bytes };
   }
   return imageSeed;
 }
@@ -654,7 +658,7 @@ const image: FuzzTarget = {
       fc.oneof(
         { weight: 5, arbitrary: fc.record({ k: fc.constant('bytes' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
         { weight: 4, arbitrary: fc.record({ k: fc.constant('manifest' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), signer: fc.constantFrom('trusted', 'trusted', 'trusted', 'other', 'none') }) },
-        { weight: 1, arbitrary: fc.record({ k: fc.constant('header' as const), field: fc.integer({ min: 0, max: 5 }), v: fc.oneof(interesting32, fc.integer({ min: 0, max: 0xffffffff })) }) },
+        { weight: 1, arbitrary: fc.record({ k: fc.constant('header' as const), field: fc.integer({ min: 0, max: 6 }), v: fc.oneof(interesting32, fc.integer({ min: 0, max: 0xffffffff })) }) },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 256 }) }) },
       ),
       (m) => {
@@ -669,8 +673,8 @@ const image: FuzzTarget = {
         else {
           const manifest = applyJson(s.manifest as unknown as Json, m.ops);
           const text = new TextEncoder().encode(JSON.stringify(manifest, null, 2));
-          if (m.signer === 'none') bytes = encodeImage({ manifest: text, module: s.module });
-          else bytes = signImage({ manifest: text, module: s.module }, m.signer === 'trusted' ? s.signKey : s.other).bytes;
+          if (m.signer === 'none') bytes = encodeImage({ manifest: text, module: s.module, agent: s.agent });
+          else bytes = signImage({ manifest: text, module: s.module, agent: s.agent }, m.signer === 'trusted' ? s.signKey : s.other).bytes;
           genuine = m.signer === 'trusted';
         }
         const same = Buffer.from(bytes).equals(Buffer.from(s.bytes));
@@ -680,6 +684,7 @@ const image: FuzzTarget = {
           expect(same || genuine, `an altered or untrusted image opened (${m.k})`);
           expect(METHODS.includes(r.value.method) && (r.value.verify === 'full' || r.value.verify === 'sample') && r.value.productIds.every((p) => Number.isInteger(p)), 'an opened image has a bad method or product ID');
           expect(Buffer.from(r.value.module).equals(Buffer.from(s.module)), 'an opened image runs another module');
+          expect(Buffer.from(r.value.agent).equals(Buffer.from(s.agent)), 'an opened image uploads another agent');
         } else {
           if (same) throw new Broken(`the genuine image was refused: ${r.error.message}`);
           if (m.k === 'manifest' && m.signer !== 'trusted') expect(r.error instanceof SafetyError || r.error instanceof InputError, 'an untrusted image was not refused');

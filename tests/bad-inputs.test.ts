@@ -226,7 +226,7 @@ test('tampered erase image (one byte of the module changed): exit 4, the signatu
 
 test('unsigned erase image: exit 4, "not signed"', () => {
   const parsed = parseImage(readFileSync(image));
-  writeFileSync(at('unsigned.pwimg'), encodeImage({ manifest: parsed.manifestBytes, module: parsed.module }));
+  writeFileSync(at('unsigned.pwimg'), encodeImage({ manifest: parsed.manifestBytes, module: parsed.module, agent: parsed.agent }));
   expectFailure(flashImage('unsigned.pwimg', 'unsigned.log'), 4, /image unsigned\.pwimg is not signed: flash runs only images signed by a trusted key/);
   assert.ok(!existsSync(at('unsigned.log')), 'no flash operation');
 });

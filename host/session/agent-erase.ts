@@ -32,7 +32,7 @@ function halFailure(table: ResultTable): string | null {
 }
 
 /**
- * The erase with the Wasm agent on the terminal: upload the engine once, then one agent job per
+ * The erase with the agent on the terminal (docs/agent.md): upload and start it once, then one job per
  * step (keys, each pass of the method, retries), every block's digest checked against the host's
  * own SHA-256 of what the block must hold.
  */

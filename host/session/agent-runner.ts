@@ -1,6 +1,6 @@
 import type { Board } from '../boards/types';
 import { ABI_VERSION, JOB_MAX, RESULT_HEADER_SIZE, RESULT_MAX, decodeResult, encodeJob, type JobSpec, type ResultTable } from '../engine/abi';
-import { DeviceError, SafetyError } from '../errors';
+import { DeviceError, NackError, SafetyError } from '../errors';
 import {
   AGENT_STATE,
   DATA_CHUNK,
@@ -221,7 +221,17 @@ export class AgentRunner {
         throw new DeviceError(`the agent did not announce itself after Go at ${hex32(this.header.load)} (no HELLO within ${HELLO_TIMEOUT_MS} ms), and the bootloader no longer answers`);
       }
       await this.link.flush();
-      await this.client.go(this.header.load);
+      try {
+        await this.client.go(this.header.load);
+      } catch (err) {
+        // identity and read protection were checked before: a Go refused now is a terminal that starts only signed code
+        if (err instanceof NackError) {
+          throw new SafetyError(
+            `the terminal refused to start the agent (Go at ${hex32(this.header.load)} answered NACK): it runs only signed code, and this agent's signature is ${this.config.signature ? 'not from a key it trusts' : 'missing'} (signature missing or not trusted)`,
+          );
+        }
+        throw err;
+      }
       let f = await this.link.receiveFor(0, [REPLY.HELLO], HELLO_TIMEOUT_MS);
       // lost or garbled on the line: an agent that runs answers the HELLO request (as any request, up to 3 repeats)
       if (!f) f = await this.link.request(REQ.HELLO, new Uint8Array(0), REPLY.HELLO, HELLO_SIZE, 'HELLO').catch((err: unknown) => {
