@@ -157,9 +157,21 @@ export function agentCatalog(root: string = packageRoot()): AgentCatalogEntry[] 
 }
 
 let cached: AgentManifest | null = null;
+let provided: AgentManifest | null = null;
 
-/** The package's agent/manifest.json with its binaries, checked once per process. */
-export function loadAgentManifest(root: string = packageRoot()): AgentManifest {
+/**
+ * Installs the manifest this process uses instead of reading agent/manifest.json: the browser
+ * bundle embeds the manifest and binaries and passes them through parseAgentManifest (so they are
+ * checked exactly as on disk); nothing is read from a file system there.
+ */
+export function provideAgentManifest(m: AgentManifest): void {
+  provided = m;
+}
+
+/** The package's agent/manifest.json with its binaries, checked once per process (or the one provided). */
+export function loadAgentManifest(root?: string): AgentManifest {
+  if (provided && root === undefined) return provided;
+  root ??= packageRoot();
   if (cached && root === packageRoot()) return cached;
   const file = path.join(root, 'agent', 'manifest.json');
   let json: string;
