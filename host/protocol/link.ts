@@ -124,6 +124,15 @@ export class FrameParser {
     return this.buf.length > 0;
   }
 
+  /**
+   * Bytes that complete the frame being assembled once its length is known (0 before that):
+   * reading exactly that many never reads past the frame.
+   */
+  get missing(): number {
+    if (this.buf.length < 5) return 0;
+    return FRAME_OVERHEAD + (this.buf[3] | (this.buf[4] << 8)) - this.buf.length;
+  }
+
   reset(): void {
     this.buf = [];
   }

@@ -74,10 +74,13 @@ export class AgentLink {
       const f = this.queue.shift();
       if (f) return f;
       const left = deadline - this.now();
-      const wait = left <= 0 ? 1 : this.parser.partial ? Math.min(INTER_BYTE_TIMEOUT_MS, left) : left;
+      // the rest of a frame whose length is known in one read (as long as its bytes take on the line); else byte by byte
+      const rest = this.parser.missing;
+      const n = rest > 1 ? rest : 1;
+      const wait = left <= 0 ? 1 : this.parser.partial ? Math.min(INTER_BYTE_TIMEOUT_MS + (n > 1 ? this.lineMs(n) : 0), left) : left;
       let byte: Uint8Array;
       try {
-        byte = await this.transport.read(1, Math.max(1, Math.ceil(wait)));
+        byte = await this.transport.read(n, Math.max(1, Math.ceil(wait)));
       } catch (err) {
         if (!(err instanceof TimeoutError)) throw err;
         if (this.parser.partial) this.queue.push(...this.parser.expire());

@@ -1,6 +1,6 @@
 import type { Board } from '../boards/types';
 import { ABI_VERSION, JOB_MAX, RESULT_HEADER_SIZE, RESULT_MAX, decodeResult, encodeJob, type JobSpec, type ResultTable } from '../engine/abi';
-import { DeviceError, NackError, SafetyError } from '../errors';
+import { DeviceError, InputError, NackError, SafetyError } from '../errors';
 import {
   AGENT_STATE,
   DATA_CHUNK,
@@ -88,6 +88,8 @@ export const JOB_RETRIES = 3;
 export const JOB_ROUNDS = 3;
 /** Silences of a job still running (STATUS says so) tolerated before giving up. */
 const MAX_SILENT_WINDOWS = 5;
+/** USART BRR with oversampling by 16: at least 16 (the mantissa's least value that gives a divider) */
+const USART_BRR_MIN = 16;
 /** the smallest READ the runner falls back to on a noisy line */
 export const READ_MIN = 64;
 
@@ -127,6 +129,11 @@ export class AgentRunner {
       throw new SafetyError(`the agent binary carries engine module ${hexBytes(h.moduleSha256)}, the host's module is ${hexBytes(config.moduleSha256)}: rebuild the agent (npm run build:agent)`);
     }
     if (config.signature && config.signature.length !== 64) throw new SafetyError(`an agent signature has 64 bytes, got ${config.signature.length}`);
+    // the agent sets BRR = round(clock / baud) with oversampling by 16: BRR below 16 gives no divider (USART_BRR in RM0090 and RM0351)
+    const brr = Math.round(board.link.resetClockHz / config.baud);
+    if (!(config.baud > 0) || brr < USART_BRR_MIN) {
+      throw new InputError(`${config.baud} baud is more than the agent's USART can do at the reset clock of ${board.link.resetClockHz / 1e6} MHz (at most ${Math.floor(board.link.resetClockHz / USART_BRR_MIN)} baud; the bootloader itself autobauds up to 115200)`);
+    }
     this.link = new AgentLink(client.transport, config.baud);
     this.idleTimeoutMs = config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   }
