@@ -25,6 +25,10 @@
 #define BITS_PER_WORD 32u
 #define HASH_PROGRESS_EVERY 64u
 #define MS_US 1000u
+/* hal.event kinds (docs/abi.md), sent as PROGRESS kinds */
+#define EVENT_PROGRAMMED 1u
+#define EVENT_ERASED 2u
+#define EVENT_HASHED 3u
 
 enum { STATE_IDLE = 0, STATE_RUNNING = 1, STATE_DONE = 2, STATE_TRAPPED = 3 };
 
@@ -77,37 +81,39 @@ static void send_frame(uint8_t type, uint8_t seq, const uint8_t *p, uint16_t len
 }
 
 static void send_error(uint8_t seq, uint8_t reason, uint32_t detail) {
-  uint8_t p[8] = {reason, 0, 0, 0};
-  put_le32(p + 4, detail);
+  uint8_t p[LINK_CODE_VALUE_SIZE] = {reason, 0, 0, 0};
+  put_le32(p + LINK_CODE_OFF_VALUE, detail);
   send_frame(LINK_REP_ERROR, seq, p, sizeof p);
 }
 
 static void send_hello(uint8_t seq) {
   uint8_t p[LINK_HELLO_SIZE];
   memset(p, 0, sizeof p);
-  put_le32(p + 0, LINK_HELLO_MAGIC);
-  put_le16(p + 4, (uint16_t)LINK_VERSION);
-  put_le16(p + 6, (uint16_t)agent_header.abi_version);
-  put_le32(p + 8, AGENT_VERSION);
-  put_le32(p + 12, clocks.core_hz);
-  memcpy(p + 16, agent_header.module_sha256, MODULE_SHA256_SIZE);
-  put_le32(p + 48, engine_ok ? engine_job_max() : 0u);
-  put_le32(p + 52, engine_ok ? engine_result_max() : 0u);
-  memcpy(p + 56, agent_header.kind, AGENT_KIND_SIZE);
-  put_le32(p + 64, LINK_HELLO_FLAG_CLOCK);
-  put_le32(p + 68, image_crc_at_reset);
+  put_le32(p + LINK_HELLO_OFF_MAGIC, LINK_HELLO_MAGIC);
+  put_le16(p + LINK_HELLO_OFF_LINK_VERSION, (uint16_t)LINK_VERSION);
+  put_le16(p + LINK_HELLO_OFF_ABI_VERSION, (uint16_t)agent_header.abi_version);
+  put_le32(p + LINK_HELLO_OFF_AGENT_VERSION, AGENT_VERSION);
+  put_le32(p + LINK_HELLO_OFF_CLOCK, clocks.core_hz);
+  memcpy(p + LINK_HELLO_OFF_MODULE_SHA256, agent_header.module_sha256, MODULE_SHA256_SIZE);
+  put_le32(p + LINK_HELLO_OFF_JOB_MAX, engine_ok ? engine_job_max() : 0u);
+  put_le32(p + LINK_HELLO_OFF_RESULT_MAX, engine_ok ? engine_result_max() : 0u);
+  memcpy(p + LINK_HELLO_OFF_KIND, agent_header.kind, AGENT_KIND_SIZE);
+  put_le32(p + LINK_HELLO_OFF_FLAGS, LINK_HELLO_FLAG_CLOCK);
+  put_le32(p + LINK_HELLO_OFF_IMAGE_CRC, image_crc_at_reset);
   send_frame(LINK_REP_HELLO, seq, p, sizeof p);
 }
 
 static void send_status(uint8_t seq) {
-  uint8_t p[12] = {agent.state, agent.job_seq, 0, 0};
-  put_le32(p + 4, agent.status);
-  put_le32(p + 8, agent.result_length);
+  uint8_t p[LINK_STATUS_SIZE] = {0};
+  p[LINK_STATUS_OFF_STATE] = agent.state;
+  p[LINK_STATUS_OFF_JOB_SEQ] = agent.job_seq;
+  put_le32(p + LINK_STATUS_OFF_ENGINE_STATUS, agent.status);
+  put_le32(p + LINK_STATUS_OFF_RESULT_LENGTH, agent.result_length);
   send_frame(LINK_REP_STATUS, seq, p, sizeof p);
 }
 
 static void send_data(uint8_t seq, uint32_t offset, uint32_t length) {
-  uint8_t p[4];
+  uint8_t p[LINK_U32_SIZE];
   put_le32(p, offset);
   send_frame2(LINK_REP_DATA, seq, p, sizeof p, engine_memory() + engine_result_at() + offset,
               (uint16_t)length);
@@ -119,10 +125,10 @@ static void send_job_end(uint8_t seq) {
     send_error(seq, LINK_ERR_TRAPPED, agent.trap_code);
     return;
   }
-  uint8_t p[12];
-  put_le32(p + 0, agent.status);
-  put_le32(p + 4, agent.result_length);
-  put_le32(p + 8, agent.blocks);
+  uint8_t p[LINK_DONE_SIZE];
+  put_le32(p + LINK_DONE_OFF_STATUS, agent.status);
+  put_le32(p + LINK_DONE_OFF_RESULT_LENGTH, agent.result_length);
+  put_le32(p + LINK_DONE_OFF_BLOCKS, agent.blocks);
   send_frame(LINK_REP_DONE, seq, p, sizeof p);
   for (uint32_t off = 0; off < agent.result_length; off += LINK_DATA_CHUNK) {
     uint32_t n = agent.result_length - off;
@@ -136,14 +142,14 @@ static uint8_t job_seq_running;
 
 static void on_event(uint32_t kind, uint32_t index) {
   uint32_t value = index;
-  if (kind == 3u) {
+  if (kind == EVENT_HASHED) {
     value = index + 1u; /* blocks hashed so far */
     if (value % HASH_PROGRESS_EVERY) return;
-  } else if (kind != 1u && kind != 2u) {
+  } else if (kind != EVENT_PROGRAMMED && kind != EVENT_ERASED) {
     return;
   }
-  uint8_t p[8] = {(uint8_t)kind, 0, 0, 0};
-  put_le32(p + 4, value);
+  uint8_t p[LINK_CODE_VALUE_SIZE] = {(uint8_t)kind, 0, 0, 0};
+  put_le32(p + LINK_CODE_OFF_VALUE, value);
   send_frame(LINK_REP_PROGRESS, job_seq_running, p, sizeof p);
 }
 
@@ -155,7 +161,7 @@ static void run_job(const link_frame_t *f) {
   memmove(mem + job, f->payload, f->length);
   memset(mem + job + f->length, 0, engine_job_max() - f->length);
 
-  uint8_t accept[4];
+  uint8_t accept[LINK_U32_SIZE];
   put_le32(accept, f->length);
   send_frame(LINK_REP_ACCEPT, f->seq, accept, sizeof accept);
 
@@ -203,14 +209,14 @@ static void handle_clock(uint8_t seq, uint32_t wanted) {
       return;
     }
   }
-  uint8_t p[4];
+  uint8_t p[LINK_U32_SIZE];
   put_le32(p, clocks.core_hz);
   send_frame(LINK_REP_CLOCK, seq, p, sizeof p);
 }
 
 static void handle_read(uint8_t seq, const uint8_t *p) {
-  uint32_t offset = le32(p);
-  uint32_t length = le16(p + 4);
+  uint32_t offset = le32(p + LINK_READ_OFF_OFFSET);
+  uint32_t length = le16(p + LINK_READ_OFF_LENGTH);
   if (length > LINK_READ_MAX || offset > agent.result_length || length > agent.result_length - offset) {
     send_error(seq, LINK_ERR_READ_RANGE, offset);
     return;

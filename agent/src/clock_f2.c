@@ -1,9 +1,9 @@
 /*
- * F2 (RM0033 §5) and F4 (RM0090 §6) clocks: HSI 16 MHz at reset; the PLL from HSI.
- *   F4 (AGENT_KIND_F4): 168 MHz = 16 / M16 * N336 / P2, 5 wait states (RM0090 Table 10,
+ * F2 (RM0033 "Reset and clock control") and F4 (RM0090 "Reset and clock control") clocks: HSI 16 MHz at reset; the PLL from HSI.
+ *   F4 (AGENT_KIND_F4): 168 MHz = 16 / M16 * N336 / P2, 5 wait states (RM0090 §3.4.1, wait states table,
  *                       2.7-3.6 V), AHB /1, APB2 /2 = 84 MHz (max 84), APB1 /4 = 42 MHz (max 42);
  *                       VOS is scale 1 at reset (PWR_CR.VOS), which 168 MHz needs.
- *   F2:                 120 MHz = 16 / M16 * N240 / P2, 3 wait states (RM0033 Table 3),
+ *   F2:                 120 MHz = 16 / M16 * N240 / P2, 3 wait states (RM0033 "Relation between CPU clock frequency and Flash memory read time",
  *                       APB2 /2 = 60 MHz (max 60), APB1 /4 = 30 MHz (max 30).
  * PLLQ makes 48 MHz for USB/SDIO (F4 336/7, F2 240/5), unused here but within its limit.
  */
@@ -12,7 +12,7 @@
 #include "mmio.h"
 #include "timer.h"
 
-/* RM0090 §6.3 / RM0033 §5.3: RCC register map */
+/* RCC registers (RM0090 "RCC registers" for F40x and F42x alike, RM0033 "RCC registers") */
 #define RCC_BASE 0x40023800u
 #define RCC_CR (RCC_BASE + 0x00u)
 #define RCC_PLLCFGR (RCC_BASE + 0x04u)
@@ -43,7 +43,7 @@
 #define PPRE_DIV2 0x4u
 #define PPRE_DIV4 0x5u
 
-/* RM0090 §3.9.1 / RM0033 §2.4.1: FLASH_ACR.LATENCY */
+/* FLASH_ACR.LATENCY (RM0090 §3.9.1, RM0033 FLASH_ACR) */
 #define FLASH_ACR 0x40023C00u
 #if defined(AGENT_KIND_F4)
 #define FLASH_ACR_LATENCY_MASK 0xFu
@@ -51,7 +51,7 @@
 #define FLASH_ACR_LATENCY_MASK 0x7u
 #endif
 
-/* APB1 peripherals sit below the APB2 bus (RM0090 §2.3 memory map) */
+/* APB1 peripherals sit below the APB2 bus (RM0090 §2.3, memory map) */
 #define APB2_BASE 0x40010000u
 #define AHB1_BASE 0x40020000u
 
@@ -90,7 +90,7 @@ static bool wait_set(uint32_t reg, uint32_t mask, uint32_t want) {
 
 static void set_latency(uint32_t ws) {
   REG32(FLASH_ACR) = (REG32(FLASH_ACR) & ~FLASH_ACR_LATENCY_MASK) | ws;
-  (void)REG32(FLASH_ACR); /* RM0090 §3.5.1: check the new latency is taken by reading ACR */
+  (void)REG32(FLASH_ACR); /* RM0090 §3.4.1: check the new latency is taken by reading ACR */
 }
 
 static bool switch_to(uint32_t sw) {
@@ -111,7 +111,7 @@ static void reset_clocks(clocks_t *now) {
 }
 
 bool clock_switch(bool fast, clocks_t *now) {
-  /* RM0090 §6.2.2: HSI on (it is the reset clock and the PLL source) */
+  /* HSI on (RCC_CR.HSION, HSIRDY): it is the reset clock and the PLL source */
   REG32(RCC_CR) |= RCC_CR_HSION;
   if (!wait_set(RCC_CR, RCC_CR_HSIRDY, RCC_CR_HSIRDY)) return false;
   if (!fast) {
@@ -124,7 +124,7 @@ bool clock_switch(bool fast, clocks_t *now) {
     reset_clocks(now);
     return true;
   }
-  /* up: the PLL may only be configured while it is off (RM0090 §6.3.2) */
+  /* up: the PLL may only be configured while it is off (RCC_PLLCFGR: "written only when the PLL is disabled") */
   if ((REG32(RCC_CFGR) >> RCC_CFGR_SWS_SHIFT & RCC_CFGR_SW_MASK) == RCC_CFGR_SW_PLL) {
     now->core_hz = FAST_HZ;
     now->apb1_hz = FAST_HZ / APB1_DIVIDER;

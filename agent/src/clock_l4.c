@@ -1,15 +1,15 @@
 /*
- * L4 clocks (RM0351 §6): MSI 4 MHz at reset; 80 MHz from HSI16 through the PLL:
+ * L4 clocks (RM0351 "Reset and clock control"): MSI 4 MHz at reset; 80 MHz from HSI16 through the PLL:
  * 16 / PLLM 1 * PLLN 10 = VCO 160 MHz (64..344), / PLLR 2 = 80 MHz on PLLCLK.
- * Voltage range 1 (PWR_CR1.VOS = 01, RM0351 §5.1.8), 4 wait states at 80 MHz in range 1
- * (RM0351 Table 9), AHB, APB1 and APB2 /1 (all allowed up to 80 MHz).
+ * Voltage range 1 (PWR_CR1.VOS = 01, RM0351 "Dynamic voltage scaling management"), 4 wait states at 80 MHz in range 1
+ * (RM0351 §3.3.3, "Number of wait states according to CPU clock"), AHB, APB1 and APB2 /1 (all allowed up to 80 MHz).
  */
 #include "clock.h"
 
 #include "mmio.h"
 #include "timer.h"
 
-/* RM0351 §6.4: RCC register map */
+/* RCC registers (RM0351 "RCC registers") */
 #define RCC_BASE 0x40021000u
 #define RCC_CR (RCC_BASE + 0x00u)
 #define RCC_CFGR (RCC_BASE + 0x08u)
@@ -38,7 +38,7 @@
 
 #define RCC_APB1ENR1_PWREN (1u << 28)
 
-/* RM0351 §5.4: PWR */
+/* PWR registers (RM0351 "PWR registers") */
 #define PWR_BASE 0x40007000u
 #define PWR_CR1 (PWR_BASE + 0x00u)
 #define PWR_SR2 (PWR_BASE + 0x14u)

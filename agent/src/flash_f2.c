@@ -1,8 +1,9 @@
 /*
  * STM32F2 / STM32F4 flash interface, register by register.
- * RM0033 (F2) §2.3 "Embedded Flash memory", §2.4 registers; RM0090 (F4) §3.5-3.6, §3.9.
+ * RM0033 (F2) §2.3 (erase and program) and its FLASH registers; RM0090 (F4) §3.5 (erase and
+ * program), §3.9 (registers).
  * F4 (AGENT_KIND_F4): the dual-bank F42x/F43x number bank-2 sectors 12..23 as SNB 0x10..0x1B
- * (RM0090 §3.9.8, FLASH_CR.SNB[4:0]).
+ * (RM0090 §3.9, FLASH_CR for STM32F42xxx/43xxx, SNB[4:0]).
  */
 #include <string.h>
 
@@ -10,7 +11,7 @@
 #include "mmio.h"
 #include "timer.h"
 
-/* RM0090 §3.9 / RM0033 §2.4: register map */
+/* FLASH registers (RM0090 §3.9, RM0033 the same offsets) */
 #define FLASH_R_BASE 0x40023C00u
 #define FLASH_ACR (FLASH_R_BASE + 0x00u)
 #define FLASH_KEYR (FLASH_R_BASE + 0x04u)
@@ -34,8 +35,12 @@
 #define FLASH_SR_PGAERR (1u << 5)
 #define FLASH_SR_PGPERR (1u << 6)
 #define FLASH_SR_PGSERR (1u << 7)
-#define FLASH_SR_RDERR (1u << 8) /* F42x/F43x; reserved (reads 0) on F2 and F40x */
 #define FLASH_SR_BSY (1u << 16)
+#if defined(AGENT_KIND_F4)
+#define FLASH_SR_RDERR (1u << 8) /* RM0090 FLASH_SR: F42x/F43x; reads 0 on F40x */
+#else
+#define FLASH_SR_RDERR 0u        /* RM0033 FLASH_SR: bit 8 is reserved on F2 */
+#endif
 #define FLASH_SR_ERRORS \
   (FLASH_SR_OPERR | FLASH_SR_WRPERR | FLASH_SR_PGAERR | FLASH_SR_PGPERR | FLASH_SR_PGSERR | FLASH_SR_RDERR)
 
@@ -50,12 +55,12 @@
 /* bank-2 sector numbering of the dual-bank F42x/F43x */
 #define FLASH_SNB_BANK2 0x10u
 
-/* the flash size register, in KiB (RM0090 §39.2 / RM0033 §32.2) */
+/* the flash size register, in KiB ("Device electronic signature", Flash size: RM0090 §39.2, RM0033) */
 #define FLASH_SIZE_REG 0x1FFF7A22u
 #define KIB 1024u
 #define F4_DUAL_BANK_SIZE (2048u * KIB) /* 2 MiB parts: two banks of 1 MiB */
 
-/* sector layout of one bank: 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB (RM0090 Table 5-6) */
+/* sector layout of one bank: 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB (RM0090 §3.3, flash module organization) */
 #define SECTORS_PER_BANK 12u
 #define SMALL_SECTORS 4u
 #define SMALL_SECTOR (16u * KIB)
@@ -136,7 +141,7 @@ static uint32_t errors(void) {
   return e ? (HAL_FLASH_ERROR | e) : HAL_OK;
 }
 
-/* RM0090 §3.5.2 / RM0033 §2.3.3: after an erase (or a program) the caches may hold the old
+/* RM0090 §3.4.2 (ART accelerator) / RM0033 §2.3: after an erase (or a program) the caches may hold the old
  * bytes: reset them with ICEN/DCEN off, then enable them again as they were */
 static void reset_caches(void) {
   uint32_t acr = REG32(FLASH_ACR);
@@ -147,7 +152,7 @@ static void reset_caches(void) {
   REG32(FLASH_ACR) = (acr & ~(FLASH_ACR_ICRST | FLASH_ACR_DCRST)) | enabled;
 }
 
-/* RM0090 §3.6.3 "Sector Erase" */
+/* RM0090 §3.5.3 "Erase": sector erase */
 uint32_t flash_erase(uint32_t addr, uint32_t size) {
   int32_t snb = sector_number(addr, size);
   if (snb < 0) return HAL_NOT_A_SECTOR;
@@ -164,7 +169,7 @@ uint32_t flash_erase(uint32_t addr, uint32_t size) {
   return st;
 }
 
-/* RM0090 §3.6.4 "Programming": PG, x32 word writes, BSY after each */
+/* RM0090 §3.5.4 "Programming": PG, x32 word writes, BSY after each */
 uint32_t flash_program(uint32_t addr, const uint8_t *src, uint32_t len) {
   uint32_t total = flash_size();
   if (addr < FLASH_BASE_ADDRESS || addr - FLASH_BASE_ADDRESS > total ||

@@ -11,7 +11,7 @@
 #include "mmio.h"
 #include "timer.h"
 
-/* RM0351 §3.7.17: register map */
+/* RM0351 §3.7: FLASH registers */
 #define FLASH_R_BASE 0x40022000u
 #define FLASH_ACR (FLASH_R_BASE + 0x00u)
 #define FLASH_KEYR (FLASH_R_BASE + 0x08u)
@@ -56,7 +56,7 @@
 /* FLASH_OPTR (§3.7.8) */
 #define FLASH_OPTR_DUALBANK (1u << 21)
 
-/* the flash size register, in KiB (RM0351 §49.2) */
+/* the flash size register, in KiB (RM0351 "Device electronic signature", Flash size data register) */
 #define FLASH_SIZE_REG 0x1FFF75E0u
 #define KIB 1024u
 #define PAGE_SIZE (2u * KIB)

@@ -57,6 +57,38 @@ enum {
   LINK_ERR_INSTANTIATE = 6,
 };
 
+/* payload layouts (docs/agent.md "Agent -> host", "Host -> agent"): byte offsets */
+#define LINK_HELLO_OFF_MAGIC 0u
+#define LINK_HELLO_OFF_LINK_VERSION 4u   /* u16 */
+#define LINK_HELLO_OFF_ABI_VERSION 6u    /* u16 */
+#define LINK_HELLO_OFF_AGENT_VERSION 8u
+#define LINK_HELLO_OFF_CLOCK 12u
+#define LINK_HELLO_OFF_MODULE_SHA256 16u /* 32 bytes */
+#define LINK_HELLO_OFF_JOB_MAX 48u
+#define LINK_HELLO_OFF_RESULT_MAX 52u
+#define LINK_HELLO_OFF_KIND 56u          /* 8 bytes */
+#define LINK_HELLO_OFF_FLAGS 64u
+#define LINK_HELLO_OFF_IMAGE_CRC 68u
+/* ERROR and PROGRESS: u8 reason/kind, 3 bytes 0, u32 detail/value */
+#define LINK_CODE_VALUE_SIZE 8u
+#define LINK_CODE_OFF_VALUE 4u
+/* STATUS: u8 state, u8 job seq, 2 bytes 0, u32 engine status, u32 result length */
+#define LINK_STATUS_SIZE 12u
+#define LINK_STATUS_OFF_STATE 0u
+#define LINK_STATUS_OFF_JOB_SEQ 1u
+#define LINK_STATUS_OFF_ENGINE_STATUS 4u
+#define LINK_STATUS_OFF_RESULT_LENGTH 8u
+/* DONE: u32 engine status, u32 result length, u32 blocks hashed */
+#define LINK_DONE_SIZE 12u
+#define LINK_DONE_OFF_STATUS 0u
+#define LINK_DONE_OFF_RESULT_LENGTH 4u
+#define LINK_DONE_OFF_BLOCKS 8u
+/* ACCEPT, CLOCK, DATA's offset: one u32 */
+#define LINK_U32_SIZE 4u
+/* READ request: u32 offset, u16 length */
+#define LINK_READ_OFF_OFFSET 0u
+#define LINK_READ_OFF_LENGTH 4u
+
 /* payload sizes */
 #define LINK_HELLO_SIZE 72u
 #define LINK_READ_REQ_SIZE 6u

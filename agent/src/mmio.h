@@ -20,7 +20,8 @@
 #define SYST_CSR_CLKSOURCE (1u << 2) /* processor clock */
 #define SYST_MAX 0x00FFFFFFu         /* 24-bit counter */
 
-/* RM0090 §21.4 / RM0033 §19.4 / RM0351 §32.7: independent watchdog, same base on F2, F4, L4 */
+/* independent watchdog (RM0090 §21.4, RM0033 and RM0351 "IWDG registers"), at the same
+ * base on F2, F4 and L4 */
 #define IWDG_BASE 0x40003000u
 #define IWDG_KR (IWDG_BASE + 0x00u)
 #define IWDG_KR_RELOAD 0xAAAAu

@@ -32,6 +32,8 @@ void timer_set_clock(uint32_t core_clock_hz) {
   cycle_rest = 0;
 }
 
+void watchdog_refresh(void) { REG32(IWDG_KR) = IWDG_KR_RELOAD; }
+
 uint64_t timer_poll(void) {
   uint32_t cvr = REG32(SYST_CVR) & SYST_MAX;
   uint32_t delta = (last_cvr - cvr) & SYST_MAX; /* down-counter: wraps from 0 to RVR */
@@ -40,6 +42,6 @@ uint64_t timer_poll(void) {
   uint32_t us = cycle_rest / cycles_per_us;
   cycle_rest -= us * cycles_per_us;
   now_us += us;
-  REG32(IWDG_KR) = IWDG_KR_RELOAD; /* no effect while the watchdog is not running */
+  watchdog_refresh();
   return now_us;
 }

@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+/* IWDG_KR = 0xAAAA (RM0090 §21.4, IWDG_KR): no effect while the watchdog is not running */
+void watchdog_refresh(void);
+
 void timer_init(uint32_t core_clock_hz);
 /* the core clock changed (CLOCK): time keeps counting in microseconds */
 void timer_set_clock(uint32_t core_clock_hz);

@@ -1,9 +1,9 @@
 /*
  * USART bring-up and polled I/O, register by register.
- * F2/F4: RM0033 §25.6 / RM0090 §30.6 (SR 0x00, DR 0x04, BRR 0x08, CR1 0x0C, CR2 0x10, CR3 0x14).
- * L4:    RM0351 §40.8 (CR1 0x00, CR2 0x04, CR3 0x08, BRR 0x0C, ISR 0x1C, ICR 0x20, RDR 0x24,
+ * F2/F4: RM0033 / RM0090 §30.6 "USART registers" (SR 0x00, DR 0x04, BRR 0x08, CR1 0x0C, CR2 0x10, CR3 0x14).
+ * L4:    RM0351 "USART registers" (CR1 0x00, CR2 0x04, CR3 0x08, BRR 0x0C, ISR 0x1C, ICR 0x20, RDR 0x24,
  *        TDR 0x28).
- * GPIO:  RM0033 §6.4 / RM0090 §8.4 / RM0351 §8.5 (MODER 0x00, OSPEEDR 0x08, PUPDR 0x0C,
+ * GPIO:  RM0033 / RM0090 §8.4 / RM0351 "GPIO registers" (MODER 0x00, OSPEEDR 0x08, PUPDR 0x0C,
  *        AFRL 0x20, AFRH 0x24), the same on all three families.
  */
 #include "usart.h"
@@ -106,7 +106,8 @@ static void pin_af(uint32_t gpio, uint32_t pin, uint32_t af, uint32_t pull) {
 void usart_init(const agent_params_t *p) {
   base = p->usart;
   /* clock enables: GPIO port first, then the USART; the read back lets the enable settle
-   * (RM0090 §6.3.10: two AHB cycles before the peripheral can be accessed) */
+   * (RM0090, RCC peripheral clock enable registers: a delay of two AHB cycles after the
+   * enable before the peripheral can be accessed) */
   REG32(p->gpio_clock_reg) |= p->gpio_clock_mask;
   (void)REG32(p->gpio_clock_reg);
   REG32(p->usart_clock_reg) |= p->usart_clock_mask;
@@ -163,7 +164,7 @@ void usart_flush(void) {
 
 void usart_set_clock(uint32_t bus_clock_hz, uint32_t baud) {
 #if defined(AGENT_KIND_L4)
-  /* RM0351 §40.8.4: BRR can be written only when the USART is disabled (UE = 0) */
+  /* RM0351 USART_BRR: it can be written only when the USART is disabled (UE = 0) */
   REG32(base + USART_CR1) &= ~USART_CR1_UE;
   REG32(base + USART_BRR) = usart_brr(bus_clock_hz, baud);
   REG32(base + USART_CR1) |= USART_CR1_UE;

@@ -1,5 +1,5 @@
 /* The bootloader's USART, polled (docs/agent.md "USART bring-up"). The register layout is the
- * kind's: F2/F4 SR/DR (RM0033 §25.6, RM0090 §30.6), L4 ISR/RDR/TDR (RM0351 §40.8). */
+ * kind's: F2/F4 SR/DR (RM0033, RM0090 §30.6), L4 ISR/RDR/TDR (RM0351), "USART registers". */
 #ifndef AGENT_USART_H
 #define AGENT_USART_H
 
