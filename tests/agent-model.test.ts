@@ -16,6 +16,8 @@ import { loadAgentManifest, parseAgentManifest, agentOfKind, type AgentBinary, t
 import { encodeJob, resultSize, decodeResult, type JobSpec } from '../host/engine/abi';
 import { parseFaults } from '../host/emulator/faults';
 import { boardFlashInterface, paramsProblem } from '../host/emulator/agent-model';
+import { registerInstructionRunner, selectRunner } from '../host/emulator/runners';
+import type { CodeRunner } from '../host/emulator/runner';
 import { encodeSignatureBlock, SIGNATURE_BLOCK_OFFSET } from '../host/emulator/secure-boot';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { TimeoutError } from '../host/errors';
@@ -221,6 +223,28 @@ test('the board flash interfaces the model checks agents against', () => {
   assert.deepEqual(['stm32f205', 'stm32f407', 'acme-t400', 'stm32f429', 'stm32l476', 'stm32f103xb'].map(id), ['stm32f2', 'stm32f4', 'stm32f4', 'stm32f4', 'stm32l4', null]);
 });
 
+test('runner choice: auto takes a registered instruction-level runner, falls back to the model when it is unavailable; instruction insists', () => {
+  const board = emulated('stm32f407').board;
+  const cpu: CodeRunner = { emulation: 'instruction', go: async () => ({ kind: 'fault', why: 'test' }) };
+  const registered = registerInstructionRunner(null);
+  try {
+    assert.equal(selectRunner(board).emulation, 'model');
+    assert.throws(() => selectRunner(board, { emulation: 'instruction' }), /not available for stm32f407: no instruction-level runner/);
+    registerInstructionRunner(() => cpu);
+    assert.equal(selectRunner(board), cpu);
+    assert.equal(selectRunner(board, { emulation: 'model' }).emulation, 'model');
+    registerInstructionRunner(() => ({ unavailable: 'libunicorn2 is not installed' }));
+    assert.equal(selectRunner(board, { emulation: 'auto' }).emulation, 'model');
+    assert.throws(() => selectRunner(board, { emulation: 'instruction' }), /libunicorn2 is not installed/);
+    registerInstructionRunner(() => {
+      throw new Error('koffi cannot load');
+    });
+    assert.equal(selectRunner(board).emulation, 'model');
+  } finally {
+    registerInstructionRunner(registered);
+  }
+});
+
 test('HELLO after Go: seq 0, the clock from the parameter block, the image CRC of RAM, the module SHA-256', async () => {
   const { link, terminal } = await started();
   assert.equal(terminal.emulation, 'model');
@@ -383,6 +407,18 @@ test('unknown bytes at the Go address: the part faults and stays silent until a 
   assert.equal(terminal.state, 'bootloader');
 });
 
+test('a reset through RTS while the agent runs stops it: the bootloader answers after the release, the agent no more', async () => {
+  const { link, transport, client, terminal } = await started();
+  await link.frame();
+  await transport.setSignals({ rts: true });
+  assert.equal(terminal.state, 'reset');
+  await link.send(REQ.STATUS, 1); // the core is held in reset: nobody answers
+  await assert.rejects(transport.read(1, 200), TimeoutError);
+  await transport.setSignals({ rts: false });
+  await client.sync();
+  assert.equal(terminal.state, 'bootloader');
+});
+
 test('a bad parameter block: no HELLO, the agent resets the part into its bootloader', async () => {
   const bad = encodeParams(F407_PARAMS);
   bad[48] ^= 0xff; // CRC
@@ -485,4 +521,64 @@ test('HAL status codes: an erase failure is OPERR 0x102; on F4 programming a pro
   const l4r = decodeResult(dataOf([await onL4.link.frame()]));
   assert.deepEqual([l4r.halStatus, l4r.failAddress], [0x108, 0x08000000 + target]);
   assert.deepEqual(onL4.terminal.flash.bytes.subarray(target, target + 8), before.subarray(target, target + 8), 'the failing double word is not programmed');
+});
+
+// ---- the model against the agent's own bytes executed at instruction level ----
+
+/** One fixed conversation with the agent; every frame it sent, as bytes, and the flash afterwards. */
+async function conversation(options: TerminalOptions): Promise<{ frames: string[]; flash: string }> {
+  const { link, terminal } = await started({ options });
+  const frames: string[] = [];
+  const take = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const f = await link.frame(10_000);
+      frames.push(Buffer.from(encodeFrame(f.type, f.seq, f.payload)).toString('hex'));
+    }
+  };
+  await take(1); // HELLO
+  await link.send(REQ.HELLO, 1);
+  await link.send(REQ.STATUS, 2);
+  await take(2);
+  const work = job({
+    ops: { program: true, erase: true, hash: true },
+    pattern: { kind: 'xoshiro', seed: [1, 2, 3, 4] },
+    erase: [{ address: 0x08004000, size: 0x4000 }],
+    program: [{ address: 0x08004000, size: 0x2000 }],
+    hash: [{ address: 0x08000000, size: 0x82000 }], // 130 blocks: PROGRESS at 64 and 128
+  });
+  await link.send(REQ.JOB, 3, work);
+  const endOfJob = async (): Promise<void> => {
+    for (;;) {
+      const f = await link.frame(10_000);
+      frames.push(Buffer.from(encodeFrame(f.type, f.seq, f.payload)).toString('hex'));
+      if (f.type === REPLY.DONE) return take(Math.ceil(decodeDone(f.payload).resultLength / 1024));
+      if (f.type === REPLY.ERROR) return;
+    }
+  };
+  await endOfJob();
+  await link.send(REQ.JOB, 3, work); // a repeat
+  await endOfJob();
+  await link.send(REQ.READ, 4, encodeRead(0, 100));
+  await link.send(REQ.READ, 5, encodeRead(0, 1025));
+  await link.send(REQ.CLOCK, 6, encodeClock(1));
+  await link.send(0x42, 7);
+  await link.send(REQ.STATUS, 8);
+  await take(5);
+  await link.send(REQ.RESET, 9);
+  await take(1);
+  return { frames, flash: createHash('sha256').update(terminal.flash.bytes).digest('hex') };
+}
+
+test('the model and the instruction-level CPU send the same frames, byte for byte, and leave the same flash', async (t) => {
+  if (!committed) return t.skip('the agent binaries are not committed yet (agent/manifest.json)');
+  try {
+    selectRunner(emulated('stm32f407').board, { emulation: 'instruction' });
+  } catch (err) {
+    return t.skip((err as Error).message);
+  }
+  const model = await conversation({ emulation: 'model' });
+  const cpu = await conversation({ emulation: 'instruction' });
+  assert.equal(cpu.frames.length, model.frames.length);
+  cpu.frames.forEach((f, i) => assert.equal(f, model.frames[i], `frame ${i}`));
+  assert.equal(cpu.flash, model.flash);
 });

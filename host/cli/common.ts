@@ -43,6 +43,6 @@ export function withEmuOptions(cmd: Command): Command {
     .option('--emu-rdp <level>', 'read protection level at start (0 or 1)')
     .option('--emu-baud <n>', 'emulated line speed (default 115200)')
     .option('--emu-log <file>', 'append one line per flash operation')
-    .option('--emu-trust <public.pem>', 'the emulated agent runs only modules signed by this key')
+    .option('--emu-trust <public.pem>', 'simulated secure boot: Go into RAM runs only agent images signed by this key (docs/emulator.md)')
     .option('--realtime', 'the emulated terminal takes real time instead of virtual time');
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
 import { RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
-import { instantiateEngine, loadEngineModule, wasm, type EngineHal, type EngineInstance, type WasmGlobal, type WasmModule } from '../engine/module';
+import { loadEngineModule, wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../engine/module';
 import {
   AGENT_STATE,
   DATA_CHUNK,
@@ -176,6 +176,10 @@ export class ModelRunner implements CodeRunner {
     if (agent.flashInterface !== fi) {
       return { kind: 'fault', why: `agent ${agent.kind} drives the ${agent.flashInterface} flash interface, this part has ${fi ?? 'none an agent drives'}: its registers are not there` };
     }
+    const ramTop = t.board.ram.base + t.board.ram.size;
+    if (agent.ramEnd > ramTop) {
+      return { kind: 'fault', why: `agent ${agent.kind} uses RAM up to 0x${agent.ramEnd.toString(16)}, this part's RAM ends at 0x${ramTop.toString(16)}: its stack faults` };
+    }
     const paramBytes = t.readMemory(agent.params, PARAMS_SIZE);
     const problem = paramsProblem(paramBytes);
     if (problem) return { kind: 'reset', why: problem };
@@ -232,7 +236,7 @@ const HASH_PROGRESS_EVERY = 64;
 class AgentSession {
   private readonly parser = new FrameParser();
   private readonly imageCrc: number;
-  private readonly engine: EngineInstance | null = null;
+  private readonly engine: Engine | null = null;
   private readonly instantiateError: string | null = null;
   private readonly resetClockHz: number;
   private readonly fastClockHz: number;
@@ -264,7 +268,12 @@ class AgentSession {
       this.instantiateError = module;
     } else {
       try {
-        this.engine = instantiateEngine(module, this.hal());
+        const engine = instantiate(module, this.hal());
+        // the receiver lives in the job area: JOB_MAX + 8 bytes there, clear of the result area
+        const end = engine.job + engine.jobMax + 8;
+        const fits = end <= engine.memory.buffer.byteLength && (engine.result >= end || engine.result + engine.resultMax <= engine.job);
+        if (fits) this.engine = engine;
+        else this.instantiateError = 'engine module has no room for the receiver in its job area';
       } catch (err) {
         this.instantiateError = `engine module does not instantiate: ${(err as Error).message}`;
       }
@@ -321,8 +330,8 @@ class AgentSession {
       agentVersion: h.agentVersion,
       coreClockHz: this.clockHz,
       moduleSha256: h.moduleSha256,
-      jobMax: engine ? engineGlobal(engine, 'JOB_MAX') : 0,
-      resultMax: engine ? engineGlobal(engine, 'RESULT_MAX') : 0,
+      jobMax: engine ? engine.jobMax : 0,
+      resultMax: engine ? engine.resultMax : 0,
       kind: h.kind,
       flags: HELLO_FLAG_CLOCK,
       imageCrc: this.imageCrc,
@@ -366,11 +375,10 @@ class AgentSession {
   }
 
   /** JOB: the job into the engine's job area (the rest of it zeroed), ACCEPT, the run with its PROGRESS frames, then its end. */
-  private runJob(engine: EngineInstance, f: Frame): void {
+  private runJob(engine: Engine, f: Frame): void {
     const mem = new Uint8Array(engine.memory.buffer);
-    const jobMax = engineGlobal(engine, 'JOB_MAX');
     mem.set(f.payload, engine.job);
-    mem.fill(0, engine.job + f.payload.length, engine.job + jobMax);
+    mem.fill(0, engine.job + f.payload.length, engine.job + engine.jobMax);
     this.send(REPLY.ACCEPT, f.seq, encodeAccept(f.payload.length));
     this.state = AGENT_STATE.RUNNING;
     this.jobSeq = f.seq;
@@ -380,7 +388,7 @@ class AgentSession {
     this.progressSeq = f.seq;
     let status: number;
     try {
-      status = (engine.instance.exports.run as () => number)() >>> 0;
+      status = engine.run() >>> 0;
     } catch (err) {
       if (!(err instanceof WasmRuntimeError)) throw err; // a power loss belongs to the terminal
       this.state = AGENT_STATE.TRAPPED;
@@ -388,7 +396,7 @@ class AgentSession {
       this.jobEnd(f.seq);
       return;
     }
-    const resultMax = engineGlobal(engine, 'RESULT_MAX');
+    const resultMax = engine.resultMax;
     const n = new DataView(engine.memory.buffer, engine.result, RESULT_HEADER_SIZE).getUint32(RES_OFF_BLOCKS, true);
     const length = resultSize(n);
     this.state = AGENT_STATE.DONE;
@@ -437,7 +445,7 @@ class AgentSession {
   }
 
   /** The HAL the engine calls, bound to the flash model with the agent's status codes. */
-  private hal(): EngineHal {
+  private hal(): Hal {
     const flash = this.t.flash;
     return {
       erase: (address: number, size: number): number => {
@@ -487,8 +495,56 @@ class AgentSession {
   }
 }
 
-function engineGlobal(engine: EngineInstance, name: 'JOB_MAX' | 'RESULT_MAX'): number {
-  return Number((engine.instance.exports[name] as WasmGlobal).value) >>> 0;
+/** The HAL as the model binds it: addresses unsigned, linear-memory ranges already checked. */
+interface Hal {
+  erase(address: number, size: number): number;
+  read(address: number, dst: Uint8Array): number;
+  program(address: number, src: Uint8Array): number;
+  event(kind: number, index: number): void;
+}
+
+/** The engine instantiated over the HAL: its memory, areas and run. */
+interface Engine {
+  memory: WasmMemory;
+  job: number;
+  result: number;
+  jobMax: number;
+  resultMax: number;
+  run(): number;
+}
+
+/**
+ * Instantiates the engine with hal.* imports as the agent's (agent/src/engine_host.c): a
+ * destination or source outside the linear memory traps out of bounds, as the module's own
+ * access would.
+ */
+function instantiate(module: WasmModule, hal: Hal): Engine {
+  let memory: WasmMemory | null = null;
+  const linear = (at: number, len: number): Uint8Array => {
+    at >>>= 0;
+    len >>>= 0;
+    if (at + len > memory!.buffer.byteLength) throw new WasmRuntimeError('memory access out of bounds');
+    return new Uint8Array(memory!.buffer, at, len);
+  };
+  const instance = new wasm.Instance(module, {
+    hal: {
+      erase: (addr: number, size: number) => hal.erase(addr >>> 0, size >>> 0) | 0,
+      read: (addr: number, dst: number, len: number) => hal.read(addr >>> 0, linear(dst, len)) | 0,
+      program: (addr: number, src: number, len: number) => hal.program(addr >>> 0, linear(src, len)) | 0,
+      event: (kind: number, index: number) => hal.event(kind >>> 0, index >>> 0),
+    },
+  });
+  const ex = instance.exports;
+  memory = ex.memory as WasmMemory;
+  const global = (name: string): number => Number((ex[name] as WasmGlobal).value) >>> 0;
+  return {
+    memory,
+    job: global('JOB'),
+    result: global('RESULT'),
+    jobMax: global('JOB_MAX'),
+    resultMax: global('RESULT_MAX'),
+    run: ex.run as () => number,
+  };
 }
 
 /** L4: offset in `src` of the first double word whose target is not erased and whose data is not all zeros, or -1. */

@@ -26,9 +26,21 @@ export type InstructionRunnerFactory = (board: Board) => CodeRunner | { unavaila
 // ---------------------------------------------------------------------------------------------
 let instructionFactory: InstructionRunnerFactory | null = null;
 
-/** Registers the instruction-level runner (null unregisters it: tests). */
-export function registerInstructionRunner(factory: InstructionRunnerFactory | null): void {
+/** Registers the instruction-level runner (null unregisters it); returns the one registered before (tests restore it). */
+export function registerInstructionRunner(factory: InstructionRunnerFactory | null): InstructionRunnerFactory | null {
+  const before = instructionFactory;
   instructionFactory = factory;
+  return before;
+}
+
+/** The registered instruction-level runner for `board`, or why there is none (a factory that throws counts as unavailable). */
+function instructionRunner(board: Board): CodeRunner | { unavailable: string } {
+  if (!instructionFactory) return { unavailable: 'no instruction-level runner is registered in this poswipe' };
+  try {
+    return instructionFactory(board);
+  } catch (err) {
+    return { unavailable: (err as Error).message };
+  }
 }
 
 export interface RunnerOptions {
@@ -42,7 +54,7 @@ export function selectRunner(board: Board, options: RunnerOptions = {}): CodeRun
   const choice = options.emulation ?? 'auto';
   if (!EMULATION_CHOICES.includes(choice)) throw new InputError(`emulation "${String(choice)}": expected ${EMULATION_CHOICES.join(', ')}`);
   if (choice !== 'model') {
-    const made = instructionFactory ? instructionFactory(board) : { unavailable: 'no instruction-level runner is built into this poswipe' };
+    const made = instructionRunner(board);
     if (!('unavailable' in made)) return made;
     if (choice === 'instruction') throw new InputError(`instruction-level emulation is not available for ${board.id}: ${made.unavailable}`);
   }

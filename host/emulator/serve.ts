@@ -21,6 +21,8 @@ export interface SessionSummary {
   rdp: { from: 0 | 1; to: 0 | 1 };
   /** Go commands: where to and what started */
   go: { address: string; into: string }[];
+  /** who runs code started in RAM on this terminal: the instruction-level CPU or the model of the agent */
+  emulation: 'instruction' | 'model';
 }
 
 export interface ServeOptions {
@@ -229,6 +231,7 @@ export class TerminalServer {
         flash: { erases: 0, programs: 0 },
         rdp: { from: this.terminal.rdpLevel, to: this.terminal.rdpLevel },
         go: [],
+        emulation: this.terminal.emulation,
       },
     };
     this.pendingIn = 0;
@@ -278,6 +281,6 @@ export function formatSession(s: SessionSummary): string {
   if (Object.keys(s.refused).length) parts.push(`refused (NACK): ${list(s.refused)}`);
   parts.push(`flash: ${s.flash.erases} erase(s), ${s.flash.programs} program(s)`);
   parts.push(s.rdp.from === s.rdp.to ? `RDP level ${s.rdp.to}` : `RDP level ${s.rdp.from} -> ${s.rdp.to}`);
-  if (s.go.length) parts.push(`go: ${s.go.map((g) => `${g.address} (${g.into})`).join(', ')}`);
+  if (s.go.length) parts.push(`go: ${s.go.map((g) => `${g.address} (${g.into === 'agent' ? `agent, ${s.emulation}` : g.into})`).join(', ')}`);
   return parts.join('; ');
 }
