@@ -93,6 +93,9 @@ const USART_BRR_MIN = 16;
 /** the smallest READ the runner falls back to on a noisy line */
 export const READ_MIN = 64;
 
+/** how a job ended: from its DONE frame, or from STATUS when the DONE was lost */
+type JobEnd = Pick<Done, 'status' | 'resultLength'>;
+
 const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const hexBytes = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -338,7 +341,7 @@ export class AgentRunner {
   }
 
   /** Sends the JOB until it is accepted, then follows its frames to DONE. DATA frames seen on the way are kept. */
-  private async follow(seq: number, job: Uint8Array, chunks: Map<number, Uint8Array>, options: AgentRunOptions): Promise<Done> {
+  private async follow(seq: number, job: Uint8Array, chunks: Map<number, Uint8Array>, options: AgentRunOptions): Promise<JobEnd> {
     const jobTypes = [REPLY.ACCEPT, REPLY.PROGRESS, REPLY.DONE, REPLY.ERROR, REPLY.DATA];
     const acceptMs = this.link.answerTimeoutMs(job.length, 4);
     let sends = 0;
@@ -365,7 +368,7 @@ export class AgentRunner {
         // silence: the JOB or the DONE may be lost (the agent waits for us), or the part reset
         const st = await this.status();
         if (st === null) return this.silentAgent('no frame of the job and no STATUS answer');
-        if (st.jobSeq === seq && st.state === AGENT_STATE.DONE) return { status: st.status, resultLength: st.resultLength, blocks: -1 };
+        if (st.jobSeq === seq && st.state === AGENT_STATE.DONE) return { status: st.status, resultLength: st.resultLength };
         if (st.jobSeq === seq && st.state === AGENT_STATE.TRAPPED) throw new DeviceError('the engine trapped on the terminal (the ERROR frame with the trap code was lost); the job did not complete');
         if (st.jobSeq === seq && st.state === AGENT_STATE.RUNNING) {
           if (++silent >= MAX_SILENT_WINDOWS) throw new DeviceError(`the agent has run the job for ${MAX_SILENT_WINDOWS} × ${options.frameTimeoutMs} ms without a frame`);
@@ -447,7 +450,7 @@ export class AgentRunner {
   }
 
   /** The result table from the DATA frames after DONE; a chunk lost or garbled on the line is fetched with READ. */
-  private async collect(seq: number, done: Done, chunks: Map<number, Uint8Array>): Promise<Uint8Array> {
+  private async collect(seq: number, done: JobEnd, chunks: Map<number, Uint8Array>): Promise<Uint8Array> {
     const total = done.resultLength;
     if (total < RESULT_HEADER_SIZE || total > RESULT_MAX) throw new DeviceError(`the agent reports a result table of ${total} bytes (expected ${RESULT_HEADER_SIZE}..${RESULT_MAX})`);
     const offsets: number[] = [];
