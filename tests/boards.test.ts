@@ -524,8 +524,15 @@ describe('formatting', () => {
     assert.match(acme, /4 × 16 KiB \+ 1 × 64 KiB \+ 7 × 128 KiB \(12 sectors\)/);
     const f429 = describeBoard(loadBoard('stm32f429'));
     assert.match(f429, /bank 2: 0x08100000-0x081FFFFF \(1 MiB\), units 12-23/);
+    const l476 = describeBoard(loadBoard('stm32l476'));
+    assert.match(l476, /core:\s+cortex-m4, flash interface stm32l4/);
+    assert.match(l476, /agent:\s+kind l4, written and started at 0x20003100/);
+    assert.match(l476, /link:\s+USART at 0x40013800 \(clock: 0x40021060 \|= 0x4000\), 8E1/);
+    assert.match(l476, /TX pin 9, RX pin 10, AF7/);
+    assert.match(l476, /core clock at Go 4 MHz/);
+    assert.match(f1, /link:\s+none/);
     const line = boardSummaryLine(loadBoard('stm32l476'));
-    assert.match(line, /^stm32l476\s+0x0415\s+1 MiB 512 pages, 2 banks/);
+    assert.match(line, /^stm32l476\s+0x0415\s+1 MiB 512 pages, 2 banks\s+agent l4/);
     assert.ok(!line.includes('\n'));
   });
 });
