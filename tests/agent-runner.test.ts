@@ -217,7 +217,8 @@ test('the part dead mid-job: a DeviceError that says neither agent nor bootloade
 });
 
 test('a chunk garbled on the way in (two flips Write Memory\'s XOR misses) is found by the read-back and written again before Go', async () => {
-  const { t, client, runner } = setup();
+  // the read-back runs when the upload needed a retry; here it is asked for outright
+  const { t, client, runner } = setup({}, { readBack: true });
   let garbled = false;
   const write = t.write.bind(t);
   t.write = async (d: Uint8Array) => {

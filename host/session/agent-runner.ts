@@ -70,6 +70,8 @@ export interface AgentRunnerConfig {
    * played again (docs/reset-sequences.md). Absent: BOOT0 is held high (docs/agent.md, "Leaving").
    */
   reenter?: () => Promise<void>;
+  /** read the image back before Go even when the upload went through without a retry */
+  readBack?: boolean;
 }
 
 /** The agent announces itself within this long after Go (docs/agent.md, "Every wait has a timeout"). */
@@ -171,8 +173,10 @@ export class AgentRunner {
   private async upload(onEvent?: (e: AgentEvent) => void): Promise<void> {
     const { image } = this.config;
     const link = this.board.link!;
+    const retries = this.client.retries;
     await this.client.writeMemory(this.header.load, image, (done) => onEvent?.({ kind: 'upload', done, total: image.length }));
-    await this.readBack(this.header.load, image);
+    // a line that garbled a frame may have garbled another in a way the XOR misses: read the image back before it runs
+    if (this.client.retries > retries || this.config.readBack) await this.readBack(this.header.load, image);
     const params = encodeParams({
       baud: this.config.baud,
       coreClockHz: link.resetClockHz,
@@ -192,8 +196,9 @@ export class AgentRunner {
   }
 
   /**
-   * Reads the image back before it is started: Write Memory's XOR misses two flips of the same bit
-   * in one frame, and code garbled that way might not even run to say HELLO. A chunk that reads
+   * Reads the image back before it is started, when the upload needed a retry (or always, with
+   * `readBack`): Write Memory's XOR misses two flips of the same bit in one frame, and code
+   * garbled that way might not even run to say HELLO (HELLO's image CRC catches the rest). A chunk that reads
    * differently (on the way in or back: Read Memory has no checksum) is written and read again.
    */
   private async readBack(address: number, image: Uint8Array): Promise<void> {
