@@ -95,7 +95,7 @@ export interface Board {
     load: number;
   };
   /** the bootloader's USART and pins, which the agent brings up again (AN2606); null without an agent */
-  link: null | AgentLink;
+  link: null | BoardLink;
   regions: Region[];
   /** DTR/RTS sequences (docs/reset-sequences.md); null = no wiring described */
   reset: { enter: string; exit: string } | null;
@@ -114,7 +114,7 @@ export interface ClockEnable {
 }
 
 /** What the agent's parameter block says about the line (docs/agent.md, "Parameter block"). */
-export interface AgentLink {
+export interface BoardLink {
   usart: number;
   usartClock: ClockEnable;
   gpio: number;
