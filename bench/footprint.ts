@@ -1,9 +1,10 @@
 /**
- * What the engine costs a terminal before it runs: the bytes of build/terminal.wasm (they cross
- * the 115200-baud line and sit in RAM) and the RAM the agent occupies — the board's three agent
- * areas (module, job, result) plus the module's Wasm linear memory.
+ * What the engine costs a terminal before it runs: the bytes of build/terminal.wasm (the agent
+ * carries it, translated to C) and the RAM the agent occupies: from its link address to its RAM
+ * end (image, parameter block, the module's Wasm linear memory, stack), from agent/manifest.json.
  */
 import * as fs from 'node:fs';
+import { agentCatalog } from '../host/agent/manifest';
 import { loadBoard } from '../host/boards/load';
 import { enginePath, wasm, type WasmMemory } from '../host/engine/module';
 import { hostWasmPath } from './kernels';
@@ -14,13 +15,11 @@ export interface Footprint {
   agentRamBytes: number;
   agentRam: {
     board: string;
-    moduleArea: number;
-    jobArea: number;
-    resultArea: number;
+    /** the agent kind and its binary's size (the bytes Write Memory sends) */
+    kind: string;
+    imageBytes: number;
     wasmMemoryPages: number;
     wasmMemoryBytes: number;
-    /** the board file's own figure for the runtime besides the areas (Wasm memory and stack) */
-    boardRuntimeBytes: number;
     /** RAM the bootloader leaves free on that board */
     boardFreeRamBytes: number;
   };
@@ -41,20 +40,20 @@ export function measureFootprint(boardId = 'stm32f407'): Footprint {
   const board = loadBoard(boardId);
   if (!board.agent) throw new Error(`board ${boardId} has no agent section`);
   const pages = memoryPages(terminal);
-  const a = board.agent;
+  const kind = board.agent.binary;
+  const a = agentCatalog().find((e) => e.kind === kind);
+  if (!a) throw new Error(`no agent of kind ${kind} in agent/manifest.json`);
   const wasmMemoryBytes = pages * 65536;
   return {
     moduleBytes: terminal.length,
     hostModuleBytes: host,
-    agentRamBytes: a.moduleMax + a.jobMax + a.resultMax + wasmMemoryBytes,
+    agentRamBytes: a.ramEnd - a.load,
     agentRam: {
       board: board.id,
-      moduleArea: a.moduleMax,
-      jobArea: a.jobMax,
-      resultArea: a.resultMax,
+      kind,
+      imageBytes: a.size,
       wasmMemoryPages: pages,
       wasmMemoryBytes,
-      boardRuntimeBytes: a.ramBytes,
       boardFreeRamBytes: board.ram.base + board.ram.size - board.ram.freeFrom,
     },
   };

@@ -25,6 +25,7 @@ import type { Board } from '../host/boards/types';
 import { ABI_VERSION } from '../host/engine/abi';
 import { EmulatedTerminal } from '../host/emulator/terminal';
 import { initialImage } from '../host/emulator/image';
+import { agentOfKind, loadAgentManifest } from '../host/agent/manifest';
 import { loadEngineModule, packageRoot } from '../host/engine/module';
 import { DeviceError, InputError, SafetyError } from '../host/errors';
 import { openImage } from '../host/image/build';
@@ -32,7 +33,7 @@ import { encodeImage, IMAGE_HEADER_SIZE, type Manifest } from '../host/image/for
 import { keyId as imageKeyId, signImage } from '../host/image/sign';
 import { planErase } from '../host/plan/erase-plan';
 import { METHOD_SPECS, METHODS } from '../host/plan/methods';
-import { AGENT_FRAME, agentFrame, decodeAgentFrame } from '../host/protocol/agent-frames';
+import { FrameParser, encodeFrame } from '../host/protocol/link';
 import { BootloaderClient } from '../host/protocol/client';
 import { ACK, CMD, NACK, addressFrame, decodeAddressFrame, xorOf } from '../host/protocol/frames';
 import { buildBackupFile, openBackup } from '../host/records/backup';
@@ -223,32 +224,33 @@ export function applyJson(src: Json, ops: JsonOp[]): Json {
 
 const frames: FuzzTarget = {
   name: 'frames',
-  what: 'decodeAddressFrame and decodeAgentFrame on random bytes and on valid frames with one bit flipped',
+  what: 'decodeAddressFrame and the agent link FrameParser on random bytes and on valid frames with one bit flipped',
   property: (stats) =>
     fc.property(
       fc.oneof(
-        fc.record({ k: fc.constant('raw' as const), bytes: fc.uint8Array({ maxLength: 8 }) }),
+        fc.record({ k: fc.constant('raw' as const), bytes: fc.uint8Array({ maxLength: 40 }) }),
         fc.record({ k: fc.constant('address' as const), address: fc.integer({ min: 0, max: 0xffffffff }), bit: fc.option(fc.nat(39)) }),
-        fc.record({ k: fc.constant('agent' as const), tag: fc.oneof(fc.constantFrom(...Object.values(AGENT_FRAME)), fc.integer({ min: 0, max: 255 })), value: fc.integer({ min: 0, max: 0xffff }), bit: fc.option(fc.nat(31)) }),
+        fc.record({ k: fc.constant('agent' as const), type: fc.integer({ min: 0, max: 255 }), seq: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 24 }), bit: fc.option(fc.nat(8 * 9 - 1)) }),
       ),
       (c) => {
         let bytes: Uint8Array;
         if (c.k === 'raw') bytes = c.bytes;
         else if (c.k === 'address') bytes = addressFrame(c.address);
-        else bytes = agentFrame(c.tag, c.value);
+        else bytes = encodeFrame(c.type, c.seq, c.payload);
         if (c.k !== 'raw' && c.bit !== null) bytes[c.bit >> 3] ^= 1 << (c.bit & 7);
         const a = decodeAddressFrame(bytes);
         expect(a === null || (Number.isInteger(a) && a >= 0 && a <= 0xffffffff), `decodeAddressFrame returned ${a}`);
         if (a !== null) expect(Buffer.from(addressFrame(a)).equals(Buffer.from(bytes)), 'a decoded address does not encode back to the same frame');
-        const g = decodeAgentFrame(bytes);
-        if (g !== null) {
-          expect((Object.values(AGENT_FRAME) as number[]).includes(g.tag) && g.value >= 0 && g.value <= 0xffff, `decodeAgentFrame returned ${JSON.stringify(g)}`);
-          expect(Buffer.from(agentFrame(g.tag, g.value)).equals(Buffer.from(bytes)), 'a decoded agent frame does not encode back to the same bytes');
-        }
-        // one flipped bit is always caught by the XOR check byte
+        const parser = new FrameParser();
+        const got = [...parser.push(bytes), ...parser.expire()];
+        for (const g of got) expect(Buffer.from(bytes).includes(Buffer.from(encodeFrame(g.type, g.seq, g.payload))), 'a decoded link frame is not one that lies in the input');
+        // one flipped bit is always caught: by the address XOR, by the frame's CRC-32
         if (c.k === 'address') expect(c.bit === null ? a === c.address : a === null, `address frame ${c.address} with bit ${c.bit} flipped decoded to ${a}`);
-        if (c.k === 'agent' && c.bit !== null) expect(g === null, 'an agent frame with one bit flipped decoded');
-        count(stats, a !== null ? 'address frame' : g !== null ? 'agent frame' : 'rejected');
+        if (c.k === 'agent') {
+          const exact = got.filter((g) => g.type === c.type && g.seq === c.seq && Buffer.from(g.payload).equals(Buffer.from(c.payload)));
+          expect(c.bit === null ? exact.length === 1 : exact.length === 0, `link frame with bit ${c.bit} flipped: ${got.length} frame(s) decoded`);
+        }
+        count(stats, a !== null ? 'address frame' : got.length ? 'link frame' : 'rejected');
         return true;
       },
     ),
@@ -615,6 +617,7 @@ interface ImageSeed {
   other: KeyObject;
   manifest: Manifest;
   module: Uint8Array;
+  agent: Uint8Array;
   bytes: Uint8Array;
 }
 let imageSeed: ImageSeed | null = null;
@@ -624,6 +627,7 @@ function imageFixture(): ImageSeed {
     const other = generateKeyPairSync('ed25519');
     const board = loadBoard('stm32f407');
     const module = loadEngineModule('terminal');
+    const agent = agentOfKind(loadAgentManifest(), board.agent!.binary).bytes;
     const spec = METHOD_SPECS.clear;
     const manifest: Manifest = {
       board: { id: board.id, name: board.name, productIds: board.productIds.map((p) => `0x${p.toString(16).padStart(4, '0')}`), flash: { base: `0x${board.flash.base.toString(16).padStart(8, '0')}`, size: board.flash.size } },
@@ -631,15 +635,16 @@ function imageFixture(): ImageSeed {
       verify: 'full',
       blockSize: planErase(board).blockSize,
       engine: { abiVersion: ABI_VERSION, bytes: module.length, sha256: createHash('sha256').update(module).digest('hex') },
+      agent: { kind: board.agent!.binary, load: `0x${board.agent!.load.toString(16).padStart(8, '0')}`, bytes: agent.length, sha256: createHash('sha256').update(agent).digest('hex') },
       signer: { keyId: imageKeyId(pair.privateKey) },
       tool: { name: 'poswipe', version: 'fuzz' },
       builtAt: new Date(0).toISOString(),
       conformance: { runtimes: ['v8'], skipped: [], jobs: 1, digests: 1, selfcontainedSha256: '0'.repeat(64) },
     };
-    const bytes = signImage({ manifest, module }, pair.privateKey).bytes;
+    const bytes = signImage({ manifest, module, agent }, pair.privateKey).bytes;
     const opened = openImage(bytes, [pair.publicKey]);
     if (opened.method !== 'clear') throw new Error('fuzz: the seed image does not open');
-    imageSeed = { trusted: pair.publicKey, signKey: pair.privateKey, other: other.privateKey, manifest, module, bytes };
+    imageSeed = { trusted: pair.publicKey, signKey: pair.privateKey, other: other.privateKey, manifest, module, agent, bytes };
   }
   return imageSeed;
 }
@@ -653,7 +658,7 @@ const image: FuzzTarget = {
       fc.oneof(
         { weight: 5, arbitrary: fc.record({ k: fc.constant('bytes' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
         { weight: 4, arbitrary: fc.record({ k: fc.constant('manifest' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), signer: fc.constantFrom('trusted', 'trusted', 'trusted', 'other', 'none') }) },
-        { weight: 1, arbitrary: fc.record({ k: fc.constant('header' as const), field: fc.integer({ min: 0, max: 5 }), v: fc.oneof(interesting32, fc.integer({ min: 0, max: 0xffffffff })) }) },
+        { weight: 1, arbitrary: fc.record({ k: fc.constant('header' as const), field: fc.integer({ min: 0, max: 6 }), v: fc.oneof(interesting32, fc.integer({ min: 0, max: 0xffffffff })) }) },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 256 }) }) },
       ),
       (m) => {
@@ -668,8 +673,8 @@ const image: FuzzTarget = {
         else {
           const manifest = applyJson(s.manifest as unknown as Json, m.ops);
           const text = new TextEncoder().encode(JSON.stringify(manifest, null, 2));
-          if (m.signer === 'none') bytes = encodeImage({ manifest: text, module: s.module });
-          else bytes = signImage({ manifest: text, module: s.module }, m.signer === 'trusted' ? s.signKey : s.other).bytes;
+          if (m.signer === 'none') bytes = encodeImage({ manifest: text, module: s.module, agent: s.agent });
+          else bytes = signImage({ manifest: text, module: s.module, agent: s.agent }, m.signer === 'trusted' ? s.signKey : s.other).bytes;
           genuine = m.signer === 'trusted';
         }
         const same = Buffer.from(bytes).equals(Buffer.from(s.bytes));
@@ -679,6 +684,7 @@ const image: FuzzTarget = {
           expect(same || genuine, `an altered or untrusted image opened (${m.k})`);
           expect(METHODS.includes(r.value.method) && (r.value.verify === 'full' || r.value.verify === 'sample') && r.value.productIds.every((p) => Number.isInteger(p)), 'an opened image has a bad method or product ID');
           expect(Buffer.from(r.value.module).equals(Buffer.from(s.module)), 'an opened image runs another module');
+          expect(Buffer.from(r.value.agent).equals(Buffer.from(s.agent)), 'an opened image uploads another agent');
         } else {
           if (same) throw new Broken(`the genuine image was refused: ${r.error.message}`);
           if (m.k === 'manifest' && m.signer !== 'trusted') expect(r.error instanceof SafetyError || r.error instanceof InputError, 'an untrusted image was not refused');

@@ -98,8 +98,8 @@ export function formatTable(r: BenchResults): string {
   const a = r.agentRam;
   out.push(`module: build/terminal.wasm ${r.moduleBytes} B (host.wasm ${r.hostModuleBytes ?? '-'} B)`);
   out.push(
-    `agent RAM on ${a.board}: ${r.agentRamBytes} B = module area ${a.moduleArea} + job area ${a.jobArea} + result area ${a.resultArea} + Wasm memory ${a.wasmMemoryPages} x 64 KiB` +
-      ` (board runtime figure ${a.boardRuntimeBytes} B; RAM free above the bootloader ${a.boardFreeRamBytes} B)`,
+    `agent RAM on ${a.board}: ${r.agentRamBytes} B from the ${a.kind} agent's link address to its RAM end (image ${a.imageBytes} B, Wasm memory ${a.wasmMemoryPages} x 64 KiB, stack)` +
+      ` (RAM free above the bootloader ${a.boardFreeRamBytes} B)`,
   );
   out.push('');
 

@@ -226,7 +226,7 @@ test('tampered erase image (one byte of the module changed): exit 4, the signatu
 
 test('unsigned erase image: exit 4, "not signed"', () => {
   const parsed = parseImage(readFileSync(image));
-  writeFileSync(at('unsigned.pwimg'), encodeImage({ manifest: parsed.manifestBytes, module: parsed.module }));
+  writeFileSync(at('unsigned.pwimg'), encodeImage({ manifest: parsed.manifestBytes, module: parsed.module, agent: parsed.agent }));
   expectFailure(flashImage('unsigned.pwimg', 'unsigned.log'), 4, /image unsigned\.pwimg is not signed: flash runs only images signed by a trusted key/);
   assert.ok(!existsSync(at('unsigned.log')), 'no flash operation');
 });
@@ -321,7 +321,7 @@ test('interrupted run (SIGINT during the erase): no certificate, the image file 
   const log = at('interrupted.log');
   let first!: Promise<Awaited<ReturnType<typeof runAsync>>>;
   let pid = 0;
-  first = runAsync(['erase', '--board', 'acme-t400', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '2000000', '--emu-image', img.path, '--emu-log', log, '--backup', 'interrupted.pwbk', '--passphrase-file', 'pass.txt', '--cert', 'interrupted-certs'], (p) => (pid = p));
+  first = runAsync(['erase', '--board', 'acme-t400', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--emu-image', img.path, '--emu-log', log, '--backup', 'interrupted.pwbk', '--passphrase-file', 'pass.txt', '--cert', 'interrupted-certs'], (p) => (pid = p));
   // wait for the first sector erase on the terminal, then interrupt
   for (let i = 0; i < 600 && !(existsSync(log) && /erase sector/.test(readFileSync(log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
   assert.match(readFileSync(log, 'utf8'), /erase sector/, 'the first run reached the erase');

@@ -20,8 +20,8 @@ import {
 } from '../host/boards/load';
 import { boardFromJson, boardSummaryLine, boardToJson, describeBoard } from '../host/boards/format';
 import { formatResetSequence, parseResetSequence, ResetSequenceError } from '../host/boards/reset';
-import { blocksFitting, rangesFitting, resultBytesFor } from '../host/boards/agent-sizes';
-import { RULE_NAMES, checkBoard, closest, knownFields, largestGap, runsTileFlash, agentFits } from '../host/boards/rules';
+import { agentCatalog } from '../host/agent/manifest';
+import { RULE_NAMES, checkBoard, closest, knownFields, runsTileFlash, agentFitsRam, linkPins } from '../host/boards/rules';
 import { runsTotal } from '../host/boards/layout';
 import { parseField } from '../host/boards/schema';
 import { Sector } from '../host/boards/types';
@@ -128,22 +128,51 @@ describe('shipped boards', () => {
     assert.equal(f1.bootloader.version, 0x22);
   });
 
-  test('agent areas: 256-byte aligned, above freeFrom, room for the ABI minimums', () => {
+  test('agents and links: kind, core and flash interface per family, load = the link address, AN2606 USART1 on PA9/PA10', () => {
+    const expect: Record<string, [string, string, string | null]> = {
+      stm32f103xb: ['cortex-m3', 'stm32f1', null],
+      stm32f103xe: ['cortex-m3', 'stm32f1', null],
+      stm32f205: ['cortex-m3', 'stm32f2', 'f2'],
+      stm32f407: ['cortex-m4', 'stm32f4', 'f4'],
+      stm32f429: ['cortex-m4', 'stm32f4', 'f4'],
+      'acme-t400': ['cortex-m4', 'stm32f4', 'f4'],
+      stm32l476: ['cortex-m4', 'stm32l4', 'l4'],
+    };
+    const catalog = agentCatalog();
     for (const b of listBoards()) {
+      const [core, fi, kind] = expect[b.id];
+      assert.equal(b.core, core, b.id);
+      assert.equal(b.flashInterface, fi, b.id);
+      assert.equal(b.agent?.binary ?? null, kind, b.id);
       if (b.agent === null) continue;
-      const a = b.agent;
-      for (const addr of [a.module, a.job, a.result]) {
-        assert.equal(addr % 256, 0, `${b.id} ${addr.toString(16)}`);
-        assert.ok(addr >= b.ram.freeFrom, b.id);
-      }
-      assert.equal(a.ramBytes, 65536 + 4096, b.id);
+      const e = catalog.find((x) => x.kind === b.agent!.binary)!;
+      assert.equal(b.agent.load, e.load, b.id);
+      assert.ok(b.agent.load >= b.ram.freeFrom && e.ramEnd <= b.ram.base + b.ram.size, b.id);
+      assert.equal(b.link!.tx, 9, b.id);
+      assert.equal(b.link!.rx, 10, b.id);
+      assert.equal(b.link!.af, 7, b.id);
     }
-    const f407 = loadBoard('stm32f407').agent!;
-    assert.equal(blocksFitting(f407.resultMax), 512);
-    assert.ok(rangesFitting(f407.jobMax) >= 2 * 512);
-    const l476 = loadBoard('stm32l476').agent!;
-    assert.equal(blocksFitting(l476.resultMax), 94);
-    assert.ok(rangesFitting(l476.jobMax) >= 512 + 1, 'one job erases all 512 pages and hashes one range');
+    assert.deepEqual(loadBoard('stm32f407').link, {
+      usart: 0x40011000,
+      usartClock: { register: 0x40023844, mask: 0x10 },
+      gpio: 0x40020000,
+      gpioClock: { register: 0x40023830, mask: 0x1 },
+      tx: 9,
+      rx: 10,
+      af: 7,
+      resetClockHz: 16000000,
+    });
+    assert.deepEqual(loadBoard('stm32l476').link, {
+      usart: 0x40013800,
+      usartClock: { register: 0x40021060, mask: 0x4000 },
+      gpio: 0x48000000,
+      gpioClock: { register: 0x4002104c, mask: 0x1 },
+      tx: 9,
+      rx: 10,
+      af: 7,
+      resetClockHz: 4000000,
+    });
+    assert.equal(loadBoard('stm32f103xe').link, null);
   });
 });
 
@@ -222,13 +251,14 @@ describe('inheritance', () => {
     assert.ok(acme.source.endsWith(path.join('boards', 'acme-t400.json')));
   });
 
-  test('objects merge deeply: the F4 family moves the agent areas, their sizes come from the F2 family', () => {
-    const f205 = loadBoard('stm32f205').agent!;
-    const f407 = loadBoard('stm32f407').agent!;
-    assert.equal(f205.module, 0x20002000);
-    assert.equal(f407.module, 0x20003000);
-    assert.equal(f407.moduleMax, f205.moduleMax);
-    assert.equal(f407.resultMax, f205.resultMax);
+  test('objects merge deeply: the F4 family changes the agent kind and load, the link comes from the F2 family', () => {
+    const f205 = loadBoard('stm32f205');
+    const f407 = loadBoard('stm32f407');
+    assert.deepEqual(f205.agent, { binary: 'f2', load: 0x20002000 });
+    assert.deepEqual(f407.agent, { binary: 'f4', load: 0x20003000 });
+    assert.deepEqual(f407.link, f205.link);
+    assert.equal(f205.core, 'cortex-m3');
+    assert.equal(f407.core, 'cortex-m4');
   });
 
   test('arrays replace: the F429 timing keeps the F2 erase table and overrides mass erase only', () => {
@@ -348,14 +378,14 @@ describe('validation rules', () => {
     assert.match(runsTileFlash(b, () => b.source)[0].explanation, /banks end at 0x08100000 but the flash ends at 0x08200000/);
   });
 
-  test('agent-fits wants ramBytes in one piece', () => {
+  test('agent-fits-ram and link-pins explain themselves', () => {
     const b = structuredClone(loadBoard('stm32l476'));
-    assert.deepEqual(agentFits(b, () => b.source), []);
-    b.agent!.ramBytes += 0x200;
-    assert.match(agentFits(b, () => b.source)[0].explanation, /largest free stretch .* is 69888 bytes/);
-    assert.equal(largestGap(0, 100, [{ address: 10, size: 10 }, { address: 50, size: 10 }]), 40);
-    assert.equal(largestGap(0, 100, [{ address: 0, size: 100 }]), 0);
-    assert.equal(resultBytesFor(512), 40 + 64 + 16384);
+    assert.deepEqual(agentFitsRam(b, () => b.source), []);
+    b.ram.size = 0x8000;
+    assert.match(agentFitsRam(b, () => b.source)[0].explanation, /agent l4 uses RAM up to 0x[0-9A-F]{8}, past the end of this board's RAM \(0x20008000\)/);
+    const c = structuredClone(loadBoard('stm32f407'));
+    c.link!.rx = c.link!.tx;
+    assert.match(linkPins(c, () => c.source)[0].explanation, /TX and RX are both pin 9/);
   });
 
   test('parseField throws a field-types BoardError naming file and field', () => {
@@ -374,7 +404,7 @@ describe('validation rules', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poswipe-boards-'));
     try {
       fs.copyFileSync(path.join(ROOT, 'boards', 'stm32l476.json'), path.join(dir, 'stm32l476.json'));
-      fs.copyFileSync(path.join(BROKEN, 'agent-fits.json'), path.join(dir, 'agent-fits.json'));
+      fs.copyFileSync(path.join(BROKEN, 'agent-fits-ram.json'), path.join(dir, 'agent-fits-ram.json'));
       const { boards, errors } = loadAllBoards({ boardsDir: dir });
       assert.deepEqual(boards.map((b) => b.id), ['stm32l476']);
       assert.deepEqual(errors.map((e) => e.rule), ['inherits-unknown']);
@@ -473,7 +503,9 @@ describe('formatting', () => {
     assert.equal(j.flash.sizeRegister, '0x1FFF7A22');
     assert.equal(j.flash.erasedValue, '0xFF');
     assert.equal(j.ram.freeFrom, '0x20003000');
-    assert.equal(j.agent.module, '0x20003000');
+    assert.deepEqual(j.agent, { binary: 'f4', load: '0x20003000' });
+    assert.equal(j.link.usartClock.mask, '0x10');
+    assert.equal(j.core, 'cortex-m4');
     assert.equal(j.regions[1].address, '0x08004000');
     assert.equal(j.bootloader.eraseCommand, '0x44');
     assert.deepEqual(j.inherits, ['stm32f2', 'stm32f4', 'stm32f407']);
@@ -492,8 +524,15 @@ describe('formatting', () => {
     assert.match(acme, /4 × 16 KiB \+ 1 × 64 KiB \+ 7 × 128 KiB \(12 sectors\)/);
     const f429 = describeBoard(loadBoard('stm32f429'));
     assert.match(f429, /bank 2: 0x08100000-0x081FFFFF \(1 MiB\), units 12-23/);
+    const l476 = describeBoard(loadBoard('stm32l476'));
+    assert.match(l476, /core:\s+cortex-m4, flash interface stm32l4/);
+    assert.match(l476, /agent:\s+kind l4, written and started at 0x20003100/);
+    assert.match(l476, /link:\s+USART at 0x40013800 \(clock: 0x40021060 \|= 0x4000\), 8E1/);
+    assert.match(l476, /TX pin 9, RX pin 10, AF7/);
+    assert.match(l476, /core clock at Go 4 MHz/);
+    assert.match(f1, /link:\s+none/);
     const line = boardSummaryLine(loadBoard('stm32l476'));
-    assert.match(line, /^stm32l476\s+0x0415\s+1 MiB 512 pages, 2 banks/);
+    assert.match(line, /^stm32l476\s+0x0415\s+1 MiB 512 pages, 2 banks\s+agent l4/);
     assert.ok(!line.includes('\n'));
   });
 });

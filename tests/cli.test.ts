@@ -119,7 +119,8 @@ test('boards --json lists the seven boards with product IDs', () => {
 
 test('--board auto over a serial port (a pty served by poswipe emu): the product ID picks the board', { skip: toolSkip(spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed') }, async () => {
   const link = path.join(work, 'tty-auto');
-  const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '2'], { stdio: 'ignore' });
+  // three server sessions: the product-ID probe, the erase up to the agent's RESET (a part reset ends a session), the re-sync after it
+  const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '3'], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

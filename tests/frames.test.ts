@@ -11,7 +11,6 @@ import {
   specialEraseFrame,
   stm32Crc32,
 } from '../host/protocol/frames';
-import { agentFrame, decodeAgentFrame, loadImage, LOAD_MAGIC } from '../host/protocol/agent-frames';
 
 test('command frame is the code and its complement', () => {
   assert.deepEqual([...commandFrame(0x11)], [0x11, 0xee]);
@@ -75,21 +74,4 @@ test('STM32 CRC-32: the CRC unit vectors and the MPEG-2 reference', () => {
   const swapped = Uint8Array.of(text[3], text[2], text[1], text[0], text[7], text[6], text[5], text[4]);
   assert.equal(stm32Crc32(swapped), mpeg2(text));
   assert.throws(() => stm32Crc32(new Uint8Array(3)), RangeError);
-});
-
-test('agent frames round-trip and reject a bad check byte', () => {
-  const f = agentFrame(0x44, 0x1234);
-  assert.deepEqual(decodeAgentFrame(f), { tag: 0x44, value: 0x1234 });
-  f[3] ^= 0x80;
-  assert.equal(decodeAgentFrame(f), null);
-  assert.equal(decodeAgentFrame(Uint8Array.of(0x41, 0, 0, 0x41)), null); // unknown tag
-});
-
-test('load image: header, module, signature', () => {
-  const img = loadImage(Uint8Array.of(0, 0x61, 0x73, 0x6d), Uint8Array.of(9, 9));
-  const v = new DataView(img.buffer);
-  assert.equal(v.getUint32(0, true), LOAD_MAGIC);
-  assert.equal(v.getUint32(4, true), 4);
-  assert.equal(v.getUint32(8, true), 2);
-  assert.equal(img.length, 16 + 4 + 2);
 });

@@ -15,7 +15,7 @@ import { InputError, SafetyError } from '../host/errors';
 import { openImage } from '../host/image/build';
 import { loadTrustKeys } from '../host/image/sign';
 import { encodeImage, parseImage, IMAGE_HEADER_SIZE, decodeManifest } from '../host/image/format';
-import { runCli } from './helpers';
+import { ROOT, runCli } from './helpers';
 
 let dir = '';
 let env: NodeJS.ProcessEnv = {};
@@ -54,7 +54,8 @@ test('build signs an image for stm32f407 and reports the terminal module in byte
   imageBytes = fs.readFileSync(image);
   const parsed = parseImage(new Uint8Array(imageBytes));
   assert.equal(parsed.module.length, moduleBytes);
-  assert.equal(parsed.moduleSignature.length, 64);
+  assert.equal(parsed.agentSignature.length, 64);
+  assert.deepEqual([...parsed.agent], [...fs.readFileSync(path.join(ROOT, 'agent', 'bin', 'f4.bin'))], 'the committed f4 agent, byte for byte');
   assert.equal(parsed.imageSignature.length, 64);
   const m = decodeManifest(parsed);
   assert.equal(m.board.id, 'stm32f407');
@@ -63,6 +64,9 @@ test('build signs an image for stm32f407 and reports the terminal module in byte
   assert.equal(m.verify, 'full');
   assert.equal(m.blockSize, 4096);
   assert.equal(m.engine.abiVersion, 1);
+  assert.equal(m.agent.kind, 'f4');
+  assert.equal(m.agent.load, '0x20003000');
+  assert.equal(m.agent.bytes, parsed.agent.length);
   assert.ok(m.conformance.runtimes.includes('v8:terminal') && m.conformance.runtimes.includes('v8:selfcontained'));
 });
 
@@ -74,7 +78,7 @@ test('build refuses bad input: unknown method, sampling for purge, a key that is
     [['--board', 'stm32f407', '--method', 'purge', '--verify', 'sample', '--key', 'fw.key.pem'], /requires full verification/],
     [['--board', 'stm32f407', '--method', 'clear', '--key', 'rsa.key.pem'], /Ed25519/],
     [['--board', 'stm32f407', '--method', 'clear', '--key', 'missing.pem'], /no such file/],
-    [['--board', 'stm32f103xb', '--method', 'clear', '--key', 'fw.key.pem'], /no room for the Wasm agent/],
+    [['--board', 'stm32f103xb', '--method', 'clear', '--key', 'fw.key.pem'], /no room for the agent \(bootloader-only path\)/],
   ];
   for (const [args, why] of cases) {
     const r = cli(['build', ...args, '--out', 'never.img']);
@@ -126,6 +130,7 @@ test('every single flipped byte of the image is refused before any terminal is i
   const good = new Uint8Array(imageBytes);
   assert.equal(openImage(good, trusted).manifest.board.id, 'stm32f407');
   const moduleAt = IMAGE_HEADER_SIZE + parseImage(good).manifestBytes.length;
+  const agentMagicAt = moduleAt + parseImage(good).module.length + 0x40;
   const counts = { 2: 0, 4: 0 };
   for (let at = 0; at < good.length; at++) {
     const bad = Uint8Array.from(good);
@@ -137,20 +142,21 @@ test('every single flipped byte of the image is refused before any terminal is i
       assert.ok(err instanceof InputError || err instanceof SafetyError, `offset ${at}: ${String(err)}`);
       code = (err as InputError | SafetyError).exitCode;
     }
-    // the header (magic, version, header size, lengths) and the module's Wasm magic are structure
-    const structural = at < IMAGE_HEADER_SIZE || (at >= moduleAt && at < moduleAt + 4);
+    // the header (magic, version, header size, lengths), the module's Wasm magic and the agent's PWAG magic are structure
+    const structural = at < IMAGE_HEADER_SIZE || (at >= moduleAt && at < moduleAt + 4) || (at >= agentMagicAt && at < agentMagicAt + 4);
     assert.equal(code, structural ? 2 : 4, `byte ${at} flipped: exit ${code}`);
     counts[code as 2 | 4]++;
   }
-  assert.equal(counts[2], IMAGE_HEADER_SIZE + 4);
+  assert.equal(counts[2], IMAGE_HEADER_SIZE + 4 + 4);
 });
 
 test('a flipped byte in each part of the image is refused by flash with nothing sent to the terminal', () => {
   const parsed = parseImage(new Uint8Array(imageBytes));
   const manifestAt = IMAGE_HEADER_SIZE;
   const moduleAt = manifestAt + parsed.manifestBytes.length;
-  const modSigAt = moduleAt + parsed.module.length;
-  const imgSigAt = modSigAt + 64;
+  const agentAt = moduleAt + parsed.module.length;
+  const agentSigAt = agentAt + parsed.agent.length;
+  const imgSigAt = agentSigAt + 64;
   const end = imgSigAt + 64;
   assert.equal(end, imageBytes.length);
   const positions: [number, number, RegExp, string][] = [
@@ -158,11 +164,15 @@ test('a flipped byte in each part of the image is refused by flash with nothing 
     [8, 2, /unknown image format version/, 'format version'],
     [12, 2, /header size/, 'header size'],
     [21, 2, /do not add up/, 'module length'],
-    [28, 2, /do not add up|signature length/, 'image signature length'],
+    [25, 2, /do not add up|agent length/, 'agent length'],
+    [32, 2, /do not add up|signature length/, 'image signature length'],
     [manifestAt + (parsed.manifestBytes.length >> 1), 4, /signature/, 'manifest'],
     [moduleAt, 2, /WebAssembly magic/, 'module, first byte'],
     [moduleAt + (parsed.module.length >> 1), 4, /signature/, 'module'],
-    [modSigAt + 10, 4, /signature/, 'module signature'],
+    [agentAt + 4, 4, /signature/, 'agent, its reset vector'],
+    [agentAt + 0x40, 2, /PWAG/, 'agent, its header magic'],
+    [agentAt + (parsed.agent.length >> 1), 4, /signature/, 'agent code'],
+    [agentSigAt + 10, 4, /signature/, 'agent signature'],
     [end - 1, 4, /signature/, 'image signature'],
   ];
   for (const [at, want, why, label] of positions) {
@@ -185,7 +195,7 @@ test('truncated, extended, untrusted and unsigned images are refused with nothin
   assertNothingSent(flash(write('long.img', Buffer.concat([imageBytes, Buffer.from([0])]))), 2, /trailing/, 'one byte more');
   assertNothingSent(flash('f407.img', 'other.pub.pem'), 4, /not among the trusted key/, 'untrusted key');
   const parsed = parseImage(new Uint8Array(imageBytes));
-  const unsigned = encodeImage({ manifest: parsed.manifestBytes, module: parsed.module });
+  const unsigned = encodeImage({ manifest: parsed.manifestBytes, module: parsed.module, agent: parsed.agent });
   assertNothingSent(flash(write('unsigned.img', unsigned)), 4, /not signed/, 'unsigned image');
   assertNothingSent(flash('no-such.img'), 2, /no such file/, 'missing image');
   // several trusted keys: one of them signed it, so it runs (control for the untrusted case)
@@ -194,13 +204,13 @@ test('truncated, extended, untrusted and unsigned images are refused with nothin
   assert.equal(r.code, 0, r.stderr);
 });
 
-test('a terminal that enforces signed modules (--emu-trust) runs the signed image and refuses an unsigned module', () => {
+test('a terminal that runs only signed code (simulated secure boot, --emu-trust) runs the signed image\'s agent and refuses an unsigned one', () => {
   const signed = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--trust', 'fw.pub.pem', '--emu-trust', 'fw.pub.pem']);
   assert.equal(signed.code, 0, signed.stderr);
   assert.match(signed.stdout, /VERIFIED/);
   const wrongKey = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--trust', 'fw.pub.pem', '--emu-trust', 'other.pub.pem']);
   assert.equal(wrongKey.code, 4, wrongKey.stderr);
-  assert.match(wrongKey.stderr, /refused the engine module/);
+  assert.match(wrongKey.stderr, /refused to start the agent.*not from a key it trusts/);
   const unsigned = cli(['erase', '--board', 'stm32f407', '--port', 'emu', '--method', 'clear', '--emu-trust', 'fw.pub.pem']);
   assert.equal(unsigned.code, 4, unsigned.stderr);
   assert.match(unsigned.stderr, /signature missing or not trusted/);
@@ -211,13 +221,17 @@ test('parseImage names each structural problem (InputError, exit 2)', () => {
   const expectInput = (b: Uint8Array, why: RegExp) =>
     assert.throws(() => parseImage(b), (e: unknown) => e instanceof InputError && e.exitCode === 2 && why.test(e.message));
   expectInput(bytes.subarray(0, 4), /truncated/);
-  const v2 = Uint8Array.from(bytes);
-  new DataView(v2.buffer).setUint32(8, 2, true);
-  expectInput(v2, /unknown image format version 2/);
+  const v3 = Uint8Array.from(bytes);
+  new DataView(v3.buffer).setUint32(8, 3, true);
+  expectInput(v3, /unknown image format version 3/);
+  const v1 = Uint8Array.from(bytes);
+  new DataView(v1.buffer).setUint32(8, 1, true);
+  expectInput(v1, /unknown image format version 1 \(this poswipe reads version 2\)/);
   const sig = Uint8Array.from(bytes);
   const dv = new DataView(sig.buffer);
-  dv.setUint32(28, 63, true);
+  dv.setUint32(32, 63, true);
   expectInput(sig.subarray(0, sig.length - 1), /image signature length 63/);
-  const one = encodeImage({ manifest: parseImage(bytes).manifestBytes, module: parseImage(bytes).module, moduleSignature: new Uint8Array(64) });
+  const p = parseImage(bytes);
+  const one = encodeImage({ manifest: p.manifestBytes, module: p.module, agent: p.agent, agentSignature: new Uint8Array(64) });
   expectInput(one, /only one of the two signatures/);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBoard } from '../host/boards/load';
-import { planErase, planRetry, resultBytes, maxBlocksFor, unitsOf } from '../host/plan/erase-plan';
+import { JOB_MAX, RESULT_MAX } from '../host/engine/abi';
+import { jobBytes, planErase, planRetry, resultBytes, unitsOf } from '../host/plan/erase-plan';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const summary = (id: string, opts = {}) =>
@@ -27,16 +28,22 @@ test('acme-t400: the protected boot sector is skipped and named', () => {
   assert.equal(planErase(loadBoard('acme-t400'), { includeProtected: true }).sectors.length, 12);
 });
 
-test('L476: 2 KiB pages pair into 4 KiB blocks; jobs split at the board result area (94 blocks)', () => {
+test('L476: 2 KiB pages pair into 4 KiB blocks; all 512 pages and 256 blocks in one job (the engine\'s limits, not the board\'s RAM)', () => {
   const board = loadBoard('stm32l476');
-  assert.equal(maxBlocksFor(board.agent!.resultMax), 94);
-  assert.ok(resultBytes(94) <= board.agent!.resultMax && resultBytes(95) > board.agent!.resultMax);
-  assert.deepEqual(summary('stm32l476'), [
-    { erase: Array.from({ length: 188 }, (_, i) => i), hash: [['0x8000000', '0x5e000']], blocks: 94 },
-    { erase: Array.from({ length: 188 }, (_, i) => 188 + i), hash: [['0x805e000', '0x5e000']], blocks: 94 },
-    { erase: Array.from({ length: 136 }, (_, i) => 376 + i), hash: [['0x80bc000', '0x44000']], blocks: 68 },
-  ]);
+  assert.deepEqual(summary('stm32l476'), [{ erase: Array.from({ length: 512 }, (_, i) => i), hash: [['0x8000000', '0x100000']], blocks: 256 }]);
   assert.deepEqual(planErase(board).blocks[0].sectors, [0, 1]);
+  assert.ok(jobBytes(512, 1, 0) <= JOB_MAX);
+});
+
+test('job limits are the engine\'s: 512 blocks per job, so 2 KiB blocks on the L476 take two jobs', () => {
+  assert.equal(resultBytes(512), RESULT_MAX);
+  assert.deepEqual(summary('stm32l476', { blockSize: 2048 }), [
+    { erase: Array.from({ length: 512 }, (_, i) => i), hash: [['0x8000000', '0x100000']], blocks: 512 },
+  ]);
+  assert.deepEqual(summary('stm32l476', { blockSize: 1024 }), [
+    { erase: Array.from({ length: 256 }, (_, i) => i), hash: [['0x8000000', '0x80000']], blocks: 512 },
+    { erase: Array.from({ length: 256 }, (_, i) => 256 + i), hash: [['0x8080000', '0x80000']], blocks: 512 },
+  ]);
 });
 
 test('F429: dual bank in one job of 512 blocks, bank 2 sectors numbered 12-23', () => {
@@ -58,7 +65,7 @@ test('retry plans cover only the units under failed blocks', () => {
   const board = loadBoard('stm32f407');
   const p = planErase(board);
   const failed = p.blocks.filter((b) => b.address === 0x08012000);
-  const jobs = planRetry(board, p, failed);
+  const jobs = planRetry(p, failed);
   assert.deepEqual(jobs.map((j) => ({ erase: j.erase.map((s) => s.index), hash: j.hash.map((h) => [hex(h.address), hex(h.size)]) })), [{ erase: [4], hash: [['0x8010000', '0x10000']] }]);
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eraseTerminal } from '../host/session/erase';
+import { eraseReport, eraseSummary } from '../host/cli/report';
 import { DeviceError, SafetyError } from '../host/errors';
 import { parseFaults } from '../host/emulator/faults';
 import { blankOutside, emulated, engineModule, referenceDigest } from './helpers';
@@ -21,6 +22,10 @@ test('clear on an emulated F407: 256 blocks verified, digests reproduce independ
   assert.equal(o.blocks[255].address, 0x080ff000);
   assert.ok(blankOutside(terminal, 0xff));
   assert.match(o.identity.uid ?? '', /^[0-9a-f]{24}$/);
+  // the emulated terminal ran the agent with the model (no instruction-level runner registered here); the report says so
+  assert.equal(o.emulation, terminal.emulation);
+  assert.equal(eraseReport(o, { board: board.id, certificate: null, backup: null }).emulation, terminal.emulation);
+  assert.match(eraseSummary(o, board.id), /emulated terminal: /);
 });
 
 test('a fresh nonce per run: the same terminal gives different digests', async () => {

@@ -227,7 +227,8 @@ test('the Web Serial transport over a virtual port erases and verifies like the 
 test('station --once over a real serial port (a pty served by poswipe emu) and an emulated one: the pty board found by product ID', { skip: spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed', timeout: 50000 }, async () => {
   const link = path.join(work, 'tty-station');
   // two sessions on the pty: the product ID query, then the erase; the emulator then exits by itself
-  const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '2'], { stdio: 'ignore' });
+  // three server sessions: the product-ID probe, the erase up to the agent's RESET (a part reset ends a session), the re-sync after it
+  const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '3'], { stdio: 'ignore' });
   const serverExit = new Promise<void>((resolve) => server.on('exit', () => resolve()));
   try {
     for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));

@@ -107,10 +107,71 @@ export function parseAgentManifest(json: string, readBinary: (relative: string) 
   };
 }
 
-let cached: AgentManifest | null = null;
+/** What the board rules need to know of one agent kind: the manifest entry without its bytes. */
+export interface AgentCatalogEntry {
+  kind: string;
+  core: string;
+  flashInterface: string;
+  load: number;
+  size: number;
+  params: number;
+  ramEnd: number;
+}
 
-/** The package's agent/manifest.json with its binaries, checked once per process. */
-export function loadAgentManifest(root: string = packageRoot()): AgentManifest {
+/** The manifest's entries, parsed but not checked against their binaries (that is loadAgentManifest's job). */
+export function parseAgentCatalog(json: string): AgentCatalogEntry[] {
+  let raw: { agents?: RawAgent[] };
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    throw new ManifestError(`agent manifest is not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw.agents)) throw new ManifestError('agent manifest lists no agents');
+  return raw.agents.map((a) => ({
+    kind: a.kind,
+    core: a.core,
+    flashInterface: a.flashInterface,
+    load: hex(a.load, `${a.kind}.load`),
+    size: a.size,
+    params: hex(a.params, `${a.kind}.params`),
+    ramEnd: hex(a.ramEnd, `${a.kind}.ramEnd`),
+  }));
+}
+
+const catalogs = new Map<string, AgentCatalogEntry[]>();
+
+/** The package's agent kinds (agent/manifest.json), read once per process; ManifestError when there is no manifest. */
+export function agentCatalog(root: string = packageRoot()): AgentCatalogEntry[] {
+  const hit = catalogs.get(root);
+  if (hit) return hit;
+  const file = path.join(root, 'agent', 'manifest.json');
+  let json: string;
+  try {
+    json = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ManifestError(`no agent manifest at ${file} (run npm run build:agent with the ARM toolchain)`);
+  }
+  const c = parseAgentCatalog(json);
+  catalogs.set(root, c);
+  return c;
+}
+
+let cached: AgentManifest | null = null;
+let provided: AgentManifest | null = null;
+
+/**
+ * Installs the manifest this process uses instead of reading agent/manifest.json: the browser
+ * bundle embeds the manifest and binaries and passes them through parseAgentManifest (so they are
+ * checked exactly as on disk); nothing is read from a file system there.
+ */
+export function provideAgentManifest(m: AgentManifest): void {
+  provided = m;
+}
+
+/** The package's agent/manifest.json with its binaries, checked once per process (or the one provided). */
+export function loadAgentManifest(root?: string): AgentManifest {
+  if (provided && root === undefined) return provided;
+  root ??= packageRoot();
   if (cached && root === packageRoot()) return cached;
   const file = path.join(root, 'agent', 'manifest.json');
   let json: string;

@@ -6,7 +6,6 @@
 import { displayPath } from './errors';
 import { fullEraseTime, sectorsIn, sectorsOf } from './layout';
 import { BOARD_FILE, Spec, ValueKind, convert } from './schema';
-import { blocksFitting, rangesFitting } from './agent-sizes';
 import { Board, SectorRun } from './types';
 
 /** `0x` and upper-case hex digits, padded to `digits`. */
@@ -50,7 +49,7 @@ function summaryColumns(id: string, pid: string, flash: string, layout: string, 
 export function boardSummaryLine(b: Board): string {
   const units = sectorsOf(b).length;
   const banks = b.flash.banks.length > 1 ? `, ${b.flash.banks.length} banks` : '';
-  return summaryColumns(b.id, pids(b), formatSize(b.flash.size), `${unitWord(b, units)}${banks}`, b.agent === null ? 'no agent' : 'agent', b.name);
+  return summaryColumns(b.id, pids(b), formatSize(b.flash.size), `${unitWord(b, units)}${banks}`, b.agent === null ? 'no agent' : `agent ${b.agent.binary}`, b.name);
 }
 
 /** The column titles that go above summary lines. */
@@ -101,14 +100,15 @@ export function describeBoard(b: Board): string {
   const erase = bl.eraseCommand === 0x43 ? 'Erase (0x43)' : 'Extended Erase (0x44)';
   add('bootloader', `version ${hex(bl.version, 2)}, ${erase}, Get Checksum ${bl.getChecksum ? 'yes' : 'no'}, Get Version option bytes ${bl.optionBytes.map((o) => hex(o, 2)).join(' ')}`);
   add('read protection', `level 0 = ${hex(bl.rdp.level0, 2)}, level 2 = ${bl.rdp.level2 === null ? 'none' : hex(bl.rdp.level2, 2)}, any other value = level 1`);
-  if (b.agent === null) {
-    add('agent', 'no agent (bootloader-only path)');
+  add('core', `${b.core}, flash interface ${b.flashInterface}`);
+  add('agent', b.agent === null ? 'no agent (bootloader-only path)' : `kind ${b.agent.binary}, written and started at ${hex(b.agent.load, 8)} (agent/manifest.json)`);
+  if (b.link === null) {
+    add('link', 'none');
   } else {
-    const a = b.agent;
-    add('agent', `module ${rangeText({ address: a.module, size: a.moduleMax })}`);
-    add('', `job    ${rangeText({ address: a.job, size: a.jobMax })}: up to ${rangesFitting(a.jobMax)} ranges`);
-    add('', `result ${rangeText({ address: a.result, size: a.resultMax })}: up to ${blocksFitting(a.resultMax)} blocks`);
-    add('', `runtime needs ${formatSize(a.ramBytes)} more (Wasm memory and stack)`);
+    const l = b.link;
+    add('link', `USART at ${hex(l.usart, 8)} (clock: ${hex(l.usartClock.register, 8)} |= ${hex(l.usartClock.mask)}), 8E1`);
+    add('', `GPIO at ${hex(l.gpio, 8)} (clock: ${hex(l.gpioClock.register, 8)} |= ${hex(l.gpioClock.mask)}), TX pin ${l.tx}, RX pin ${l.rx}, AF${l.af}`);
+    add('', `core clock at Go ${+(l.resetClockHz / 1e6).toFixed(3)} MHz`);
   }
   add('reset', b.reset === null ? 'no wiring described' : `enter "${b.reset.enter}", exit "${b.reset.exit}"`);
   if (b.regions.length === 0) {
@@ -139,6 +139,7 @@ function jsonValue(kind: ValueKind, v: unknown): unknown {
     case 'address':
       return hex(v, 8);
     case 'size':
+    case 'mask':
       return hex(v);
     case 'byte':
       return hex(v, 2);

@@ -19,7 +19,8 @@ import { parseResetSequence, ResetSequenceError } from './reset';
 import { BOARD_FILE, FieldSpec, Spec, convert, describeSpec, isPlainObject, joinField, preview } from './schema';
 import { Origin } from './resolve';
 import { Board, Range } from './types';
-import { MIN_AGENT_RAM_BYTES, MIN_JOB_BYTES, MIN_MODULE_BYTES, MIN_RESULT_BYTES } from './agent-sizes';
+import { agentCatalog, ManifestError, type AgentCatalogEntry } from '../agent/manifest';
+import { SIGNATURE_BLOCK_OFFSET, SIGNATURE_BLOCK_SIZE } from '../protocol/link';
 
 export type FileRule = (raw: unknown, file: string) => Problem[];
 export type BoardRule = (board: Board, origin: Origin) => Problem[];
@@ -251,73 +252,108 @@ export function freeFromInsideRam(board: Board, origin: Origin): Problem[] {
   return [];
 }
 
-type AreaName = 'module' | 'job' | 'result';
-const AREAS: readonly AreaName[] = ['module', 'job', 'result'];
+// ---------------------------------------------------------------------------------------------
+// The agent and its link (docs/agent.md)
 
-function agentAreas(agent: NonNullable<Board['agent']>): { name: AreaName; address: number; size: number }[] {
-  return AREAS.map((name) => ({ name, address: agent[name], size: agent[`${name}Max`] }));
+type Catalog = { entries: AgentCatalogEntry[] } | { error: string };
+
+function catalog(): Catalog {
+  try {
+    return { entries: agentCatalog() };
+  } catch (err) {
+    if (err instanceof ManifestError) return { error: err.message };
+    throw err;
+  }
 }
 
-/** The module, job and result areas lie in RAM above `freeFrom`, are word-aligned and do not overlap. */
-export function agentInsideRam(board: Board, origin: Origin): Problem[] {
-  const { agent, ram } = board;
-  if (agent === null) return [];
-  const rule = 'agent-inside-ram';
-  const out: Problem[] = [];
-  const end = ram.base + ram.size;
-  const areas = agentAreas(agent);
-  for (const a of areas) {
-    const f = `agent.${a.name}`;
-    if (a.address % 4 !== 0) out.push(problem(origin(f), f, rule, `${hex(a.address, 8)} is not a multiple of 4 (Write Memory needs word-aligned addresses)`));
-    if (a.address < ram.freeFrom) {
-      out.push(problem(origin(f), f, rule, `${a.name} area starts at ${hex(a.address, 8)}, below ram.freeFrom ${hex(ram.freeFrom, 8)} (the bootloader uses that RAM)`));
-    } else if (a.address + a.size > end) {
-      out.push(problem(origin(f), f, rule, `${a.name} area ${hex(a.address, 8)}-${hex(a.address + a.size - 1, 8)} runs past the end of RAM (${hex(end - 1, 8)})`));
-    }
-  }
-  for (let i = 0; i < areas.length; i++) {
-    for (let j = i + 1; j < areas.length; j++) {
-      if (overlaps(areas[i], areas[j])) {
-        const f = `agent.${areas[j].name}`;
-        out.push(problem(origin(f), f, rule, `${areas[j].name} area overlaps the ${areas[i].name} area`));
-      }
-    }
-  }
-  return out;
+/** The manifest entry of the board's agent kind, when the board has an agent and the kind is known. */
+function agentEntry(board: Board): AgentCatalogEntry | null {
+  if (board.agent === null) return null;
+  const c = catalog();
+  if ('error' in c) return null;
+  return c.entries.find((e) => e.kind === board.agent!.binary) ?? null;
+}
+
+/** The board's agent kind is one of the committed binaries (agent/manifest.json). */
+export function agentBinaryKnown(board: Board, origin: Origin): Problem[] {
+  if (board.agent === null) return [];
+  const f = 'agent.binary';
+  const c = catalog();
+  if ('error' in c) return [problem(origin(f), f, 'agent-binary-known', c.error)];
+  if (c.entries.some((e) => e.kind === board.agent!.binary)) return [];
+  return [problem(origin(f), f, 'agent-binary-known', `no agent of kind "${board.agent.binary}" in agent/manifest.json (kinds: ${c.entries.map((e) => e.kind).join(', ')})`)];
+}
+
+/** The board's load address is the binary's link address (the image runs only where it was linked). */
+export function agentLoadMatches(board: Board, origin: Origin): Problem[] {
+  const e = agentEntry(board);
+  if (!e || e.load === board.agent!.load) return [];
+  const f = 'agent.load';
+  return [problem(origin(f), f, 'agent-load-matches', `${hex(board.agent!.load, 8)} is not where agent ${e.kind} is linked (${hex(e.load, 8)}); use "load": "${hex(e.load, 8)}"`)];
+}
+
+/** The agent is written above the RAM the bootloader keeps for itself. */
+export function agentAboveBootloader(board: Board, origin: Origin): Problem[] {
+  if (board.agent === null || board.agent.load >= board.ram.freeFrom) return [];
+  const f = 'agent.load';
+  return [problem(origin(f), f, 'agent-above-bootloader', `${hex(board.agent.load, 8)} is below ram.freeFrom ${hex(board.ram.freeFrom, 8)} (the bootloader uses that RAM)`)];
 }
 
 /**
- * The areas are large enough for the ABI (module >= 8272 bytes, job >= 600, result >= 2096 i.e.
- * 64 blocks), `ramBytes` is at least one Wasm page, and after the areas RAM above `freeFrom` still
- * holds `ramBytes` in one piece.
+ * The agent's image, its parameter block and the signature block after it, its linear memory and
+ * stack all end below the binary's RAM end, and that lies inside the board's RAM.
  */
-export function agentFits(board: Board, origin: Origin): Problem[] {
-  const { agent, ram } = board;
-  if (agent === null) return [];
-  const rule = 'agent-fits';
+export function agentFitsRam(board: Board, origin: Origin): Problem[] {
+  const e = agentEntry(board);
+  if (!e) return [];
+  const f = 'agent.binary';
+  const rule = 'agent-fits-ram';
   const out: Problem[] = [];
-  const mins: [keyof typeof agent, number, string][] = [
-    ['moduleMax', MIN_MODULE_BYTES, 'a 16-byte load header, an 8 KiB module and a 64-byte signature'],
-    ['jobMax', MIN_JOB_BYTES, 'the 88-byte job header and 64 ranges'],
-    ['resultMax', MIN_RESULT_BYTES, 'the result table of 64 blocks'],
-    ['ramBytes', MIN_AGENT_RAM_BYTES, "the module's one 64 KiB Wasm memory page"],
-  ];
-  for (const [key, min, what] of mins) {
-    const f = `agent.${key}`;
-    if (agent[key] < min) out.push(problem(origin(f), f, rule, `${hex(agent[key])} (${agent[key]} bytes) is less than ${min} bytes, the room for ${what}`));
-  }
-  const largest = largestGap(ram.freeFrom, ram.base + ram.size, agentAreas(agent));
-  if (largest < agent.ramBytes) {
-    out.push(
-      problem(
-        origin('agent.ramBytes'),
-        'agent.ramBytes',
-        rule,
-        `the agent runtime needs ${agent.ramBytes} bytes of RAM in one piece besides its areas, but the largest free stretch between ram.freeFrom and the end of RAM is ${largest} bytes`,
-      ),
-    );
+  const ramEnd = board.ram.base + board.ram.size;
+  if (e.ramEnd > ramEnd) out.push(problem(origin(f), f, rule, `agent ${e.kind} uses RAM up to ${hex(e.ramEnd, 8)}, past the end of this board's RAM (${hex(ramEnd, 8)})`));
+  const blocksEnd = e.params + SIGNATURE_BLOCK_OFFSET + SIGNATURE_BLOCK_SIZE;
+  if (e.params < e.load + e.size || blocksEnd > e.ramEnd) {
+    out.push(problem(origin(f), f, rule, `agent ${e.kind}'s parameter block and signature block (${hex(e.params, 8)}-${hex(blocksEnd - 1, 8)}) do not lie between its image end ${hex(e.load + e.size, 8)} and its RAM end ${hex(e.ramEnd, 8)}`));
   }
   return out;
+}
+
+/** The binary was built for the board's core (Cortex-M3 code on an M4 would run; the reverse would fault). */
+export function agentCoreMatches(board: Board, origin: Origin): Problem[] {
+  const e = agentEntry(board);
+  if (!e || e.core === board.core) return [];
+  return [problem(origin('core'), 'core', 'agent-core-matches', `agent ${e.kind} is built for ${e.core}, the board says ${board.core}`)];
+}
+
+/** The binary's flash driver is for the board's flash interface. */
+export function agentFlashInterfaceMatches(board: Board, origin: Origin): Problem[] {
+  const e = agentEntry(board);
+  if (!e || e.flashInterface === board.flashInterface) return [];
+  return [problem(origin('flashInterface'), 'flashInterface', 'agent-flash-interface-matches', `agent ${e.kind} drives the ${e.flashInterface} flash interface, the board says ${board.flashInterface}`)];
+}
+
+/** A board with an agent says which USART and pins the bootloader used (the agent brings them up again). */
+export function linkPresent(board: Board, origin: Origin): Problem[] {
+  if (board.agent === null || board.link !== null) return [];
+  return [problem(origin('link'), 'link', 'link-present', "the board has an agent but no link: give the bootloader's USART, its pins and RCC enables (AN2606)")];
+}
+
+/** TX and RX are pin numbers of one GPIO port: 0..15. */
+export function linkPins(board: Board, origin: Origin): Problem[] {
+  if (board.link === null) return [];
+  const out: Problem[] = [];
+  for (const key of ['tx', 'rx'] as const) {
+    const f = `link.${key}`;
+    if (board.link[key] > 15) out.push(problem(origin(f), f, 'link-pins', `pin ${board.link[key]}: a GPIO port has pins 0..15`));
+  }
+  if (board.link.tx === board.link.rx) out.push(problem(origin('link.rx'), 'link.rx', 'link-pins', `TX and RX are both pin ${board.link.tx}`));
+  return out;
+}
+
+/** The alternate function number fits AFRL/AFRH's four bits: 0..15. */
+export function linkAf(board: Board, origin: Origin): Problem[] {
+  if (board.link === null || board.link.af <= 15) return [];
+  return [problem(origin('link.af'), 'link.af', 'link-af', `alternate function ${board.link.af}: AFRL/AFRH hold 0..15`)];
 }
 
 /** Largest stretch of [from, to) not covered by any of `used`. */
@@ -424,8 +460,15 @@ export const BOARD_RULES: Readonly<Record<string, BoardRule>> = {
   'regions-disjoint': regionsDisjoint,
   'region-names-unique': regionNamesUnique,
   'free-from-inside-ram': freeFromInsideRam,
-  'agent-inside-ram': agentInsideRam,
-  'agent-fits': agentFits,
+  'agent-binary-known': agentBinaryKnown,
+  'agent-load-matches': agentLoadMatches,
+  'agent-above-bootloader': agentAboveBootloader,
+  'agent-fits-ram': agentFitsRam,
+  'agent-core-matches': agentCoreMatches,
+  'agent-flash-interface-matches': agentFlashInterfaceMatches,
+  'link-present': linkPresent,
+  'link-pins': linkPins,
+  'link-af': linkAf,
   'timings-positive': timingsPositive,
   'erase-timing-covers-units': eraseTimingCoversUnits,
   'program-unit-valid': programUnitValid,

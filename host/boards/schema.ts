@@ -7,6 +7,7 @@
  */
 
 import { BoardError } from './errors';
+import { CORE_KINDS, FLASH_INTERFACES } from './types';
 
 /** How a single value is written in a board file. */
 export type ValueKind =
@@ -18,6 +19,7 @@ export type ValueKind =
   | 'count' // small count, also of bytes: non-negative integer or hex string (written back as an integer)
   | 'byte' // 0..255: hex string or integer
   | 'pid' // product ID: hex string, 16 bits
+  | 'mask' // bit mask: hex string, 32 bits (written back in hex, unpadded)
   | 'time'; // milliseconds or microseconds: non-negative JSON number, fractions allowed
 
 export type Spec =
@@ -40,6 +42,7 @@ const array = (of: Spec, length?: number): Spec => ({ type: 'array', of, length 
 const req = (spec: Spec): FieldSpec => ({ spec, required: true });
 
 const range = (): Spec => object({ address: req(value('address')), size: req(value('size')) });
+const clockEnable = (): Spec => object({ register: req(value('address')), mask: req(value('mask')) });
 const timeRange = (): Spec => object({ typicalMs: req(value('time')), maxMs: req(value('time')) });
 
 export const REGION_KINDS = ['keys', 'protected', 'data'] as const;
@@ -87,16 +90,20 @@ export const BOARD_FILE: { type: 'object'; fields: Readonly<Record<string, Field
         program: req(object({ unitBytes: req(value('count')), typicalUs: req(value('time')), maxUs: req(value('time')) })),
       }),
     ),
-    agent: req(
+    core: req({ type: 'enum', values: CORE_KINDS }),
+    flashInterface: req({ type: 'enum', values: FLASH_INTERFACES }),
+    agent: req(object({ binary: req(value('id')), load: req(value('address')) }, true)),
+    link: req(
       object(
         {
-          module: req(value('address')),
-          moduleMax: req(value('size')),
-          job: req(value('address')),
-          jobMax: req(value('size')),
-          result: req(value('address')),
-          resultMax: req(value('size')),
-          ramBytes: req(value('size')),
+          usart: req(value('address')),
+          usartClock: req(clockEnable()),
+          gpio: req(value('address')),
+          gpioClock: req(clockEnable()),
+          tx: req(value('count')),
+          rx: req(value('count')),
+          af: req(value('count')),
+          resetClockHz: req(value('count')),
         },
         true,
       ),
@@ -149,6 +156,7 @@ const EXPECTED: Record<ValueKind, string> = {
   count: 'a count, as a non-negative integer or a hex string',
   byte: 'a byte value, as a hex string such as "0xFF" or an integer 0..255',
   pid: 'a product ID as a hex string such as "0x413"',
+  mask: 'a bit mask as a hex string such as "0x10" (at most 0xFFFFFFFF)',
   time: 'a non-negative number',
 };
 
@@ -166,6 +174,7 @@ export function parseValue(kind: ValueKind, v: unknown): Parsed<number | string 
       out = typeof v === 'boolean' ? v : undefined;
       break;
     case 'address':
+    case 'mask':
       out = typeof v === 'string' ? parseHex(v, U32) : undefined;
       break;
     case 'size':
@@ -189,7 +198,7 @@ export function parseValue(kind: ValueKind, v: unknown): Parsed<number | string 
  * Parse one value outside a whole-file walk (a command-line address, a field read by hand);
  * throws a BoardError (rule field-types) naming `file` and `field`.
  */
-export function parseField(kind: 'address' | 'size' | 'count' | 'byte' | 'pid', v: unknown, file: string, field: string): number;
+export function parseField(kind: 'address' | 'size' | 'count' | 'byte' | 'pid' | 'mask', v: unknown, file: string, field: string): number;
 export function parseField(kind: ValueKind, v: unknown, file: string, field: string): number | string | boolean;
 export function parseField(kind: ValueKind, v: unknown, file: string, field: string): number | string | boolean {
   const p = parseValue(kind, v);

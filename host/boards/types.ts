@@ -81,18 +81,49 @@ export interface Board {
     massErase: { typicalMs: number; maxMs: number };
     program: { unitBytes: number; typicalUs: number; maxUs: number };
   };
-  /** where the Wasm agent lives in RAM, or null when the part has no room for it */
+  /** the Cortex-M core: which build of the agent can run on it */
+  core: CoreKind;
+  /** the flash interface (reference manual) the agent's flash driver must be written for */
+  flashInterface: FlashInterface;
+  /**
+   * The agent (docs/agent.md): which committed binary (agent/manifest.json kind) and where it is
+   * written and started; null when the part has no room for it (bootloader-only path).
+   */
   agent: null | {
-    module: number;
-    moduleMax: number;
-    job: number;
-    jobMax: number;
-    result: number;
-    resultMax: number;
-    /** RAM the agent's runtime needs besides the three areas (Wasm memory, stack) */
-    ramBytes: number;
+    binary: string;
+    /** the binary's link address: Write Memory and Go go there */
+    load: number;
   };
+  /** the bootloader's USART and pins, which the agent brings up again (AN2606); null without an agent */
+  link: null | BoardLink;
   regions: Region[];
   /** DTR/RTS sequences (docs/reset-sequences.md); null = no wiring described */
   reset: { enter: string; exit: string } | null;
+}
+
+export const CORE_KINDS = ['cortex-m3', 'cortex-m4'] as const;
+export type CoreKind = (typeof CORE_KINDS)[number];
+
+export const FLASH_INTERFACES = ['stm32f1', 'stm32f2', 'stm32f4', 'stm32l4'] as const;
+export type FlashInterface = (typeof FLASH_INTERFACES)[number];
+
+/** An RCC enable: the register's address and the bit(s) to set in it. */
+export interface ClockEnable {
+  register: number;
+  mask: number;
+}
+
+/** What the agent's parameter block says about the line (docs/agent.md, "Parameter block"). */
+export interface BoardLink {
+  usart: number;
+  usartClock: ClockEnable;
+  gpio: number;
+  gpioClock: ClockEnable;
+  /** pin numbers 0..15 of the TX and RX pins on `gpio` */
+  tx: number;
+  rx: number;
+  /** alternate function number of both pins */
+  af: number;
+  /** core clock when Go hands over (HSI 16 MHz on F2/F4, MSI 4 MHz on L4) */
+  resetClockHz: number;
 }

@@ -21,6 +21,8 @@ export interface EmuOptions {
 export interface OpenedPort {
   transport: Transport;
   terminal: EmulatedTerminal | null;
+  /** the line's baud rate (the serial port's, or the emulated terminal's): the agent keeps it */
+  baud: number;
   /** saves the emulated flash back to --emu-image (atomically), closes the link */
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function openPort(port: string, board: Board | null, o: EmuOptions 
     return {
       transport,
       terminal,
+      baud: terminal.baud,
       close: async () => {
         await transport.close();
         if (o.emuImage) saveImageAtomically(o.emuImage, terminal.flash.bytes);
@@ -91,5 +94,5 @@ export async function openPort(port: string, board: Board | null, o: EmuOptions 
   // the native serial binding is loaded only when a real port is used
   const { SerialTransport } = await import('../transport/serial');
   const transport = await SerialTransport.open(port, { baudRate });
-  return { transport, terminal: null, close: () => transport.close() };
+  return { transport, terminal: null, baud: baudRate, close: () => transport.close() };
 }

@@ -21,6 +21,7 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     method: o.method,
     verify: o.verify,
     verification: o.verification,
+    emulation: o.emulation,
     nonce: o.nonce,
     blockSize: o.blockSize,
     blocks: o.blocks.map((b) => ({ address: hex32(b.address), size: b.size, digest: b.digest, blank: b.blank, ok: b.ok })),
@@ -53,6 +54,7 @@ export function eraseSummary(o: EraseOutcome, board: string): string {
   if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);
   if (o.plan.notSanitizable.length) lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
   if (o.reason) lines.push(`  reason: ${o.reason}`);
+  if (o.emulation) lines.push(`  emulated terminal: ${o.emulation === 'model' ? 'the TypeScript model of the agent' : 'instruction-level (the agent binary executed)'}`);
   lines.push(`  time: ${o.timings.total.toFixed(2)} s real, ${o.terminalTimings.total.toFixed(2)} s on the terminal; line: ${o.wire.bytesTx} bytes out, ${o.wire.bytesRx} bytes in`);
   return lines.join('\n');
 }

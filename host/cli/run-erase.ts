@@ -19,8 +19,9 @@ export interface EraseRun {
   includeProtected?: boolean;
   unlock?: boolean;
   json?: boolean;
-  /** the engine module that runs on the terminal, and its signature (empty when unsigned) */
+  /** the engine module the agent carries; the agent binary (a signed image's; default the committed one) and its signature */
   module: Uint8Array;
+  agent?: Uint8Array;
   signature?: Uint8Array;
   /** with an `emu` port: the board to emulate when it is not `board` (flash --board) */
   emuBoard?: Board;
@@ -73,7 +74,9 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
       includeProtected: run.includeProtected,
       unlock: run.unlock,
       module: run.module,
+      agent: run.agent,
       signature: run.signature,
+      baud: port.baud,
       onProgress: display.update,
       beforeErase: records.beforeErase,
       backupPlanned: records.backupPlanned,

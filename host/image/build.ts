@@ -10,14 +10,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Board } from '../boards/types';
 import { ABI_VERSION } from '../engine/abi';
+import { agentOfKind, loadAgentManifest } from '../agent/manifest';
 import { checkModuleAbi, loadEngineModule, packageRoot } from '../engine/module';
+import { LinkPayloadError, parseImageHeader } from '../protocol/link';
 import { InputError, VerificationError } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import { METHOD_SPECS, METHODS, type MethodName } from '../plan/methods';
-import { LOAD_HEADER_SIZE } from '../protocol/agent-frames';
 import { hexPid } from '../session/identify';
 import { boardCase, runConformance, type ConformanceOptions, type ConformanceReport } from './conformance';
-import { decodeManifest, parseImage, SIGNATURE_SIZE, type Manifest, type ParsedImage } from './format';
+import { decodeManifest, parseImage, type Manifest, type ParsedImage } from './format';
 import { keyId, signImage, verifyImage } from './sign';
 
 export type VerifyPolicy = 'full' | 'sample';
@@ -29,6 +30,8 @@ export interface BuildRequest {
   key: KeyObject;
   /** engine module to sign (default build/terminal.wasm) */
   module?: Uint8Array;
+  /** agent binary to put in the image (default the committed one of the board's kind, agent/manifest.json) */
+  agent?: Uint8Array;
   conformance?: ConformanceOptions;
   /** build time (tests pin it) */
   now?: Date;
@@ -38,7 +41,8 @@ export interface BuiltImage {
   bytes: Uint8Array;
   manifest: Manifest;
   module: Uint8Array;
-  moduleSignature: Uint8Array;
+  agent: Uint8Array;
+  agentSignature: Uint8Array;
   conformance: ConformanceReport;
 }
 
@@ -61,16 +65,32 @@ export function checkBuildable(board: Board, method: string, verify: string, mod
   if (verify === 'sample' && !METHOD_SPECS[method as MethodName].allowsSampling) {
     throw new InputError(`method ${method} requires full verification: an image with --verify sample would be refused on every terminal`);
   }
-  if (!board.agent) throw new InputError(`board ${board.id} has no room for the Wasm agent: an erase image cannot run on it`);
+  if (!board.agent) throw new InputError(`board ${board.id} has no room for the agent (bootloader-only path): an erase image cannot run on it`);
   try {
     checkModuleAbi(module);
   } catch (err) {
     throw new InputError(`the terminal module cannot be used: ${(err as Error).message}`);
   }
-  const upload = LOAD_HEADER_SIZE + module.length + SIGNATURE_SIZE;
-  if (upload > board.agent.moduleMax) {
-    throw new InputError(`the signed module (${upload} bytes with its load header) does not fit board ${board.id}'s module area of ${board.agent.moduleMax} bytes`);
+}
+
+/**
+ * The agent binary is one for this board (kind, link address) and carries exactly this module
+ * (SHA-256 in its header); InputError otherwise.
+ */
+function checkAgentFor(board: Board, agent: Uint8Array, moduleSha256: string, what: string): void {
+  let h;
+  try {
+    h = parseImageHeader(agent);
+  } catch (err) {
+    if (err instanceof LinkPayloadError) throw new InputError(`${what} is not an agent image: ${err.message}`);
+    throw err;
   }
+  if (h.size !== agent.length) throw new InputError(`${what} has ${agent.length} bytes, its header says ${h.size}`);
+  if (!board.agent || h.kind !== board.agent.binary || h.load !== board.agent.load) {
+    throw new InputError(`${what} is kind ${h.kind} linked at ${hex32(h.load)}; board ${board.id} runs ${board.agent ? `kind ${board.agent.binary} at ${hex32(board.agent.load)}` : 'no agent'}`);
+  }
+  const carried = Buffer.from(h.moduleSha256).toString('hex');
+  if (carried !== moduleSha256) throw new InputError(`${what} carries engine module ${carried}, the image's module is ${moduleSha256}`);
 }
 
 /**
@@ -81,6 +101,8 @@ export function checkBuildable(board: Board, method: string, verify: string, mod
 export function buildImage(req: BuildRequest): BuiltImage {
   const module = req.module ?? loadEngineModule('terminal');
   checkBuildable(req.board, req.method, req.verify, module);
+  const agent = req.agent ?? agentOfKind(loadAgentManifest(), req.board.agent!.binary).bytes;
+  checkAgentFor(req.board, agent, createHash('sha256').update(module).digest('hex'), 'the agent binary');
   const spec = METHOD_SPECS[req.method];
   const conformance = runConformance([boardCase(req.board, req.method)], { ...req.conformance, terminal: module });
   if (!conformance.ok) {
@@ -102,6 +124,7 @@ export function buildImage(req: BuildRequest): BuiltImage {
     verify: req.verify,
     blockSize: planErase(req.board).blockSize,
     engine: { abiVersion: ABI_VERSION, bytes: module.length, sha256: createHash('sha256').update(module).digest('hex') },
+    agent: { kind: req.board.agent!.binary, load: hex32(req.board.agent!.load), bytes: agent.length, sha256: createHash('sha256').update(agent).digest('hex') },
     signer: { keyId: keyId(req.key) },
     tool: { name: 'poswipe', version: toolVersion() },
     builtAt: (req.now ?? new Date()).toISOString(),
@@ -113,8 +136,8 @@ export function buildImage(req: BuildRequest): BuiltImage {
       selfcontainedSha256: conformance.selfcontainedSha256,
     },
   };
-  const signed = signImage({ manifest, module }, req.key);
-  return { bytes: signed.bytes, manifest, module, moduleSignature: signed.moduleSignature, conformance };
+  const signed = signImage({ manifest, module, agent }, req.key);
+  return { bytes: signed.bytes, manifest, module, agent, agentSignature: signed.agentSignature, conformance };
 }
 
 export interface OpenedImage {
@@ -122,7 +145,9 @@ export interface OpenedImage {
   manifest: Manifest;
   keyId: string;
   module: Uint8Array;
-  moduleSignature: Uint8Array;
+  /** the agent binary flash uploads, exactly these bytes, and its signature (for the signature block) */
+  agent: Uint8Array;
+  agentSignature: Uint8Array;
   method: MethodName;
   verify: VerifyPolicy;
   productIds: number[];
@@ -161,6 +186,16 @@ export function openImage(bytes: Uint8Array, trusted: readonly KeyObject[], name
   } catch (err) {
     throw new InputError(`${name}: ${(err as Error).message}`);
   }
+  const agentSha = createHash('sha256').update(parsed.agent).digest('hex');
+  if (agentSha !== manifest.agent.sha256 || parsed.agent.length !== manifest.agent.bytes) {
+    throw new InputError(`${name}: the agent (${parsed.agent.length} bytes, sha256 ${agentSha.slice(0, 16)}) is not the one its manifest names (${manifest.agent.bytes} bytes, ${manifest.agent.sha256.slice(0, 16)})`);
+  }
+  const header = parseImageHeader(parsed.agent);
+  if (header.kind !== manifest.agent.kind || hex32(header.load) !== manifest.agent.load || header.size !== parsed.agent.length) {
+    throw new InputError(`${name}: the agent's header (kind ${header.kind}, linked at ${hex32(header.load)}, ${header.size} bytes) differs from its manifest entry (kind ${manifest.agent.kind} at ${manifest.agent.load})`);
+  }
+  const carried = Buffer.from(header.moduleSha256).toString('hex');
+  if (carried !== manifest.engine.sha256) throw new InputError(`${name}: the agent carries engine module ${carried.slice(0, 16)}, the image's module is ${manifest.engine.sha256.slice(0, 16)}`);
   const method = manifest.method.name as MethodName;
   if (!METHODS.includes(method)) throw new InputError(`${name}: unknown method "${manifest.method.name}"`);
   const passes = METHOD_SPECS[method].passes.map((p) => p.name);
@@ -172,7 +207,8 @@ export function openImage(bytes: Uint8Array, trusted: readonly KeyObject[], name
     manifest,
     keyId: signer,
     module: parsed.module,
-    moduleSignature: parsed.moduleSignature,
+    agent: parsed.agent,
+    agentSignature: parsed.agentSignature,
     method,
     verify: manifest.verify,
     productIds: manifest.board.productIds.map((p) => parseInt(p, 16)),
@@ -189,6 +225,9 @@ export function boardForImage(image: OpenedImage, local: Board, name = 'image'):
     throw new InputError(
       `${name}: built for ${m.board.id} with flash ${m.board.flash.base}+${m.board.flash.size}; the board file here says ${hex32(local.flash.base)}+${local.flash.size}`,
     );
+  }
+  if (!local.agent || local.agent.binary !== m.agent.kind || hex32(local.agent.load) !== m.agent.load) {
+    throw new InputError(`${name}: carries agent ${m.agent.kind} for ${m.agent.load}; the board file here runs ${local.agent ? `${local.agent.binary} at ${hex32(local.agent.load)}` : 'no agent'}`);
   }
   const blockSize = planErase(local).blockSize;
   if (blockSize !== m.blockSize) throw new InputError(`${name}: block size ${m.blockSize}, this poswipe plans ${blockSize}-byte blocks`);

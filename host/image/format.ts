@@ -1,31 +1,38 @@
 /**
- * The erase image file (docs/image-format.md): a 32-byte header, a JSON manifest, the `terminal`
- * Wasm module, the module signature (Ed25519 over the module bytes: what a terminal's agent
- * checks) and the image signature (Ed25519 over every byte before it). This file only encodes and
- * decodes the structure; host/image/sign.ts signs and verifies.
+ * The erase image file (docs/image-format.md): a 36-byte header, a JSON manifest, the `terminal`
+ * Wasm module, the agent binary for the board's kind (which carries that module, translated to
+ * C), the agent signature (Ed25519 over the agent binary: what a terminal that runs only signed
+ * code checks) and the image signature (Ed25519 over every byte before it). This file only
+ * encodes and decodes the structure; host/image/sign.ts signs and verifies.
  *
  * Every structural problem is an InputError (exit 2) naming it. Nothing here trusts the content:
  * callers verify the image signature before they act on the manifest.
  */
 import { InputError } from '../errors';
+import { AGENT_MAGIC, IMAGE_HEADER_OFFSET as AGENT_MAGIC_AT, IMAGE_HEADER_SIZE as AGENT_HEADER_SIZE } from '../protocol/link';
+
+/** an agent binary is at least its vector table and header */
+const AGENT_HEADER_END = AGENT_MAGIC_AT + AGENT_HEADER_SIZE;
 
 /** `PWIMG\r\n\x1a`: text-mode transfers and truncation at the first line end are caught by the magic. */
 export const IMAGE_MAGIC = Uint8Array.of(0x50, 0x57, 0x49, 0x4d, 0x47, 0x0d, 0x0a, 0x1a);
-export const IMAGE_FORMAT_VERSION = 1;
-export const IMAGE_HEADER_SIZE = 32;
+export const IMAGE_FORMAT_VERSION = 2;
+export const IMAGE_HEADER_SIZE = 36;
 /** Ed25519 signatures are 64 bytes; 0 means "not signed". */
 export const SIGNATURE_SIZE = 64;
 /** Bounds that keep a garbled length from asking for absurd allocations. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 export const MAX_MODULE_BYTES = 1024 * 1024;
+export const MAX_AGENT_BYTES = 256 * 1024;
 
 // header field offsets (all u32 little-endian after the magic)
 const OFF_VERSION = 8;
 const OFF_HEADER_SIZE = 12;
 const OFF_MANIFEST_LENGTH = 16;
 const OFF_MODULE_LENGTH = 20;
-const OFF_MODULE_SIG_LENGTH = 24;
-const OFF_IMAGE_SIG_LENGTH = 28;
+const OFF_AGENT_LENGTH = 24;
+const OFF_AGENT_SIG_LENGTH = 28;
+const OFF_IMAGE_SIG_LENGTH = 32;
 
 /** The manifest as stored (JSON, UTF-8); see docs/image-format.md for every field. */
 export interface Manifest {
@@ -40,6 +47,8 @@ export interface Manifest {
   verify: 'full' | 'sample';
   blockSize: number;
   engine: { abiVersion: number; bytes: number; sha256: string };
+  /** the agent binary in the image: its kind, link address ("0x20003000"), size and SHA-256 */
+  agent: { kind: string; load: string; bytes: number; sha256: string };
   signer: { keyId: string };
   tool: { name: string; version: string };
   builtAt: string;
@@ -60,21 +69,24 @@ export interface ParsedImage {
   version: number;
   manifestBytes: Uint8Array;
   module: Uint8Array;
-  /** Ed25519 over `module` (empty when unsigned) */
-  moduleSignature: Uint8Array;
+  /** the agent binary uploaded to the terminal */
+  agent: Uint8Array;
+  /** Ed25519 over `agent` (empty when unsigned) */
+  agentSignature: Uint8Array;
   /** Ed25519 over `signed` (empty when unsigned) */
   imageSignature: Uint8Array;
-  /** every byte before the image signature: header, manifest, module, module signature */
+  /** every byte before the image signature: header, manifest, module, agent, agent signature */
   signed: Uint8Array;
 }
 
 export interface ImageParts {
   manifest: Manifest | Uint8Array;
   module: Uint8Array;
-  moduleSignature?: Uint8Array;
+  agent: Uint8Array;
+  agentSignature?: Uint8Array;
 }
 
-function encodeHeader(manifest: number, module: number, moduleSig: number, imageSig: number): Uint8Array {
+function encodeHeader(manifest: number, module: number, agent: number, agentSig: number, imageSig: number): Uint8Array {
   const h = new Uint8Array(IMAGE_HEADER_SIZE);
   const v = new DataView(h.buffer);
   h.set(IMAGE_MAGIC, 0);
@@ -82,22 +94,23 @@ function encodeHeader(manifest: number, module: number, moduleSig: number, image
   v.setUint32(OFF_HEADER_SIZE, IMAGE_HEADER_SIZE, true);
   v.setUint32(OFF_MANIFEST_LENGTH, manifest, true);
   v.setUint32(OFF_MODULE_LENGTH, module, true);
-  v.setUint32(OFF_MODULE_SIG_LENGTH, moduleSig, true);
+  v.setUint32(OFF_AGENT_LENGTH, agent, true);
+  v.setUint32(OFF_AGENT_SIG_LENGTH, agentSig, true);
   v.setUint32(OFF_IMAGE_SIG_LENGTH, imageSig, true);
   return h;
 }
 
 /**
  * The bytes the image signature covers: header (announcing an image signature of
- * `imageSignatureLength` bytes), manifest, module, module signature.
+ * `imageSignatureLength` bytes), manifest, module, agent, agent signature.
  */
 export function encodeSignedPart(parts: ImageParts, imageSignatureLength: number): Uint8Array {
   const manifest = parts.manifest instanceof Uint8Array ? parts.manifest : new TextEncoder().encode(JSON.stringify(parts.manifest, null, 2));
-  const moduleSig = parts.moduleSignature ?? new Uint8Array(0);
-  const header = encodeHeader(manifest.length, parts.module.length, moduleSig.length, imageSignatureLength);
-  const out = new Uint8Array(header.length + manifest.length + parts.module.length + moduleSig.length);
+  const agentSig = parts.agentSignature ?? new Uint8Array(0);
+  const header = encodeHeader(manifest.length, parts.module.length, parts.agent.length, agentSig.length, imageSignatureLength);
+  const out = new Uint8Array(header.length + manifest.length + parts.module.length + parts.agent.length + agentSig.length);
   let at = 0;
-  for (const part of [header, manifest, parts.module, moduleSig]) {
+  for (const part of [header, manifest, parts.module, parts.agent, agentSig]) {
     out.set(part, at);
     at += part.length;
   }
@@ -120,7 +133,8 @@ function hex(bytes: Uint8Array): string {
 /**
  * Splits an image into its parts, checking only the structure: magic, format version, header
  * size, that the lengths add up to the file's size, signature lengths of 0 or 64 (both or
- * neither), and that the module starts with the Wasm magic. Throws InputError naming the problem.
+ * neither), that the module starts with the Wasm magic and the agent with a vector table and
+ * the PWAG header at 0x40. Throws InputError naming the problem.
  */
 export function parseImage(bytes: Uint8Array, name = 'image'): ParsedImage {
   if (bytes.length < IMAGE_MAGIC.length) {
@@ -145,10 +159,11 @@ export function parseImage(bytes: Uint8Array, name = 'image'): ParsedImage {
   }
   const manifestLength = u32(OFF_MANIFEST_LENGTH);
   const moduleLength = u32(OFF_MODULE_LENGTH);
-  const moduleSigLength = u32(OFF_MODULE_SIG_LENGTH);
+  const agentLength = u32(OFF_AGENT_LENGTH);
+  const agentSigLength = u32(OFF_AGENT_SIG_LENGTH);
   const imageSigLength = u32(OFF_IMAGE_SIG_LENGTH);
-  const total = IMAGE_HEADER_SIZE + manifestLength + moduleLength + moduleSigLength + imageSigLength;
-  const lengths = `header ${IMAGE_HEADER_SIZE} + manifest ${manifestLength} + module ${moduleLength} + module signature ${moduleSigLength} + image signature ${imageSigLength} = ${total}`;
+  const total = IMAGE_HEADER_SIZE + manifestLength + moduleLength + agentLength + agentSigLength + imageSigLength;
+  const lengths = `header ${IMAGE_HEADER_SIZE} + manifest ${manifestLength} + module ${moduleLength} + agent ${agentLength} + agent signature ${agentSigLength} + image signature ${imageSigLength} = ${total}`;
   if (total > bytes.length) {
     throw new InputError(`${name}: truncated or lengths do not add up: ${lengths} bytes, the file has ${bytes.length}`);
   }
@@ -161,16 +176,19 @@ export function parseImage(bytes: Uint8Array, name = 'image'): ParsedImage {
   if (moduleLength < 8 || moduleLength > MAX_MODULE_BYTES) {
     throw new InputError(`${name}: module length ${moduleLength} is outside 8..${MAX_MODULE_BYTES}`);
   }
+  if (agentLength < AGENT_HEADER_END || agentLength > MAX_AGENT_BYTES) {
+    throw new InputError(`${name}: agent length ${agentLength} is outside ${AGENT_HEADER_END}..${MAX_AGENT_BYTES}`);
+  }
   for (const [what, n] of [
-    ['module signature', moduleSigLength],
+    ['agent signature', agentSigLength],
     ['image signature', imageSigLength],
   ] as const) {
     if (n !== 0 && n !== SIGNATURE_SIZE) {
       throw new InputError(`${name}: ${what} length ${n}: an Ed25519 signature has ${SIGNATURE_SIZE} bytes (0 when unsigned)`);
     }
   }
-  if ((moduleSigLength === 0) !== (imageSigLength === 0)) {
-    throw new InputError(`${name}: only one of the two signatures is present (module ${moduleSigLength} bytes, image ${imageSigLength} bytes)`);
+  if ((agentSigLength === 0) !== (imageSigLength === 0)) {
+    throw new InputError(`${name}: only one of the two signatures is present (agent ${agentSigLength} bytes, image ${imageSigLength} bytes)`);
   }
   let at = IMAGE_HEADER_SIZE;
   const take = (n: number): Uint8Array => {
@@ -183,10 +201,14 @@ export function parseImage(bytes: Uint8Array, name = 'image'): ParsedImage {
   if (!(module[0] === 0x00 && module[1] === 0x61 && module[2] === 0x73 && module[3] === 0x6d)) {
     throw new InputError(`${name}: the module part does not start with the WebAssembly magic (\\0asm): got ${hex(module.subarray(0, 4))}`);
   }
-  const moduleSignature = take(moduleSigLength);
+  const agent = take(agentLength);
+  if (new DataView(agent.buffer, agent.byteOffset + AGENT_MAGIC_AT, 4).getUint32(0, true) !== AGENT_MAGIC) {
+    throw new InputError(`${name}: the agent part has no PWAG header at offset 0x40 (docs/agent.md, "Image layout")`);
+  }
+  const agentSignature = take(agentSigLength);
   const signed = bytes.subarray(0, at);
   const imageSignature = take(imageSigLength);
-  return { version, manifestBytes, module, moduleSignature, imageSignature, signed };
+  return { version, manifestBytes, module, agent, agentSignature, imageSignature, signed };
 }
 
 const HEX_PID = /^0x[0-9a-f]{4}$/;
@@ -221,6 +243,7 @@ export function decodeManifest(image: ParsedImage, name = 'image'): Manifest {
   const flash = obj(board.flash, 'board.flash');
   const method = obj(root.method, 'method');
   const engine = obj(root.engine, 'engine');
+  const agent = obj(root.agent, 'agent');
   const signer = obj(root.signer, 'signer');
   const tool = obj(root.tool, 'tool');
   const conf = obj(root.conformance, 'conformance');
@@ -249,6 +272,12 @@ export function decodeManifest(image: ParsedImage, name = 'image'): Manifest {
       abiVersion: int(engine.abiVersion, 'engine.abiVersion', 0, 0xffffffff),
       bytes: int(engine.bytes, 'engine.bytes', 1, MAX_MODULE_BYTES),
       sha256: str(engine.sha256, 'engine.sha256', SHA256_HEX),
+    },
+    agent: {
+      kind: str(agent.kind, 'agent.kind'),
+      load: str(agent.load, 'agent.load', HEX_ADDRESS),
+      bytes: int(agent.bytes, 'agent.bytes', 1, MAX_AGENT_BYTES),
+      sha256: str(agent.sha256, 'agent.sha256', SHA256_HEX),
     },
     signer: { keyId: str(signer.keyId, 'signer.keyId', SHA256_HEX) },
     tool: { name: str(tool.name, 'tool.name'), version: str(tool.version, 'tool.version') },

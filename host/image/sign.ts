@@ -1,9 +1,9 @@
 /**
  * Ed25519 keys and the two signatures of an erase image (docs/image-format.md, "Signatures"):
- * - the module signature, over the `terminal` module bytes alone: uploaded in the load header
- *   (docs/abi.md) so that a terminal that enforces signed modules runs it;
- * - the image signature, over every byte before it (header, manifest, module, module signature):
- *   what `poswipe flash` checks against its trusted keys before it touches the terminal.
+ * - the agent signature, over the agent binary alone: written in the signature block after the
+ *   agent's parameter block (docs/agent.md) so that a terminal that runs only signed code runs it;
+ * - the image signature, over every byte before it (header, manifest, module, agent, agent
+ *   signature): what `poswipe flash` checks against its trusted keys before it touches the terminal.
  * Both are made with the same key; `flash` requires both to verify against one trusted key.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
@@ -72,17 +72,17 @@ export function loadTrustKeys(paths: readonly string[]): KeyObject[] {
   return keys;
 }
 
-/** Ed25519 signature of the module bytes alone: what the terminal's agent checks. */
-export function signModule(module: Uint8Array, key: KeyObject): Uint8Array {
-  return new Uint8Array(sign(null, module, key));
+/** Ed25519 signature of the agent binary alone: what a terminal that runs only signed code checks. */
+export function signAgent(agent: Uint8Array, key: KeyObject): Uint8Array {
+  return new Uint8Array(sign(null, agent, key));
 }
 
-/** Signs and encodes an image: module signature, then the image signature over everything before it. */
-export function signImage(parts: Omit<ImageParts, 'moduleSignature'>, key: KeyObject): { bytes: Uint8Array; moduleSignature: Uint8Array; imageSignature: Uint8Array } {
-  const moduleSignature = signModule(parts.module, key);
-  const signed = encodeSignedPart({ ...parts, moduleSignature }, SIGNATURE_SIZE);
+/** Signs and encodes an image: agent signature, then the image signature over everything before it. */
+export function signImage(parts: Omit<ImageParts, 'agentSignature'>, key: KeyObject): { bytes: Uint8Array; agentSignature: Uint8Array; imageSignature: Uint8Array } {
+  const agentSignature = signAgent(parts.agent, key);
+  const signed = encodeSignedPart({ ...parts, agentSignature }, SIGNATURE_SIZE);
   const imageSignature = new Uint8Array(sign(null, signed, key));
-  return { bytes: encodeImage({ ...parts, moduleSignature }, imageSignature), moduleSignature, imageSignature };
+  return { bytes: encodeImage({ ...parts, agentSignature }, imageSignature), agentSignature, imageSignature };
 }
 
 function claimedKeyId(image: ParsedImage): string | null {
@@ -96,7 +96,7 @@ function claimedKeyId(image: ParsedImage): string | null {
 
 /**
  * Checks both signatures against the trusted keys; returns the id of the key that signed. An
- * unsigned image, an image signature no trusted key verifies, or a module signature that does not
+ * unsigned image, an image signature no trusted key verifies, or an agent signature that does not
  * verify with the image's key is refused for safety (SafetyError, exit 4).
  */
 export function verifyImage(image: ParsedImage, trusted: readonly KeyObject[], name = 'image'): { keyId: string } {
@@ -115,8 +115,8 @@ export function verifyImage(image: ParsedImage, trusted: readonly KeyObject[], n
         : `${name}: the image signature does not verify against the trusted key(s) ${ids}: the image was altered after signing or signed by another key`,
     );
   }
-  if (!verify(null, image.module, signer, image.moduleSignature)) {
-    throw new SafetyError(`${name}: the module signature does not verify against the key that signed the image`);
+  if (!verify(null, image.agent, signer, image.agentSignature)) {
+    throw new SafetyError(`${name}: the agent signature does not verify against the key that signed the image`);
   }
   return { keyId: keyId(signer) };
 }

@@ -1,13 +1,6 @@
 import type { Board, Range, Sector } from '../boards/types';
 import { sectorsOf } from '../boards/load';
-
-/** ABI limits every job must respect (docs/abi.md). */
-export const ENGINE_LIMITS = {
-  maxRanges: 512,
-  maxBlocks: 512,
-  jobHeader: 88,
-  resultHeader: 40,
-} as const;
+import { JOB_HEADER_SIZE, JOB_MAX, MAX_BLOCKS, MAX_RANGES, RANGE_SIZE, RESULT_HEADER_SIZE } from '../engine/abi';
 
 export interface Block extends Range {
   /** indices (bootloader numbering) of the sectors this block lies in */
@@ -39,17 +32,20 @@ export interface PlanOptions {
   includeProtected?: boolean;
 }
 
+/** Bytes of an encoded job with that many ranges (docs/abi.md). */
 export function jobBytes(erase: number, hash: number, program: number): number {
-  return ENGINE_LIMITS.jobHeader + 8 * (erase + hash + program);
+  return JOB_HEADER_SIZE + RANGE_SIZE * (erase + hash + program);
 }
 
+/** Bytes of a result table of `blocks` blocks (docs/abi.md). */
 export function resultBytes(blocks: number): number {
-  return ENGINE_LIMITS.resultHeader + 4 * Math.ceil(blocks / 32) + 32 * blocks;
+  return RESULT_HEADER_SIZE + 4 * Math.ceil(blocks / 32) + 32 * blocks;
 }
 
 /**
- * Which sectors to erase and which blocks to hash, cut into agent jobs that fit the board's agent
- * areas and the engine's limits. Pure: no I/O, same input gives the same plan.
+ * Which sectors to erase and which blocks to hash, cut into agent jobs that fit the engine's
+ * limits (JOB_MAX bytes, 512 ranges of each kind, 512 blocks: the same on every agent, whose
+ * link carries a whole job and result table). Pure: no I/O, same input gives the same plan.
  */
 export function planErase(board: Board, options: PlanOptions = {}): ErasePlan {
   const blockSize = options.blockSize ?? 4096;
@@ -65,7 +61,7 @@ export function planErase(board: Board, options: PlanOptions = {}): ErasePlan {
   }
 
   const units = unitsOf(sectors, blockSize);
-  const jobs = packJobs(board, blockSize, units);
+  const jobs = packJobs(blockSize, units);
   return {
     boardId: board.id,
     blockSize,
@@ -75,13 +71,6 @@ export function planErase(board: Board, options: PlanOptions = {}): ErasePlan {
     jobs,
     notSanitizable: board.otp ? [board.otp] : [],
   };
-}
-
-/** The most blocks whose result table fits in `resultMax` bytes. */
-export function maxBlocksFor(resultMax: number): number {
-  let n = Math.floor((resultMax - ENGINE_LIMITS.resultHeader) / 32);
-  while (n > 0 && resultBytes(n) > resultMax) n--;
-  return n;
 }
 
 /**
@@ -119,18 +108,16 @@ function blocksOfUnit(unit: Sector[], blockSize: number): Block[] {
   return out;
 }
 
-/** Packs units into jobs that respect the engine's limits and the board's agent areas. */
-export function packJobs(board: Board, blockSize: number, units: Sector[][]): JobPlan[] {
-  const agent = board.agent;
-  const maxBlocks = Math.min(ENGINE_LIMITS.maxBlocks, agent ? maxBlocksFor(agent.resultMax) : ENGINE_LIMITS.maxBlocks);
+/** Packs units into jobs that respect the engine's limits (docs/abi.md). */
+export function packJobs(blockSize: number, units: Sector[][]): JobPlan[] {
   const jobs: JobPlan[] = [];
   let job: JobPlan = { erase: [], hash: [], blocks: [] };
   const fits = (unit: Sector[], blocks: Block[]): boolean => {
     const erase = job.erase.length + unit.length;
     const hashRanges = job.hash.length + 1;
-    if (erase > ENGINE_LIMITS.maxRanges || hashRanges > ENGINE_LIMITS.maxRanges) return false;
-    if (job.blocks.length + blocks.length > maxBlocks) return false;
-    return !agent || jobBytes(erase, hashRanges, 0) <= agent.jobMax;
+    if (erase > MAX_RANGES || hashRanges > MAX_RANGES) return false;
+    if (job.blocks.length + blocks.length > MAX_BLOCKS) return false;
+    return jobBytes(erase, hashRanges, 0) <= JOB_MAX;
   };
   for (const unit of units) {
     const blocks = blocksOfUnit(unit, blockSize);
@@ -151,10 +138,10 @@ export function packJobs(board: Board, blockSize: number, units: Sector[][]): Jo
 }
 
 /** Jobs that erase again and re-hash only the units under the given failed blocks. */
-export function planRetry(board: Board, plan: ErasePlan, failed: Block[]): JobPlan[] {
+export function planRetry(plan: ErasePlan, failed: Block[]): JobPlan[] {
   const indices = new Set(failed.flatMap((b) => b.sectors));
   const units = unitsOf(plan.sectors, plan.blockSize).filter((u) => u.some((s) => indices.has(s.index)));
-  return packJobs(board, plan.blockSize, units);
+  return packJobs(plan.blockSize, units);
 }
 
 /** A range cut into blocks of `blockSize` (the last one possibly shorter), not tied to sectors. */

@@ -43,6 +43,8 @@ export class BootloaderClient {
   readonly byteTimeoutMs: number;
   readonly attempts: number;
   info: BootloaderInfo | null = null;
+  /** exchanges repeated because the line garbled them, since the client was made (a noisy line shows here) */
+  retries = 0;
 
   constructor(
     readonly transport: Transport,
@@ -116,6 +118,7 @@ export class BootloaderClient {
       } catch (err) {
         if (!(err instanceof DeviceError)) throw err;
         last = err;
+        this.retries++;
         this.options.onRetry?.(what, err);
         if (i + 1 < attempts) await this.resync();
       }
@@ -172,6 +175,7 @@ export class BootloaderClient {
         onProgress?.(off);
       } catch (err) {
         if (!(err instanceof DeviceError)) throw err;
+        this.retries++;
         this.options.onRetry?.(`${what} at 0x${(address + off).toString(16)}`, err);
         if (++failures >= this.attempts) throw err;
         size = Math.max(align * 4, Math.floor(size / 2 / align) * align);

@@ -60,6 +60,18 @@ export const LINK_ERROR_NAMES: Record<number, string> = {
   6: 'the engine module did not instantiate',
 };
 
+/** wasm2c's trap codes (wasm-rt.h, wabt 1.0.32), the detail of ERROR reason 4 */
+export const WASM_TRAP_NAMES: Record<number, string> = {
+  1: 'out-of-bounds memory access',
+  2: 'integer overflow',
+  3: 'integer divide by zero',
+  4: 'invalid conversion to integer',
+  5: 'unreachable executed',
+  6: 'invalid call_indirect',
+  7: 'uncaught exception',
+  8: 'call stack exhausted',
+};
+
 export const PROGRESS_KIND = { PROGRAMMED: 1, ERASED: 2, HASHED: 3 } as const;
 export const AGENT_STATE = { IDLE: 0, RUNNING: 1, DONE: 2, TRAPPED: 3 } as const;
 
@@ -112,8 +124,29 @@ export class FrameParser {
     return this.buf.length > 0;
   }
 
+  /**
+   * Bytes that complete the frame being assembled once its length is known (0 before that):
+   * reading exactly that many never reads past the frame.
+   */
+  get missing(): number {
+    if (this.buf.length < 5) return 0;
+    return FRAME_OVERHEAD + (this.buf[3] | (this.buf[4] << 8)) - this.buf.length;
+  }
+
   reset(): void {
     this.buf = [];
+  }
+
+  /**
+   * The partial frame timed out (no byte for 100 ms): its start byte is dropped and the bytes
+   * after it are hunted again, so a frame swallowed by a garbled length is still found.
+   */
+  expire(): Frame[] {
+    if (this.buf.length === 0) return [];
+    this.dropped++;
+    const rest = this.buf.slice(1);
+    this.buf = [];
+    return this.push(rest);
   }
 
   private scan(out: Frame[]): void {
@@ -357,6 +390,32 @@ export function decodeParams(bytes: Uint8Array): AgentParams | null {
     af: bytes[42],
     idleTimeoutMs: v.getUint32(44, true),
   };
+}
+
+// ---- the signature block the host writes at the parameter block + 64 (signed images) ----
+
+export const SIGNATURE_MAGIC = 0x47535750; // "PWSG"
+export const SIGNATURE_BLOCK_OFFSET = 64;
+export const SIGNATURE_BYTES = 64;
+export const SIGNATURE_BLOCK_SIZE = 8 + SIGNATURE_BYTES;
+
+/** { u32 magic PWSG, u32 64, 64-byte Ed25519 signature over the agent binary } */
+export function encodeSignatureBlock(signature: Uint8Array): Uint8Array {
+  if (signature.length !== SIGNATURE_BYTES) throw new RangeError(`an agent signature has ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
+  const out = new Uint8Array(SIGNATURE_BLOCK_SIZE);
+  const v = view(out);
+  v.setUint32(0, SIGNATURE_MAGIC, true);
+  v.setUint32(4, SIGNATURE_BYTES, true);
+  out.set(signature, 8);
+  return out;
+}
+
+/** The signature in a block, or null when its magic or length is wrong. */
+export function decodeSignatureBlock(bytes: Uint8Array): Uint8Array | null {
+  if (bytes.length < SIGNATURE_BLOCK_SIZE) return null;
+  const v = view(bytes);
+  if (v.getUint32(0, true) !== SIGNATURE_MAGIC || v.getUint32(4, true) !== SIGNATURE_BYTES) return null;
+  return bytes.slice(8, 8 + SIGNATURE_BYTES);
 }
 
 // ---- the image header at offset 0x40 of every agent binary ----

@@ -5,9 +5,11 @@ import { STATUS_NAMES, patternBytes, type JobSpec, type PatternSpec, type Result
 import { blocksOfRange, packJobs, planErase, planRetry, unitsOf, type Block, type ErasePlan, type JobPlan } from '../plan/erase-plan';
 import { METHOD_SPECS, type Pass, type PassPattern } from '../plan/methods';
 import { sampleBlocks, seededDraw } from '../plan/sampling';
+import { agentOfKind, loadAgentManifest } from '../agent/manifest';
 import { AgentRunner, type AgentEvent } from './agent-runner';
-import { seedWords, type SessionContext } from './context';
+import { DEFAULT_BAUD, seedWords, type SessionContext } from './context';
 import type { BlockState } from './erase';
+import { playSequence } from './reset';
 import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
 
 function hex32(n: number): string {
@@ -30,7 +32,7 @@ function halFailure(table: ResultTable): string | null {
 }
 
 /**
- * The erase with the Wasm agent on the terminal: upload the engine once, then one agent job per
+ * The erase with the agent on the terminal (docs/agent.md): upload and start it once, then one job per
  * step (keys, each pass of the method, retries), every block's digest checked against the host's
  * own SHA-256 of what the block must hold.
  */
@@ -45,26 +47,65 @@ export class AgentErase {
   private finalBlocks: BlockOutcome[] = [];
   private coverage: EraseOutcome['coverage'];
   private retries = 0;
+  private readonly keyRegions: Range[];
+  private keysZeroized = false;
 
   constructor(private readonly ctx: SessionContext) {
     const { board, req, unlocked } = ctx;
     // after Readout Unprotect the part has mass-erased everything, protected regions too: check all of it
     this.plan = planErase(board, { blockSize: req.blockSize, includeProtected: req.includeProtected || unlocked });
     this.nonce = ctx.random(32);
-    this.runner = new AgentRunner(ctx.client, board, req.module, req.signature);
+    this.runner = new AgentRunner(ctx.client, board, {
+      image: req.agent ?? agentOfKind(loadAgentManifest(), board.agent!.binary).bytes,
+      moduleSha256: createHash('sha256').update(req.module).digest(),
+      baud: req.baud ?? DEFAULT_BAUD,
+      signature: req.signature,
+      clockHz: req.agentClockHz,
+      reenter: ctx.reset.enter.length ? () => playSequence(ctx.transport, ctx.reset.enter) : undefined,
+    });
     this.frameTimeoutMs = Math.max(...this.plan.sectors.map((s) => eraseTimeFor(board, s.size).maxMs)) * 2 + 2000;
     this.coverage = { subsections: this.plan.blocks.length, fraction: 1, everyBlock: true };
+    this.keyRegions = board.regions.filter((r) => r.kind === 'keys');
   }
 
   async run(): Promise<EraseOutcome> {
     const { ctx } = this;
     ctx.req.signal?.throwIfAborted();
     ctx.clock.start('upload');
-    await this.runner.upload((e) => e.kind === 'upload' && ctx.progress({ phase: 'upload', done: e.done, total: e.total }));
+    await this.runner.start((e) => e.kind === 'upload' && ctx.progress({ phase: 'upload', done: e.done, total: e.total }));
+    try {
+      await this.steps();
+    } catch (err) {
+      // the part goes back to its bootloader whatever happened, if the agent still answers
+      await this.runner.leave().catch(() => undefined);
+      throw err;
+    }
+    await this.runner.leave();
 
-    const keyRegions = ctx.board.regions.filter((r) => r.kind === 'keys');
+    return conclude({
+      identity: ctx.identity,
+      plan: this.plan,
+      req: ctx.req,
+      nonce: this.nonce,
+      finalBlocks: this.finalBlocks,
+      failedSectors: this.failedSectors,
+      passes: this.passes,
+      keyRegions: this.keyRegions,
+      keysZeroized: this.keysZeroized,
+      coverage: this.coverage,
+      retries: this.retries,
+      unlocked: ctx.unlocked,
+      clock: ctx.clock,
+      transport: ctx.transport,
+      verification: 'agent-digest',
+    });
+  }
+
+  /** Keys, the method's passes (or the check of the part's own mass erase), with the agent running. */
+  private async steps(): Promise<void> {
+    const { ctx } = this;
     // an unlocked part's key store went with its mass erase; the final check covers those blocks
-    const keysZeroized = keyRegions.length === 0 || ctx.unlocked || (await this.zeroizeKeys(keyRegions));
+    this.keysZeroized = this.keyRegions.length === 0 || ctx.unlocked || (await this.zeroizeKeys(this.keyRegions));
 
     const passList = ctx.unlocked ? [] : METHOD_SPECS[ctx.req.method].passes;
     for (const [i, pass] of passList.entries()) {
@@ -75,24 +116,6 @@ export class AgentErase {
       else await this.erasePass(pass, i === passList.length - 1);
     }
     if (ctx.unlocked) await this.massEraseCheck();
-
-    return conclude({
-      identity: ctx.identity,
-      plan: this.plan,
-      req: ctx.req,
-      nonce: this.nonce,
-      finalBlocks: this.finalBlocks,
-      failedSectors: this.failedSectors,
-      passes: this.passes,
-      keyRegions,
-      keysZeroized,
-      coverage: this.coverage,
-      retries: this.retries,
-      unlocked: ctx.unlocked,
-      clock: ctx.clock,
-      transport: ctx.transport,
-      verification: 'agent-digest',
-    });
   }
 
   private job(spec: Pick<JobSpec, 'ops' | 'pattern' | 'erase' | 'program' | 'hash'>): JobSpec {
@@ -109,21 +132,13 @@ export class AgentErase {
     return digestOf(this.nonce, b.address, bytes);
   };
 
-  /** Compares each block's digest with the host's; a mismatch is read again (Read Memory has no checksum). */
-  private async compare(table: ResultTable, blocks: Block[], expected: (b: Block) => Buffer, good: BlockState = 'verified'): Promise<BlockOutcome[]> {
+  /** Compares each block's digest with the host's (the DATA frames that carried them have a CRC-32 each). */
+  private compare(table: ResultTable, blocks: Block[], expected: (b: Block) => Buffer, good: BlockState = 'verified'): BlockOutcome[] {
     const out: BlockOutcome[] = [];
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
-      const want = expected(b);
-      let digest = i < table.blockCount ? Buffer.from(table.digests[i]) : Buffer.alloc(32);
-      // until it matches, or two reads in a row agree on the same wrong value
-      for (let tries = 0; i < table.blockCount && !digest.equals(want) && tries < 5; tries++) {
-        const again = Buffer.from(await this.runner.rereadDigest(i, table.blockCount));
-        const stable = again.equals(digest);
-        digest = again;
-        if (stable) break;
-      }
-      const ok = i < table.blockCount && digest.equals(want);
+      const digest = i < table.blockCount ? Buffer.from(table.digests[i]) : Buffer.alloc(32);
+      const ok = i < table.blockCount && digest.equals(expected(b));
       out.push({ address: b.address, size: b.size, digest: digest.toString('hex'), blank: table.blank[i] ?? false, ok });
       this.ctx.req.onBlock?.(b.address, ok ? good : 'failed');
     }
@@ -137,7 +152,7 @@ export class AgentErase {
     ctx.progress({ phase: 'keys', done: 0, total: 1, note: 'zeroizing the key store' });
     const blocks = keyRegions.flatMap((r) => blocksOfRange(r, this.plan.blockSize));
     const table = await this.runJob(this.job({ ops: { program: true, hash: true }, pattern: { kind: 'constant', value: 0 }, erase: [], program: keyRegions, hash: keyRegions }), blocks);
-    const out = await this.compare(table, blocks, (b) => digestOf(this.nonce, b.address, Buffer.alloc(b.size, 0)), 'programmed');
+    const out = this.compare(table, blocks, (b) => digestOf(this.nonce, b.address, Buffer.alloc(b.size, 0)), 'programmed');
     const zeroized = halFailure(table) === null && out.every((o) => o.ok);
     this.passes.push({ name: 'zeroize-keys', kind: 'program', pattern: 'constant 0x00', blocks: out.length, failed: out.filter((o) => !o.ok).map((o) => o.address), verified: zeroized });
     ctx.progress({ phase: 'keys', done: 1, total: 1 });
@@ -158,7 +173,7 @@ export class AgentErase {
         const bytes = patternBytes(pattern, r.address, r.size);
         for (const b of j.blocks) if (b.address >= r.address && b.address < r.address + r.size) expected.set(b.address, bytes.subarray(b.address - r.address, b.address - r.address + b.size));
       }
-      const out = await this.compare(table, j.blocks, (b) => digestOf(this.nonce, b.address, expected.get(b.address)!), 'programmed');
+      const out = this.compare(table, j.blocks, (b) => digestOf(this.nonce, b.address, expected.get(b.address)!), 'programmed');
       const hal = halFailure(table);
       if (hal) this.failedSectors.push({ index: -1, address: table.failAddress, reason: `${pass.name}: ${hal}` });
       outcome.blocks += out.length;
@@ -193,10 +208,10 @@ export class AgentErase {
       if (bad) {
         // sectors before the failing one are erased already: only those after it are erased again
         const rest = unitsOf(j.erase, plan.blockSize).filter((u) => !u.some((x) => x.index === bad.index));
-        queue.unshift(...packJobs(ctx.board, plan.blockSize, rest).map((f) => ({ ...f, erase: f.erase.filter((x) => x.address > bad.address) })));
+        queue.unshift(...packJobs(plan.blockSize, rest).map((f) => ({ ...f, erase: f.erase.filter((x) => x.address > bad.address) })));
         continue;
       }
-      if (outcomes) for (const o of await this.compare(table, j.blocks, this.expectBlank)) outcomes.set(o.address, o);
+      if (outcomes) for (const o of this.compare(table, j.blocks, this.expectBlank)) outcomes.set(o.address, o);
     }
   }
 
@@ -224,7 +239,7 @@ export class AgentErase {
       this.retries++;
       ctx.clock.start('retry');
       ctx.progress({ phase: 'retry', done: attempt + 1, total: MAX_RETRIES, note: `${bad.length} block(s) not blank` });
-      await this.eraseJobs(pass.name, planRetry(ctx.board, plan, bad), outcomes, counter);
+      await this.eraseJobs(pass.name, planRetry(plan, bad), outcomes, counter);
     }
     const outs = checked.map((b) => outcomes.get(b.address) ?? { address: b.address, size: b.size, digest: '', blank: false, ok: false });
     this.passes.push({ name: pass.name, kind: 'erase', blocks: outs.length, failed: outs.filter((o) => !o.ok).map((o) => o.address), verified: outs.every((o) => o.ok) });
@@ -236,7 +251,7 @@ export class AgentErase {
     for (let i = 0; i < blocks.length; i += 512) {
       const part = blocks.slice(i, i + 512);
       const table = await this.runJob(this.job({ ops: { hash: true }, pattern: null, erase: [], program: [], hash: part.map((b) => ({ address: b.address, size: b.size })) }), part);
-      for (const o of await this.compare(table, part, this.expectBlank)) into.set(o.address, o);
+      for (const o of this.compare(table, part, this.expectBlank)) into.set(o.address, o);
     }
   }
 
@@ -246,7 +261,7 @@ export class AgentErase {
     const outcomes: BlockOutcome[] = [];
     for (const j of this.plan.jobs) {
       const table = await this.runJob(this.job({ ops: { hash: true }, pattern: null, erase: [], program: [], hash: j.hash }), j.blocks);
-      outcomes.push(...(await this.compare(table, j.blocks, this.expectBlank)));
+      outcomes.push(...(this.compare(table, j.blocks, this.expectBlank)));
     }
     this.passes.push({ name: 'mass-erase-check', kind: 'erase', blocks: outcomes.length, failed: outcomes.filter((o) => !o.ok).map((o) => o.address), verified: outcomes.every((o) => o.ok) });
     this.finalBlocks = outcomes;

@@ -11,7 +11,7 @@ import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassO
 import { seedWords, type SessionContext } from './context';
 
 /**
- * The erase for parts with no room for the Wasm agent: the bootloader's own Erase/Extended Erase
+ * The erase for parts with no room for the agent: the bootloader's own Erase/Extended Erase
  * (groups of at most 511 pages, timeouts from the board's worst-case erase time), patterns
  * written with Write Memory, and verification per block by Get Checksum (0xA1, CRC computed on
  * the host the STM32 way) where the bootloader has it, else by reading every block back.

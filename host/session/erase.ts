@@ -35,8 +35,16 @@ export interface EraseRequest {
   verify: VerifyMode;
   includeProtected?: boolean;
   unlock?: boolean;
+  /** the engine module the agent must carry (build/terminal.wasm, or a signed image's): HELLO's module SHA-256 is checked against it */
   module: Uint8Array;
+  /** the agent binary to upload (a signed image's); by default the committed one of the board's kind (agent/manifest.json) */
+  agent?: Uint8Array;
+  /** Ed25519 signature over the agent binary (signed images): written in the signature block at params + 64 */
   signature?: Uint8Array;
+  /** the line's baud rate, written into the agent's parameter block (default 115200) */
+  baud?: number;
+  /** ask the agent for this core clock (Hz) before the first job; off by default */
+  agentClockHz?: number;
   blockSize?: number;
   onProgress?: (p: Progress) => void;
   /** runs after identification and before anything is written (the backup goes here) */
@@ -78,7 +86,7 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     const { identity, board, unlocked } = await connect(client, transport, req, reset, progress);
     progress({ phase: 'connect', done: 1, total: 1 });
     if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
-    const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random };
+    const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random, reset };
     return board.agent ? new AgentErase(ctx).run() : bootloaderOnlyErase(ctx);
   });
 }

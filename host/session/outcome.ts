@@ -48,6 +48,8 @@ export interface EraseOutcome {
   unlocked: boolean;
   /** how blocks were checked: digests from the agent, bootloader read-back, or Get Checksum CRCs */
   verification: Verification;
+  /** how the emulated terminal ran the agent ('instruction': its bytes executed; 'model': the TypeScript model); null on a serial port */
+  emulation: 'instruction' | 'model' | null;
   moduleSha256: string;
   moduleBytes: number;
   timings: Record<string, number>;
@@ -55,6 +57,12 @@ export interface EraseOutcome {
   wire: { bytesTx: number; bytesRx: number };
   /** why the run is not verified, in one line (null when verified) */
   reason: string | null;
+}
+
+/** The emulated transport's terminal says how it runs code (EmulatedTerminal.emulation); a serial port has no terminal object. */
+export function emulationOf(transport: Transport): 'instruction' | 'model' | null {
+  const e = (transport as { terminal?: { emulation?: unknown } }).terminal?.emulation;
+  return e === 'instruction' || e === 'model' ? e : null;
 }
 
 function hex32(n: number): string {
@@ -119,6 +127,7 @@ export function conclude(p: OutcomeParts): EraseOutcome {
     retries: p.retries,
     unlocked: p.unlocked,
     verification: p.verification,
+    emulation: emulationOf(p.transport),
     moduleSha256: p.verification === 'agent-digest' ? createHash('sha256').update(p.req.module).digest('hex') : '',
     moduleBytes: p.verification === 'agent-digest' ? p.req.module.length : 0,
     timings: p.clock.real(),

@@ -1,35 +1,35 @@
 /**
  * `npm run build:web`: bundles the browser entry (host/web/main.ts) with esbuild into
  * build/web/, a static folder that runs anywhere Chromium does: index.html, poswipe-web.js (the
- * host core, boards and engine module embedded), tiles.js and station.css (shared with the
- * station page).
+ * host core, boards, engine module and the committed agent binaries with their manifest
+ * embedded), tiles.js and station.css (shared with the station page).
  *
  * The core is the same code as the CLI's: Node built-ins it imports are swapped for the small
- * browser modules in host/platform/browser/ (SHA-256, crc32, Buffer, setImmediate, stubs for the
- * file system), never copied or rewritten.
+ * browser modules in host/platform/browser/ (SHA-256, Buffer, setImmediate, stubs for the file
+ * system), never copied or rewritten. CRC-32 is the crc-32 package on both sides.
  */
 import { build, type Plugin } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { loadAgentManifest } from '../agent/manifest';
 import { listBoards } from '../boards/load';
 import { packageRoot } from '../engine/module';
 
 const SHIMS: Record<string, string> = {
   crypto: 'crypto.ts',
-  zlib: 'zlib.ts',
   fs: 'node-stubs.ts',
   path: 'node-stubs.ts',
   os: 'node-stubs.ts',
 };
 
 /** Node-only packages that must never reach the page (the build fails naming the importer). */
-const FORBIDDEN = /^(serialport|@serialport\/.*|better-sqlite3|pdfkit|commander|cli-progress|node:(child_process|net|http|https|tty|worker_threads))$/;
+const FORBIDDEN = /^(serialport|@serialport\/.*|better-sqlite3|pdfkit|commander|cli-progress|koffi|(node:)?zlib|node:(child_process|net|http|https|tty|worker_threads))$/;
 
 function nodeShims(platformDir: string): Plugin {
   return {
     name: 'poswipe-node-shims',
     setup(b) {
-      b.onResolve({ filter: /^(node:)?(crypto|zlib|fs|path|os)$/ }, (args) => ({ path: join(platformDir, SHIMS[args.path.replace(/^node:/, '')]) }));
+      b.onResolve({ filter: /^(node:)?(crypto|fs|path|os)$/ }, (args) => ({ path: join(platformDir, SHIMS[args.path.replace(/^node:/, '')]) }));
       b.onResolve({ filter: FORBIDDEN }, (args) => ({ errors: [{ text: `${args.path} is Node-only and must not be in the browser bundle (imported by ${args.importer})` }] }));
     },
   };
@@ -46,6 +46,11 @@ export async function buildWeb(outDir?: string): Promise<WebBuildResult> {
   const dir = outDir ?? join(root, 'build', 'web');
   mkdirSync(dir, { recursive: true });
   const engine = readFileSync(join(root, 'build', 'terminal.wasm'));
+  // the agents as committed (checked by the page with parseAgentManifest, as loadAgentManifest does on disk)
+  const manifest = loadAgentManifest(root);
+  const manifestJson = readFileSync(join(root, 'agent', 'manifest.json'), 'utf8');
+  const listed = (JSON.parse(manifestJson) as { agents: { binary: string }[] }).agents.map((a) => a.binary);
+  const agents = { manifest: manifestJson, binaries: Object.fromEntries(listed.map((rel) => [rel, readFileSync(join(root, rel)).toString('base64')])) };
   // board sources as relative paths: the page must not carry the build machine's folders
   const boards = listBoards().map((b) => ({ ...b, source: relative(root, b.source) }));
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
@@ -57,7 +62,7 @@ export async function buildWeb(outDir?: string): Promise<WebBuildResult> {
     format: 'iife',
     platform: 'browser',
     target: ['chrome105'],
-    define: { POSWIPE_EMBEDDED: JSON.stringify({ version, boards, engine: engine.toString('base64') }), 'process.env.POSWIPE_BOARDS_DIR': 'undefined' },
+    define: { POSWIPE_EMBEDDED: JSON.stringify({ version, boards, engine: engine.toString('base64'), agents }), 'process.env.POSWIPE_BOARDS_DIR': 'undefined' },
     inject: [join(platformDir, 'globals.ts')],
     plugins: [nodeShims(platformDir)],
     legalComments: 'none',
@@ -72,7 +77,7 @@ export async function buildWeb(outDir?: string): Promise<WebBuildResult> {
   copyFileSync(join(root, 'host', 'station', 'static', 'tiles.js'), join(dir, 'tiles.js'));
   copyFileSync(join(root, 'host', 'station', 'static', 'station.css'), join(dir, 'station.css'));
   const bundleBytes = readFileSync(join(dir, 'poswipe-web.js')).length;
-  writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ version, boards: boards.map((b) => b.id), engineBytes: engine.length, bundleBytes, inputs: inputs.filter((i) => !i.includes('node_modules')).sort() }, null, 2) + '\n');
+  writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ version, boards: boards.map((b) => b.id), engineBytes: engine.length, agents: manifest.agents.map((a) => ({ kind: a.kind, bytes: a.size, sha256: a.sha256 })), bundleBytes, inputs: inputs.filter((i) => !i.includes('node_modules')).sort() }, null, 2) + '\n');
   return { dir, files: ['index.html', 'poswipe-web.js', 'tiles.js', 'station.css', 'build-info.json'], bundleBytes };
 }
 

@@ -4,8 +4,9 @@
  * reach a terminal: a USB serial adapter through Web Serial, or the emulated terminal running in
  * the page, either directly or behind the Web Serial transport (a virtual port).
  *
- * Boards and the engine module are embedded by the build (POSWIPE_EMBEDDED); nothing is fetched.
+ * Boards, the engine module and the agent binaries are embedded by the build (POSWIPE_EMBEDDED); nothing is fetched.
  */
+import { ManifestError, parseAgentManifest, provideAgentManifest } from '../agent/manifest';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
@@ -18,7 +19,7 @@ import type { Transport } from '../transport/types';
 import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../station/tile';
 import { EmulatedSerialPort } from './emulated-port';
 
-declare const POSWIPE_EMBEDDED: { version: string; boards: Board[]; engine: string };
+declare const POSWIPE_EMBEDDED: { version: string; boards: Board[]; engine: string; agents: { manifest: string; binaries: Record<string, string> } };
 
 interface TilesApi {
   createTile(snap: TileSnapshot, act: (action: string, id: string) => void): HTMLElement;
@@ -53,6 +54,14 @@ function boot(): void {
   const embedded = POSWIPE_EMBEDDED;
   const module = decodeBase64(embedded.engine);
   checkModuleAbi(module);
+  // the committed agents, checked against their manifest as on disk; the session uploads them, the in-page emulator recognises them
+  provideAgentManifest(
+    parseAgentManifest(embedded.agents.manifest, (rel) => {
+      const b64 = embedded.agents.binaries[rel];
+      if (b64 === undefined) throw new ManifestError(`agent binary ${rel} is not embedded in this page`);
+      return decodeBase64(b64);
+    }),
+  );
   const boards = embedded.boards;
   const terminals: Terminal[] = [];
   let emuSeed = 1;

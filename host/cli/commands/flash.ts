@@ -23,7 +23,7 @@ interface FlashOptions extends EmuOptions, RecordOptions {
 /**
  * Everything about the image is settled before the port opens: structure (exit 2), both
  * signatures against the trusted keys (exit 4), the manifest (exit 2). Only then does the erase
- * flow run, with the image's module, module signature, method and verification policy, against
+ * flow run, with the image's module, agent (exactly its bytes are uploaded), agent signature, method and verification policy, against
  * the image's board with the product IDs the image was built for (a terminal answering another
  * product ID is refused by identify: exit 3).
  */
@@ -76,7 +76,8 @@ async function flashChecked(o: FlashOptions): Promise<number> {
     verify: image.verify,
     json: o.json,
     module: image.module,
-    signature: image.moduleSignature,
+    agent: image.agent,
+    signature: image.agentSignature,
     records: recordOptionsOf(o),
     command: 'flash',
   }).catch((err: unknown) => {
