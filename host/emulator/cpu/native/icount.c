@@ -1,0 +1,43 @@
+/*
+ * The instruction counter of the instruction-level emulated terminal (host/emulator/cpu/).
+ *
+ * Unicorn calls a UC_HOOK_CODE callback before every instruction it executes; this one adds one
+ * to the 64-bit counter given as the hook's user data. A JavaScript callback per instruction
+ * would cost about a microsecond each through koffi; this costs a few nanoseconds. The host
+ * reads the counter (it owns the memory) at every MMIO access, its sync point.
+ *
+ * Only the callback's signature is needed (unicorn.h, uc_cb_hookcode_t):
+ *   void (*)(uc_engine *uc, uint64_t address, uint32_t size, void *user_data)
+ * so this file does not include unicorn.h and builds without the headers. C11.
+ */
+#include <stdint.h>
+
+void pw_icount_hook(void *uc, uint64_t address, uint32_t size, void *user_data);
+
+void pw_icount_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    (void)uc;
+    (void)address;
+    (void)size;
+    uint64_t *count = (uint64_t *)user_data;
+    *count += 1u;
+}
+
+/*
+ * A native MMIO read callback for memory the host owns (the flash array of the FlashModel):
+ * returns `size` bytes, little-endian, at `offset` in the bytes given as user data. Reads then
+ * cost no JavaScript while writes to the same region still reach the host's flash interface
+ * model (a JavaScript write callback). Signature: unicorn.h, uc_cb_mmio_read_t.
+ */
+uint64_t pw_bytes_read(void *uc, uint64_t offset, unsigned size, void *user_data);
+
+uint64_t pw_bytes_read(void *uc, uint64_t offset, unsigned size, void *user_data)
+{
+    (void)uc;
+    const uint8_t *bytes = (const uint8_t *)user_data + offset;
+    uint64_t value = 0;
+    for (unsigned i = 0; i < size && i < 8u; i++) {
+        value |= (uint64_t)bytes[i] << (8u * i);
+    }
+    return value;
+}
