@@ -33,10 +33,18 @@ export const UC_HOOK_CODE = 1 << 2;
 export const UC_HOOK_MEM_READ_UNMAPPED = 1 << 4;
 export const UC_HOOK_MEM_WRITE_UNMAPPED = 1 << 5;
 export const UC_HOOK_MEM_FETCH_UNMAPPED = 1 << 6;
-export const UC_HOOK_MEM_WRITE_PROT = 1 << 8;
+/** UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT: bits 4-6 and 7-9 */
+export const UC_HOOK_MEM_INVALID = 0x3f0;
 
-/** uc_mem_type values passed to event-memory hooks */
-export const UC_MEM_WRITE_PROT = 23;
+/** uc_mem_type values passed to event-memory hooks, by name */
+export const UC_MEM_NAMES: Record<number, string> = {
+  19: 'read of unmapped memory',
+  20: 'write to unmapped memory',
+  21: 'instruction fetch from unmapped memory',
+  22: 'write to read-only memory',
+  23: 'read of unreadable memory',
+  24: 'instruction fetch from non-executable memory',
+};
 
 /** UC_ARM_REG_R0 + n for r0..r12 */
 export function ucArmR(n: number): number {
@@ -67,7 +75,6 @@ export const UC_ERR = {
 export type MmioRead = (offset: number, size: number) => number;
 export type MmioWrite = (offset: number, size: number, value: number) => void;
 /** returns true when the write was handled (emulation continues) */
-export type WriteProtHook = (address: number, size: number, value: number) => boolean;
 
 interface Api {
   koffi: Koffi;
@@ -222,7 +229,7 @@ export function instructionLevelUnavailableReason(): string {
 /**
  * One Unicorn instance in Cortex-M (Thumb, M-class) mode with the given CPU model. Callbacks
  * registered through it are released by `close()`. JS exceptions must never cross the FFI: the
- * callbacks given to `mmio`/`onWriteProt` are wrapped so that a throw stops the CPU and is kept
+ * callbacks given to `mmio`, `mmioBytes` and the hooks are wrapped so that a throw stops the CPU and is kept
  * in `pendingError`, which the caller of `run` gets back.
  */
 export class Cpu {
@@ -300,18 +307,21 @@ export class Cpu {
     check(`uc_mmio_map(0x${hex(address)}, 0x${bytes.length.toString(16)})`, this.a.mmioMap(this.uc, address, bytes.length, lib.bytesRead, bytes, w, null));
   }
 
-  /** Writes to read-only mapped memory in [begin, end] call `hook` (true: handled, the write is dropped). */
-  onWriteProt(begin: number, end: number, hook: WriteProtHook): void {
-    const cb = this.register((_uc: unknown, _type: number, address: number | bigint, size: number, value: number | bigint): boolean => {
+  /**
+   * Accesses to unmapped memory and protection violations call `hook` (type: a UC_MEM_* value),
+   * then the CPU stops with the matching UC_ERR_*.
+   */
+  onInvalidMemory(hook: (type: number, address: number, size: number) => void): void {
+    const cb = this.register((_uc: unknown, type: number, address: number | bigint, size: number): boolean => {
       try {
-        return hook(Number(address), size, Number(BigInt.asUintN(32, BigInt(value))));
+        hook(type, Number(address), size);
       } catch (err) {
         this.fail(err);
-        return true;
       }
+      return false;
     }, this.a.eventMemProto);
     const hh = [0];
-    check('uc_hook_add(MEM_WRITE_PROT)', this.a.hookAdd(this.uc, hh, UC_HOOK_MEM_WRITE_PROT, cb, null, begin, end));
+    check('uc_hook_add(MEM_INVALID)', this.a.hookAdd(this.uc, hh, UC_HOOK_MEM_INVALID, cb, null, 1, 0));
   }
 
   /** Every exception the core takes (intno: the ARM exception number, e.g. 3 HardFault... as QEMU numbers them). */
@@ -369,12 +379,13 @@ export class Cpu {
   }
 
   /**
-   * Runs from `begin` (Thumb bit set) for at most `count` instructions (0 = no limit) or until
+   * Runs from `begin` (Thumb bit set) for at most `count` instructions (0 = no limit), at most
+   * `timeoutUs` of wall time (0 = no limit; Unicorn stops the CPU from a timer thread) or until
    * `stop()`. Returns the uc_err code (0 when the count ran out or the CPU was stopped).
    */
-  run(begin: number, count: number): number {
+  run(begin: number, count: number, timeoutUs = 0): number {
     this.pendingError = null;
-    return this.a.emuStart(this.uc, begin, 0xffffffff, 0, count) as number;
+    return this.a.emuStart(this.uc, begin, 0xffffffff, timeoutUs, count) as number;
   }
 
   /** Stops `run` after the current instruction; callable from inside a callback. */
