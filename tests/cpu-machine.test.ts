@@ -1,24 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadBoard } from '../host/boards/load';
-import { EmulatedTerminal } from '../host/emulator/terminal';
-import type { TerminalOptions } from '../host/emulator/terminal';
+import type { EmulatedTerminal } from '../host/emulator/terminal';
 import { parseFaults } from '../host/emulator/faults';
 import { CpuRunner } from '../host/emulator/cpu/machine';
-import { ECHO_F4, ERASE_F4, FAULTS, LOAD } from './cpu-programs';
+import { ECHO_F4, ERASE_F4, FAULTS, LOAD, detachedTerminal } from './cpu-programs';
 
 const skip = CpuRunner.available() ? false : `instruction-level emulation unavailable: ${CpuRunner.unavailableReason()}`;
-
-/**
- * A terminal whose bootloader loop no longer reads the line: the tests call the runner's Go
- * themselves (the integrator wires the runner into the bootloader's Go).
- */
-export function detachedTerminal(boardId: string, options: TerminalOptions = {}): EmulatedTerminal {
-  const t = new EmulatedTerminal(loadBoard(boardId), options);
-  void t.input.next(); // takes over the bootloader's pending read...
-  t.input.push(0); // ...and completes it: the bootloader loop waits forever on a promise nobody resolves
-  return t;
-}
 
 function load(t: EmulatedTerminal, image: Uint8Array, at = LOAD): void {
   t.ram.set(image, t.ramOffset(at, image.length)!);

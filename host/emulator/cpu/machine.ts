@@ -35,8 +35,8 @@ import {
  */
 export const CYCLES_PER_INSTRUCTION = 1.5;
 
-/** wall time of one uc_emu_start before the machine yields to the event loop */
-export const SLICE_US = 20_000;
+/** instructions of one uc_emu_start before the machine yields to the event loop */
+export const SLICE_INSTRUCTIONS = 2_000_000;
 
 /** ARM exception numbers as QEMU (Unicorn) reports them to an interrupt hook */
 const QEMU_EXCEPTIONS: Record<number, string> = {
@@ -287,7 +287,7 @@ export class Machine {
     const resetsAtGo = t.resets;
     let pc = entry;
     for (;;) {
-      const err = cpu.run(pc | 1, 0, SLICE_US);
+      const err = cpu.run(pc | 1, SLICE_INSTRUCTIONS, 0);
       this.sync();
       const thrown = cpu.pendingError;
       if (thrown instanceof PowerLoss) return { kind: 'powerloss', error: thrown };
