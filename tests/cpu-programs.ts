@@ -4,23 +4,9 @@
  * assembled once with `arm-none-eabi-as -mcpu=cortex-m4` and `arm-none-eabi-ld -Ttext=0x20003000`
  * (objcopy -O binary): the tests need no ARM toolchain.
  */
-import { loadBoard } from '../host/boards/load';
-import { EmulatedTerminal } from '../host/emulator/terminal';
-import type { TerminalOptions } from '../host/emulator/terminal';
+export { detachedTerminal } from '../bench/cpu';
 
 export const LOAD = 0x20003000;
-
-/**
- * A terminal whose bootloader loop no longer reads the line: the tests call the runner's Go
- * themselves (the integrator wires the runner into the bootloader's Go).
- */
-export function detachedTerminal(boardId: string, options: TerminalOptions = {}): EmulatedTerminal {
-  const t = new EmulatedTerminal(loadBoard(boardId), options);
-  void t.input.next(); // takes over the bootloader's pending read...
-  t.input.push(0); // ...and completes it: the bootloader loop waits forever on a promise nobody resolves
-  return t;
-}
-
 
 function bytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));

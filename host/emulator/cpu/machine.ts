@@ -287,7 +287,8 @@ export class Machine {
     const resetsAtGo = t.resets;
     let pc = entry;
     for (;;) {
-      const err = cpu.run(pc | 1, SLICE_INSTRUCTIONS, 0);
+      cpu.stopAt(cpu.instructions + SLICE_INSTRUCTIONS);
+      const err = cpu.run(pc | 1, 0);
       this.sync();
       const thrown = cpu.pendingError;
       if (thrown instanceof PowerLoss) return { kind: 'powerloss', error: thrown };

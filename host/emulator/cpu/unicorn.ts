@@ -78,6 +78,7 @@ export type MmioWrite = (offset: number, size: number, value: number) => void;
 
 interface Api {
   koffi: Koffi;
+  lib: ReturnType<Koffi['load']>;
   open: KoffiFunction;
   close: KoffiFunction;
   ctl: KoffiFunction;
@@ -116,6 +117,7 @@ function loadApi(): Api | null {
     const intrProto = koffi.proto('void PwIntr(void *uc, uint32_t intno, void *user)');
     api = {
       koffi,
+      lib,
       open: lib.func('int uc_open(int arch, int mode, _Out_ void **uc)'),
       close: lib.func('int uc_close(void *uc)'),
       ctl: lib.func('int uc_ctl(void *uc, int control, ...)'),
@@ -176,7 +178,7 @@ export class UnicornError extends Error {
 interface Counter {
   /** address of pw_icount_hook, the UC_HOOK_CODE callback */
   hook: bigint;
-  /** 8 bytes the hook increments (user data) */
+  /** struct pw_counter (user data): count, limit, address of uc_emu_stop */
   cell: BigUint64Array;
 }
 
@@ -344,7 +346,8 @@ export class Cpu {
   countInstructions(): void {
     const lib = loadCounter();
     if (!lib) throw new Error(instructionLevelUnavailableReason());
-    const cell = new BigUint64Array(1);
+    const cell = new BigUint64Array(3);
+    cell[2] = this.a.koffi.address(this.a.lib.symbol('uc_emu_stop'));
     this.counter = { hook: lib.hook, cell };
     this.pinnedCells.push(cell);
     const hh = [0];
@@ -352,6 +355,14 @@ export class Cpu {
   }
 
   private readonly pinnedCells: BigUint64Array[] = [];
+
+  /**
+   * Makes the current or next `run` stop once `instructions` reaches `at` (0 = no limit): the
+   * native hook calls uc_emu_stop itself, so a slice costs nothing per instruction.
+   */
+  stopAt(at: number): void {
+    if (this.counter) this.counter.cell[1] = BigInt(at);
+  }
 
   /** instructions executed since `countInstructions` (exact: one hook call per instruction) */
   get instructions(): number {

@@ -2,7 +2,7 @@
  * The instruction counter of the instruction-level emulated terminal (host/emulator/cpu/).
  *
  * Unicorn calls a UC_HOOK_CODE callback before every instruction it executes; this one adds one
- * to the 64-bit counter given as the hook's user data. A JavaScript callback per instruction
+ * to the 64-bit counter given as the hook's user data (and ends the time slice at a limit). A JavaScript callback per instruction
  * would cost about a microsecond each through koffi; this costs a few nanoseconds. The host
  * reads the counter (it owns the memory) at every MMIO access, its sync point.
  *
@@ -12,15 +12,32 @@
  */
 #include <stdint.h>
 
+/*
+ * The hook's user data, shared with the host (three u64 words it reads and writes):
+ * `count` instructions so far; when it reaches `limit` (0 = none) the hook calls `stop`
+ * (the host puts uc_emu_stop's address there), which ends uc_emu_start after this
+ * instruction: the machine's time slice, without Unicorn's own count (a second hook per
+ * instruction) or its wall-time timer (a thread that stops the core at an arbitrary point).
+ */
+struct pw_counter {
+    uint64_t count;
+    uint64_t limit;
+    uint64_t stop; /* int (*)(void *uc) */
+};
+
+typedef int (*pw_stop_fn)(void *uc);
+
 void pw_icount_hook(void *uc, uint64_t address, uint32_t size, void *user_data);
 
 void pw_icount_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
-    (void)uc;
     (void)address;
     (void)size;
-    uint64_t *count = (uint64_t *)user_data;
-    *count += 1u;
+    struct pw_counter *c = (struct pw_counter *)user_data;
+    c->count += 1u;
+    if (c->count == c->limit && c->stop != 0u) {
+        ((pw_stop_fn)(uintptr_t)c->stop)(uc);
+    }
 }
 
 /*
