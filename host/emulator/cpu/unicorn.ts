@@ -182,7 +182,11 @@ interface Counter {
   cell: BigUint64Array;
 }
 
-let counterLib: { hook: bigint; bytesRead: bigint } | null | undefined;
+/**
+ * `lib` must stay referenced: koffi unloads a library (dlclose) when its handle is garbage
+ * collected, and Unicorn would then call a hook that is no longer mapped (that crashed).
+ */
+let counterLib: { lib: unknown; hook: bigint; bytesRead: bigint } | null | undefined;
 let counterError = '';
 
 /** Where scripts/build-icount.mjs puts the counter: build/native/ of the checkout. */
@@ -191,7 +195,7 @@ export function counterLibraryPath(): string {
   return path.resolve(__dirname, '..', '..', '..', 'native', 'libpwicount.so');
 }
 
-function loadCounter(): { hook: bigint; bytesRead: bigint } | null {
+function loadCounter(): { lib: unknown; hook: bigint; bytesRead: bigint } | null {
   if (counterLib !== undefined) return counterLib;
   const a = loadApi();
   const file = counterLibraryPath();
@@ -206,7 +210,7 @@ function loadCounter(): { hook: bigint; bytesRead: bigint } | null {
       const lib = a.koffi.load(file);
       const hook = a.koffi.address(lib.symbol('pw_icount_hook'));
       const bytesRead = a.koffi.address(lib.symbol('pw_bytes_read'));
-      counterLib = { hook, bytesRead };
+      counterLib = { lib, hook, bytesRead };
     } catch (err) {
       counterError = `${file} did not load: ${(err as Error).message}`;
       counterLib = null;
@@ -267,6 +271,7 @@ export class Cpu {
 
   /** Memory backed by `bytes` itself: what the CPU writes lands there at once, and the reverse. */
   mapBytes(address: number, bytes: Uint8Array, perms: number): void {
+    assertOffHeap(bytes);
     this.pinned.push(bytes);
     check(`uc_mem_map_ptr(0x${hex(address)}, 0x${bytes.length.toString(16)})`, this.a.memMapPtr(this.uc, address, bytes.length, perms, bytes));
   }
@@ -298,6 +303,7 @@ export class Cpu {
   mmioBytes(address: number, bytes: Uint8Array, write: MmioWrite): void {
     const lib = loadCounter();
     if (!lib) throw new Error(instructionLevelUnavailableReason());
+    assertOffHeap(bytes);
     this.pinned.push(bytes);
     const w = this.register((_uc: unknown, offset: number, sz: number, value: number | bigint): void => {
       try {
@@ -346,7 +352,10 @@ export class Cpu {
   countInstructions(): void {
     const lib = loadCounter();
     if (!lib) throw new Error(instructionLevelUnavailableReason());
-    const cell = new BigUint64Array(3);
+    // The native hook writes here from outside V8: the memory must never move. A small typed
+    // array made with a length keeps its elements on the V8 heap, where the GC moves them (that
+    // crashed); an ArrayBuffer made by its constructor has an off-heap backing store that stays put.
+    const cell = new BigUint64Array(new ArrayBuffer(3 * 8));
     cell[2] = this.a.koffi.address(this.a.lib.symbol('uc_emu_stop'));
     this.counter = { hook: lib.hook, cell };
     this.pinnedCells.push(cell);
@@ -423,6 +432,17 @@ export class Cpu {
     this.callbacks.push(p);
     return p;
   }
+}
+
+/**
+ * V8 keeps the elements of typed arrays up to 64 bytes made with a length on its heap, where the
+ * GC moves them; memory given to Unicorn must not move. Larger arrays and every ArrayBuffer made
+ * by its constructor live off the heap.
+ */
+const ON_HEAP_LIMIT = 64;
+
+function assertOffHeap(bytes: Uint8Array): void {
+  if (bytes.buffer.byteLength <= ON_HEAP_LIMIT) throw new RangeError(`${bytes.length} bytes may live on the V8 heap and move: give Unicorn a larger buffer`);
 }
 
 function check(call: string, code: number): void {
