@@ -97,7 +97,7 @@ test('agent f4: power lost during the third flash operation resolves powerloss',
   assert.equal(run.t.flash.operations, 3);
 });
 
-test('agent f4: a flipped bit in the agent never gives a valid, matching HELLO', { skip, timeout: 120_000 }, async () => {
+test('agent f4: a flipped bit in the agent never gives a valid, matching HELLO', { skip, timeout: 120_000 }, async (ctx) => {
   const original = agentBinary('f4')!.image;
   const goodCrc = crc32(original);
   // seeded positions spread over the code (after the 0x8C-byte header)
@@ -120,4 +120,5 @@ test('agent f4: a flipped bit in the agent never gives a valid, matching HELLO',
     outcomes.push(`bit ${bit}: ${seen}`);
     assert.notEqual(seen, 'VALID', `bit ${bit} flipped, yet HELLO carries the good image CRC`);
   }
+  ctx.diagnostic(outcomes.join('; '));
 });

@@ -293,6 +293,7 @@ function usart(layout: 'f2' | 'l4', bitsPerByte = 11) {
     emit: (b) => emitted.push(b),
     random: () => 0x5a,
     wantInput: () => wants++,
+    pc: () => 0x20003100,
   };
   return { u: new Usart('USART1', 0x40011000, layout, { baud: 115200, bitsPerByte }, wiring), emitted, wants: () => wants };
 }
@@ -310,7 +311,7 @@ test('USART F2/F4: 8E1 at BRR 139 is heard; a wrong BRR garbles every byte; UE/T
   assert.deepEqual(emitted, [0x41, 0x5a]);
 });
 
-test('USART F2/F4: waiting for input after two empty polls; a received byte sets RXNE; wrong format → FE', () => {
+test('USART F2/F4: waiting for input after two empty polls by one instruction; a received byte sets RXNE; wrong format → FE', () => {
   const { u, wants } = usart('f2');
   u.write(USART_F2.BRR, 4, 139);
   u.write(USART_F2.CR1, 4, (1 << 13) | (1 << 12) | (1 << 10) | (1 << 3) | (1 << 2));

@@ -154,6 +154,7 @@ export class Machine {
         this.wantInput = true;
         this.cpu.stop();
       },
+      pc: () => this.cpu.instructionAddress,
     });
     const time = { cycles: (): number => this.cycleCount };
     const scs = new SystemControlSpace(family.cpuid, time, () => this.end({ kind: 'reset', why: 'SYSRESETREQ' }));

@@ -178,7 +178,7 @@ export class UnicornError extends Error {
 interface Counter {
   /** address of pw_icount_hook, the UC_HOOK_CODE callback */
   hook: bigint;
-  /** struct pw_counter (user data): count, limit, address of uc_emu_stop */
+  /** struct pw_counter (user data): count, limit, address of uc_emu_stop, address of the current instruction */
   cell: BigUint64Array;
 }
 
@@ -355,7 +355,7 @@ export class Cpu {
     // The native hook writes here from outside V8: the memory must never move. A small typed
     // array made with a length keeps its elements on the V8 heap, where the GC moves them (that
     // crashed); an ArrayBuffer made by its constructor has an off-heap backing store that stays put.
-    const cell = new BigUint64Array(new ArrayBuffer(3 * 8));
+    const cell = new BigUint64Array(new ArrayBuffer(4 * 8));
     cell[2] = this.a.koffi.address(this.a.lib.symbol('uc_emu_stop'));
     this.counter = { hook: lib.hook, cell };
     this.pinnedCells.push(cell);
@@ -364,6 +364,11 @@ export class Cpu {
   }
 
   private readonly pinnedCells: BigUint64Array[] = [];
+
+  /** address of the instruction being executed (inside a callback: the one making the access) */
+  get instructionAddress(): number {
+    return this.counter ? Number(this.counter.cell[3]) : 0;
+  }
 
   /**
    * Makes the current or next `run` stop once `instructions` reaches `at` (0 = no limit): the

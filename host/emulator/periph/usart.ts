@@ -20,8 +20,9 @@ import { lanesOf, mergeLanes } from './bus';
  * heard.
  *
  * Timing: the byte's line time is charged by the terminal (`emit`) when DR is written, so TXE and
- * TC read 1 at once afterwards. Receiving: when the agent polls the status register twice in a
- * row with RXNE clear and no byte written in between, it is waiting for the host: the model asks
+ * TC read 1 at once afterwards. Receiving: when the same instruction reads the status register
+ * twice in a row with RXNE clear (no other USART access in between), the agent is in a receive
+ * loop, waiting for the host: the model asks
  * the machine for a byte (`wantInput`), which stops the CPU and resumes it once the host has
  * sent one; waiting takes no virtual time. Not modelled: overrun (ORE: bytes wait in the
  * terminal's input queue instead), IDLE, LIN, IrDA, smartcard, DMA, interrupts.
@@ -77,8 +78,6 @@ const CR2_STOP_SHIFT = 12;
 /** how far the agent's baud rate may be from the host's (3 %: a 16x-oversampled receiver's margin) */
 export const BAUD_TOLERANCE = 0.03;
 
-/** empty status polls in a row after which the agent is taken to be waiting for the host */
-export const POLLS_BEFORE_WAIT = 2;
 
 export interface UsartLine {
   baud: number;
@@ -99,6 +98,8 @@ export interface UsartWiring {
   random(): number;
   /** the agent waits for a byte from the host: stop the CPU and `deliver` one */
   wantInput(): void;
+  /** address of the instruction making the current access */
+  pc(): number;
 }
 
 export class Usart implements Peripheral {
@@ -111,7 +112,8 @@ export class Usart implements Peripheral {
   private rtor = 0;
   /** the received byte waiting in RDR/DR, with its error flags */
   private rx: { value: number; flags: number } | null = null;
-  private emptyPolls = 0;
+  /** the instruction that last read the status register with RXNE clear, or -1 */
+  private lastEmptyPoll = -1;
   private tcCleared = false;
   /** bytes put on the line, garbled or not (for tests) */
   sent = 0;
@@ -167,7 +169,7 @@ export class Usart implements Peripheral {
 
   /** A byte from the host arrives (the machine calls this after `wantInput`). */
   deliver(byte: number): void {
-    this.emptyPolls = 0;
+    this.lastEmptyPoll = -1;
     if (!this.receiver() || !this.wiring.rxPinReady()) return; // nobody listens: the byte is lost
     this.rx = this.matchesLine() ? { value: byte & 0xff, flags: 0 } : { value: this.wiring.random(), flags: SR_FE };
   }
@@ -185,11 +187,15 @@ export class Usart implements Peripheral {
   private pollStatus(): number {
     const v = this.status();
     if (!this.rx && this.receiver()) {
-      this.emptyPolls++;
-      if (this.emptyPolls >= POLLS_BEFORE_WAIT) {
-        this.emptyPolls = 0;
+      const pc = this.wiring.pc();
+      if (pc === this.lastEmptyPoll) {
+        this.lastEmptyPoll = -1;
         this.wiring.wantInput();
+      } else {
+        this.lastEmptyPoll = pc;
       }
+    } else {
+      this.lastEmptyPoll = -1;
     }
     return v;
   }
@@ -201,7 +207,6 @@ export class Usart implements Peripheral {
   }
 
   private transmit(value: number): void {
-    this.emptyPolls = 0;
     this.tcCleared = false;
     if (!this.transmitter() || !this.wiring.txPinReady()) return; // the pin is not driven: silence
     this.sent++;
@@ -210,6 +215,7 @@ export class Usart implements Peripheral {
 
   read(offset: number, size: number): number {
     const at = offset & ~3;
+    if (at !== (this.layout === 'f2' ? USART_F2.SR : USART_L4.ISR)) this.lastEmptyPoll = -1;
     let v = 0;
     if (this.layout === 'f2') {
       if (at === USART_F2.SR) v = this.pollStatus();
@@ -237,6 +243,7 @@ export class Usart implements Peripheral {
 
   write(offset: number, size: number, value: number): void {
     const at = offset & ~3;
+    this.lastEmptyPoll = -1;
     const v = mergeLanes(this.layout === 'f2' || at !== USART_L4.TDR ? this.config(at) : 0, offset, size, value);
     if (this.layout === 'f2') {
       if (at === USART_F2.DR) return this.transmit(value);

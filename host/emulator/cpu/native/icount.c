@@ -14,7 +14,9 @@
 
 /*
  * The hook's user data, shared with the host (three u64 words it reads and writes):
- * `count` instructions so far; when it reaches `limit` (0 = none) the hook calls `stop`
+ * `count` instructions so far, `pc` the address of the instruction being executed (so an MMIO
+ * callback knows which instruction made the access); when `count` reaches `limit` (0 = none)
+ * the hook calls `stop`
  * (the host puts uc_emu_stop's address there), which ends uc_emu_start after this
  * instruction: the machine's time slice, without Unicorn's own count (a second hook per
  * instruction) or its wall-time timer (a thread that stops the core at an arbitrary point).
@@ -23,6 +25,7 @@ struct pw_counter {
     uint64_t count;
     uint64_t limit;
     uint64_t stop; /* int (*)(void *uc) */
+    uint64_t pc;
 };
 
 typedef int (*pw_stop_fn)(void *uc);
@@ -31,10 +34,10 @@ void pw_icount_hook(void *uc, uint64_t address, uint32_t size, void *user_data);
 
 void pw_icount_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
-    (void)address;
     (void)size;
     struct pw_counter *c = (struct pw_counter *)user_data;
     c->count += 1u;
+    c->pc = address;
     if (c->count == c->limit && c->stop != 0u) {
         ((pw_stop_fn)(uintptr_t)c->stop)(uc);
     }
