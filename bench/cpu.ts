@@ -9,7 +9,7 @@ import { Machine } from '../host/emulator/cpu/machine';
 import type { GoOutcome } from '../host/emulator/runner';
 import { FAMILIES } from '../host/emulator/cpu/family';
 import type { CpuKind } from '../host/emulator/cpu/family';
-import { instructionLevelAvailable, instructionLevelUnavailableReason } from '../host/emulator/cpu/unicorn';
+import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelAvailable, instructionLevelUnavailableReason, ucArmR } from '../host/emulator/cpu/unicorn';
 
 /**
  * The instruction-level terminal's bench: the real agent (agent/bin/f4.bin) on an emulated
@@ -18,7 +18,7 @@ import { instructionLevelAvailable, instructionLevelUnavailableReason } from '..
  * emulated instructions per second of wall time, wall and terminal (virtual) time of each job,
  * instructions per hashed byte and the share of terminal time spent computing.
  *
- *   npm run build && node -e "require('./build/bench/cpu').benchCpu()"
+ *   npm run build && node build/bench/cpu.js
  *
  * Also the helpers the tests drive the agent with (parameter block, frames, jobs).
  */
@@ -240,8 +240,62 @@ export interface CpuBenchRow {
   digestsMatch: boolean;
 }
 
+/** CLOCK request: the agent switches its core clock (0 = back to the reset clock); returns the clock it reports. */
+export async function requestClock(run: AgentRun, seq: number, hz: number): Promise<number> {
+  const p = new Uint8Array(4);
+  new DataView(p.buffer).setUint32(0, hz, true);
+  run.t.receive(frame(0x04, seq, p));
+  const f = await run.frames.next();
+  if (f.type !== 0x86) throw new Error(`CLOCK answer expected, got type 0x${f.type.toString(16)}`);
+  return new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0, true);
+}
+
+/**
+ * How the CPU reads flash, measured: a Thumb loop summing 16 x 64 KiB of words from memory
+ * mapped three ways. `ptr`: uc_mem_map_ptr on the array (the fastest, but a CPU write would land
+ * in the array untouched by any flash interface model: tried, a write-protection hook that
+ * reports "handled" still lets the write through); `mmio-native`: uc_mmio_map with the counter
+ * library's C read callback on the FlashModel's array (what the machine uses); `mmio-js`: a
+ * koffi JavaScript read callback.
+ */
+export function benchFlashReads(print: (line: string) => void = console.log): Array<{ method: string; usPerWord: number }> {
+  // 0: movs r0,#0; movs r4,#16; 4: mov r2,r1; movs r5,#1; lsls r5,#16; adds r5,r2
+  // c: ldm r2!,{r3}; adds r0,r3; cmp r2,r5; bne c; subs r4,#1; bne 4; bkpt
+  const loop = [0x2000, 0x2410, 0x460a, 0x2501, 0x042d, 0x18ad, 0xca08, 0x18c0, 0x42aa, 0xd1fb, 0x3c01, 0xd1f5, 0xbe00];
+  const out: Array<{ method: string; usPerWord: number }> = [];
+  for (const method of ['ptr', 'mmio-native', 'mmio-js']) {
+    const cpu = new Cpu(UC_CPU_ARM_CORTEX_M4);
+    try {
+      const ram = new Uint8Array(0x20000);
+      loop.forEach((h, i) => ((ram[2 * i] = h & 0xff), (ram[2 * i + 1] = h >> 8)));
+      cpu.mapBytes(0x20000000, ram, UC_PROT_ALL);
+      const flash = new Uint8Array(0x10000).map((_, i) => i * 7);
+      if (method === 'ptr') cpu.mapBytes(0x08000000, flash, UC_PROT_READ);
+      else if (method === 'mmio-native') cpu.mmioBytes(0x08000000, flash, () => undefined);
+      else cpu.mmio(0x08000000, flash.length, (o) => flash[o] | (flash[o + 1] << 8) | (flash[o + 2] << 16) | (flash[o + 3] << 24), () => undefined);
+      cpu.countInstructions();
+      cpu.setReg(ucArmR(1), 0x08000000);
+      const t0 = performance.now();
+      cpu.run(0x20000001, 0);
+      const ms = performance.now() - t0;
+      out.push({ method, usPerWord: (ms * 1000) / (16 * 16384) });
+    } finally {
+      cpu.close();
+    }
+  }
+  print('flash reads by the CPU: us per 32-bit word read (16 x 64 KiB)');
+  for (const r of out) print(`  ${r.method.padEnd(12)} ${r.usPerWord.toFixed(3)}`);
+  return out;
+}
+
 /** Runs the bench, prints a table and returns the rows (JSON). */
-export async function benchCpu(print: (line: string) => void = console.log): Promise<{ available: boolean; reason?: string; rows: CpuBenchRow[]; eraseAndVerifyWallMs?: number }> {
+export async function benchCpu(print: (line: string) => void = console.log): Promise<{
+  available: boolean;
+  reason?: string;
+  rows: CpuBenchRow[];
+  flashReads?: Array<{ method: string; usPerWord: number }>;
+  eraseAndVerifyWallMs?: number;
+}> {
   if (!instructionLevelAvailable()) return { available: false, reason: instructionLevelUnavailableReason(), rows: [] };
   if (!agentBinary('f4')) return { available: false, reason: 'agent/bin/f4.bin missing', rows: [] };
   const run = startAgent('f4');
@@ -251,44 +305,50 @@ export async function benchCpu(print: (line: string) => void = console.log): Pro
   const whole: Array<[number, number]> = [[run.t.flash.base, run.t.flash.size]];
   const sectors = run.t.flash.sectors.map((s): [number, number] => [s.address, s.size]);
   const rows: CpuBenchRow[] = [];
-  const jobs: Array<{ name: string; job: Job; bytes: number }> = [
-    { name: 'hash 1 MiB', job: { ops: 4, erase: [], hash: whole, nonce, blockSize: 4096 }, bytes: run.t.flash.size },
-    { name: 'erase 12 sectors + hash 1 MiB', job: { ops: 6, erase: sectors, hash: whole, nonce, blockSize: 4096 }, bytes: run.t.flash.size },
-  ];
+  const hashJob: Job = { ops: 4, erase: [], hash: whole, nonce, blockSize: 4096 };
+  const eraseJob: Job = { ops: 6, erase: sectors, hash: whole, nonce, blockSize: 4096 };
   let seq = 1;
-  for (const j of jobs) {
-    const s0 = { ...run.machine.stats, instructions: run.machine.cpu.instructions };
+  const measure = async (name: string, job: Job): Promise<void> => {
+    const i0 = run.machine.cpu.instructions;
     const compute0 = run.machine.stats.computeSeconds;
     const v0 = run.t.clock.now();
     const w0 = performance.now();
     const c0 = process.cpuUsage();
-    const answer = await runJob(run, seq++, jobBytes(j.job));
+    const answer = await runJob(run, seq++, jobBytes(job));
     const wallMs = performance.now() - w0;
     const c1 = process.cpuUsage(c0);
-    const cpuMs = (c1.user + c1.system) / 1000;
-    const instructions = run.machine.cpu.instructions - s0.instructions;
+    const instructions = run.machine.cpu.instructions - i0;
     const terminalS = run.t.clock.now() - v0;
     rows.push({
-      job: j.name,
+      job: name,
       wallMs,
-      cpuMs,
+      cpuMs: (c1.user + c1.system) / 1000,
       terminalS,
       instructions,
       mips: instructions / wallMs / 1000,
-      instructionsPerByte: j.job.ops & 4 ? instructions / j.bytes : null,
+      instructionsPerByte: job.ops & 4 ? instructions / run.t.flash.size : null,
       computeShare: (run.machine.stats.computeSeconds - compute0) / terminalS,
       digestsMatch: answer.status === 0 && digestsOf(answer.table).join() === expectedDigests(run.t, nonce, whole, 4096).join(),
     });
-  }
+  };
+  await measure('hash 1 MiB @ 16 MHz', hashJob);
+  const fast = await requestClock(run, seq++, 168_000_000);
+  await measure(`hash 1 MiB @ ${fast / 1e6} MHz`, hashJob);
+  await measure(`erase 12 + hash 1 MiB @ ${fast / 1e6} MHz`, eraseJob);
   run.t.receive(frame(0x05, seq, new Uint8Array(0)));
   await run.frames.next();
   await run.running;
-  print('instruction-level terminal (Unicorn), agent/bin/f4.bin on an STM32F407 at the 16 MHz reset clock');
-  print('job                              wall ms   cpu ms   terminal s   instructions   M instr/s (wall)   instr/byte   compute share   digests');
+  print('instruction-level terminal (Unicorn): agent/bin/f4.bin on an emulated STM32F407');
+  print('job                                wall ms   cpu ms   terminal s   instructions   M instr/s (wall)   instr/byte   compute share   digests');
   for (const r of rows) {
     print(
-      `${r.job.padEnd(32)} ${r.wallMs.toFixed(0).padStart(7)}   ${r.cpuMs.toFixed(0).padStart(6)}   ${r.terminalS.toFixed(3).padStart(10)}   ${String(r.instructions).padStart(12)}   ${r.mips.toFixed(1).padStart(16)}   ${(r.instructionsPerByte?.toFixed(1) ?? '-').padStart(10)}   ${(100 * r.computeShare).toFixed(1).padStart(12)} %   ${r.digestsMatch ? 'match' : 'DIFFER'}`,
+      `${r.job.padEnd(34)} ${r.wallMs.toFixed(0).padStart(7)}   ${r.cpuMs.toFixed(0).padStart(6)}   ${r.terminalS.toFixed(3).padStart(10)}   ${String(r.instructions).padStart(12)}   ${r.mips.toFixed(1).padStart(16)}   ${(r.instructionsPerByte?.toFixed(1) ?? '-').padStart(10)}   ${(100 * r.computeShare).toFixed(1).padStart(12)} %   ${r.digestsMatch ? 'match' : 'DIFFER'}`,
     );
   }
-  return { available: true, rows, eraseAndVerifyWallMs: rows[1]?.wallMs };
+  const flashReads = benchFlashReads(print);
+  return { available: true, rows, flashReads, eraseAndVerifyWallMs: rows[2]?.wallMs };
+}
+
+if (require.main === module) {
+  void benchCpu().then((r) => console.log(JSON.stringify(r)));
 }

@@ -122,3 +122,31 @@ test('agent f4: a flipped bit in the agent never gives a valid, matching HELLO',
   }
   ctx.diagnostic(outcomes.join('; '));
 });
+
+for (const [kind, fast] of [['f2', 120e6], ['f4', 168e6], ['l4', 80e6]] as const) {
+  const kindSkip = skip || (agentBinary(kind) ? false : `agent/bin/${kind}.bin missing`);
+  test(`agent ${kind}: CLOCK to ${fast / 1e6} MHz through the PLL, a job at that clock, CLOCK back to the reset clock`, { skip: kindSkip, timeout: 60_000 }, async () => {
+    const run = startAgent(kind);
+    await hello(run);
+    const ask = (seq: number, hz: number): void => {
+      const p = new Uint8Array(4);
+      new DataView(p.buffer).setUint32(0, hz, true);
+      run.t.receive(frame(0x04, seq, p));
+    };
+    ask(1, fast);
+    const c = await run.frames.next();
+    assert.equal(c.type, 0x86, `CLOCK answer expected, got 0x${c.type.toString(16)}`);
+    assert.equal(new DataView(c.payload.buffer, c.payload.byteOffset).getUint32(0, true), fast);
+    assert.equal(run.machine.rcc.coreHz(), fast);
+    const units = run.t.flash.sectors.slice(0, 2).map((s): [number, number] => [s.address, s.size]);
+    const nonce = new Uint8Array(32).fill(7);
+    const answer = await runJob(run, 2, jobBytes({ ops: 4, erase: [], hash: units, nonce, blockSize: 2048 }));
+    assert.deepEqual(digestsOf(answer.table), expectedDigests(run.t, nonce, units, 2048));
+    ask(3, 0);
+    const back = await run.frames.next();
+    assert.equal(back.type, 0x86);
+    assert.equal(run.machine.rcc.coreHz(), kind === 'l4' ? 4e6 : 16e6);
+    run.t.restart('bootloader', 'test');
+    assert.deepEqual(await run.running, { kind: 'interrupted' });
+  });
+}
