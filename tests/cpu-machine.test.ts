@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { EmulatedTerminal } from '../host/emulator/terminal';
 import { parseFaults } from '../host/emulator/faults';
 import { CpuRunner } from '../host/emulator/cpu/machine';
-import { ECHO_F4, ERASE_F4, FAULTS, LOAD, detachedTerminal } from './cpu-programs';
+import { ECHO_F4, ERASE_F4, FAULTS, IWDG_F4, LOAD, detachedTerminal } from './cpu-programs';
 
 const skip = CpuRunner.available() ? false : `instruction-level emulation unavailable: ${CpuRunner.unavailableReason()}`;
 
@@ -120,4 +120,14 @@ test('cpu: a hung program does not block the event loop; the bench reset interru
   assert.ok(ticks >= 5, `timers ran ${ticks} times`);
   t.restart('bootloader', 'test');
   assert.deepEqual(await running, { kind: 'interrupted' });
+});
+
+test('cpu: a watchdog started and never refreshed resets the part after its timeout in virtual time', { skip }, async () => {
+  const t = detachedTerminal('stm32f407');
+  load(t, IWDG_F4);
+  const t0 = t.clock.now();
+  assert.deepEqual(await new CpuRunner().go(t, LOAD), { kind: 'reset', why: 'independent watchdog expired' });
+  const elapsed = t.clock.now() - t0;
+  // 0.512 s, noticed at the end of the slice that crosses it (2M instructions = 0.1875 s at 16 MHz)
+  assert.ok(elapsed >= 0.512 && elapsed < 0.512 + 0.19, `elapsed ${elapsed}`);
 });

@@ -153,3 +153,25 @@ export const ERASE_F4 = bytes(
 export const FAULTS = bytes(
   '0080002019300020008000201d300020008000202530002000bf00de4ff0c0400168fbe7fee7',
 );
+
+/**
+ * Starts the independent watchdog (KR = 0xCCCC: prescaler /4, reload 0xFFF, 0.512 s) and spins
+ * without refreshing it.
+ *
+ *   .syntax unified
+ *   .cpu cortex-m4
+ *   .thumb
+ *   .word 0x20008000
+ *   .word start + 1
+ *   .thumb_func
+ * start:
+ *   ldr r0, =0x40003000     @ IWDG
+ *   movw r1, #0xCCCC        @ KR: start (PR /4, RLR 0xFFF: 0.512 s)
+ *   str r1, [r0]
+ * spin:
+ *   b spin
+ *   .ltorg
+ */
+export const IWDG_F4 = bytes(
+  '008000200930002002484cf6cc410160fee7000000300040',
+);
