@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { EmulatedTerminal } from '../host/emulator/terminal';
 import { parseFaults } from '../host/emulator/faults';
 import { CpuRunner } from '../host/emulator/cpu/machine';
-import { ECHO_F4, ERASE_F4, FAULTS, IWDG_F4, LOAD, detachedTerminal } from './cpu-programs';
+import { BUS_FAULTS, ECHO_F4, ERASE_F4, FAULTS, IWDG_F4, LOAD, detachedTerminal } from './cpu-programs';
 
 const skip = CpuRunner.available() ? false : `instruction-level emulation unavailable: ${CpuRunner.unavailableReason()}`;
 
@@ -130,4 +130,14 @@ test('cpu: a watchdog started and never refreshed resets the part after its time
   const elapsed = t.clock.now() - t0;
   // 0.512 s, noticed at the end of the slice that crosses it (2M instructions = 0.1875 s at 16 MHz)
   assert.ok(elapsed >= 0.512 && elapsed < 0.512 + 0.19, `elapsed ${elapsed}`);
+});
+
+test('cpu: an unmodelled peripheral and a wrong flash key are bus faults naming the instruction', { skip }, async () => {
+  const t = detachedTerminal('stm32f407');
+  load(t, BUS_FAULTS);
+  const crc = await new CpuRunner().go(t, LOAD);
+  assert.deepEqual(crc, { kind: 'fault', why: 'hard fault: bus error: read of 0x40023000 (no peripheral modelled there) at 0x20003014' });
+  const key = await new CpuRunner().go(t, LOAD + 8);
+  assert.equal(key.kind, 'fault');
+  assert.match((key as { why: string }).why, /^hard fault: bus error: wrong FLASH_KEYR sequence \(0x12345678\): FLASH_CR locked until reset at 0x2000301c$/);
 });

@@ -175,3 +175,32 @@ export const FAULTS = bytes(
 export const IWDG_F4 = bytes(
   '008000200930002002484cf6cc410160fee7000000300040',
 );
+
+/**
+ * Two vector tables: +0x00 reads CRC_DR (0x40023000: mapped, it shares RCC's page, but has no
+ * model); +0x08 writes a wrong key to FLASH_KEYR.
+ *
+ *   .syntax unified
+ *   .cpu cortex-m4
+ *   .thumb
+ *   .word 0x20008000
+ *   .word start + 1
+ *   .word 0x20008000
+ *   .word badkey + 1
+ *   .thumb_func
+ * start:
+ *   ldr r0, =0x40023000     @ CRC_DR: a mapped page (RCC), no model
+ *   nop
+ *   ldr r1, [r0]
+ *   b start
+ *   .thumb_func
+ * badkey:
+ *   ldr r0, =0x40023C04     @ FLASH_KEYR
+ *   ldr r1, =0x12345678     @ not KEY1
+ *   str r1, [r0]
+ *   b badkey
+ *   .ltorg
+ */
+export const BUS_FAULTS = bytes(
+  '00800020113000200080002019300020034800bf0168fbe7024803490160fbe700300240043c024078563412',
+);

@@ -122,7 +122,7 @@ export class Machine {
     const rcc = family.kind === 'l4' ? new RccL4(family.rcc, now) : new RccF2(family.rcc, now);
     this.rcc = rcc;
     const rdpByte = t.rdpLevel === 0 ? board.bootloader.rdp.level0 : 0x55;
-    const onBusError = (why: string): void => this.end({ kind: 'fault', why: `hard fault: bus error: ${why} at 0x${hex(this.pc())}` });
+    const onBusError = (why: string): void => this.end({ kind: 'fault', why: `hard fault: bus error: ${why} at 0x${hex(this.cpu.instructionAddress)}` });
     const iwdg = new Iwdg(family.iwdg, now, (t.options as { iwdg?: boolean }).iwdg === true);
     this.iwdg = iwdg;
     const busy = (on: boolean): void => iwdg.busyWait(on);
@@ -164,7 +164,7 @@ export class Machine {
     this.bus = new Bus(peripherals, {
       sync: () => this.sync(),
       unowned: (address, write) =>
-        this.end({ kind: 'fault', why: `hard fault: bus error: ${write ? 'write to' : 'read of'} 0x${hex(address)} (no peripheral modelled there) at 0x${hex(this.pc())}` }),
+        this.end({ kind: 'fault', why: `hard fault: bus error: ${write ? 'write to' : 'read of'} 0x${hex(address)} (no peripheral modelled there) at 0x${hex(this.cpu.instructionAddress)}` }),
     });
 
     this.cpu = new Cpu(family.model);
