@@ -7,7 +7,7 @@ import { EmulatedTerminal } from '../host/emulator/terminal';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { Machine } from '../host/emulator/cpu/machine';
 import type { GoOutcome } from '../host/emulator/runner';
-import { FAMILIES } from '../host/emulator/cpu/family';
+import { FAMILIES, familyOf } from '../host/emulator/cpu/family';
 import type { CpuKind } from '../host/emulator/cpu/family';
 import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelAvailable, instructionLevelUnavailableReason, ucArmR } from '../host/emulator/cpu/unicorn';
 
@@ -163,7 +163,7 @@ export function startAgent(kind: CpuKind, options: TerminalOptions = {}, edit?: 
   edit?.(image);
   t.ram.set(image, t.ramOffset(agent.load, image.length)!);
   t.ram.set(parameterBlock(kind, t.baud), t.ramOffset(agent.params, 52)!);
-  const machine = new Machine(t, FAMILIES[kind]);
+  const machine = new Machine(t, familyOf(t.board, kind));
   const running = machine.run(agent.load).finally(() => machine.close());
   const frames = new FrameReader(t);
   void running.then((o) => (frames.ended = o));

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import type { EmulatedTerminal } from '../host/emulator/terminal';
 import { parseFaults } from '../host/emulator/faults';
 import { CpuRunner } from '../host/emulator/cpu/machine';
+import { cpuKindOf, familyOf } from '../host/emulator/cpu/family';
+import { loadBoard } from '../host/boards/load';
 import { BUS_FAULTS, ECHO_F4, ERASE_F4, FAULTS, IWDG_F4, LOAD, detachedTerminal } from './cpu-programs';
 
 const skip = CpuRunner.available() ? false : `instruction-level emulation unavailable: ${CpuRunner.unavailableReason()}`;
@@ -140,4 +142,19 @@ test('cpu: an unmodelled peripheral and a wrong flash key are bus faults naming 
   const key = await new CpuRunner().go(t, LOAD + 8);
   assert.equal(key.kind, 'fault');
   assert.match((key as { why: string }).why, /^hard fault: bus error: wrong FLASH_KEYR sequence \(0x12345678\): FLASH_CR locked until reset at 0x2000301c$/);
+});
+
+test('cpu: kinds from the board (flashInterface or product ID), the line from the board link, tryCreate', () => {
+  const f407 = loadBoard('stm32f407');
+  assert.equal(cpuKindOf(f407), 'f4');
+  assert.equal(cpuKindOf(loadBoard('stm32f205')), 'f2');
+  assert.equal(cpuKindOf(loadBoard('stm32l476')), 'l4');
+  assert.equal(cpuKindOf(loadBoard('stm32f103xb')), null);
+  assert.equal(cpuKindOf({ ...f407, flashInterface: 'stm32l4' } as never), 'l4');
+  const link = { usart: 0x40004800, usartClock: { register: 0x40023840, mask: 1 << 18 }, gpio: 0x40020400, gpioClock: { register: 0x40023830, mask: 2 }, tx: 10, rx: 11, af: 7 };
+  const line = familyOf({ ...f407, link } as never, 'f4').line;
+  assert.deepEqual(line, { usart: 0x40004800, bus: 'apb1', usartEnable: link.usartClock, gpio: 0x40020400, gpioEnable: link.gpioClock, txPin: 10, rxPin: 11, af: 7 });
+  const made = CpuRunner.tryCreate(loadBoard('stm32f103xb'));
+  assert.ok('unavailable' in made);
+  if (CpuRunner.available()) assert.equal((CpuRunner.tryCreate(f407) as CpuRunner).emulation, 'instruction');
 });

@@ -109,17 +109,56 @@ const PRODUCT_IDS: Record<CpuKind, number[]> = {
   l4: [0x415, 0x435, 0x461, 0x462, 0x464, 0x470, 0x471],
 };
 
+/** flashInterface (the integrator's board schema) → kind */
+const KIND_OF_INTERFACE: Record<string, CpuKind> = { stm32f2: 'f2', stm32f4: 'f4', stm32l4: 'l4' };
+
 /**
- * The kind of a board: the board file's own `link.kind` or `agent.kind` when it has one (the
- * integrator's board schema), otherwise from its product ID. null: no instruction-level model
- * (F1).
+ * The kind of a board: from the board file's `flashInterface` when it has one (the board schema
+ * with the agent's fields), otherwise from its product ID. null: no instruction-level model (F1).
  */
 export function cpuKindOf(board: Board): CpuKind | null {
-  const b = board as unknown as { link?: { kind?: string }; agent?: { kind?: string } | null };
-  const named = b.link?.kind ?? b.agent?.kind;
-  if (named === 'f2' || named === 'f4' || named === 'l4') return named;
+  const named = (board as unknown as { flashInterface?: string }).flashInterface;
+  if (named !== undefined) return KIND_OF_INTERFACE[named] ?? null;
   for (const kind of ['f2', 'f4', 'l4'] as const) {
     if (board.productIds.some((id) => PRODUCT_IDS[kind].includes(id))) return kind;
   }
   return null;
+}
+
+/** The board's `link` (docs/agent.md parameter block fields) in the shape the board schema gives it. */
+interface BoardLink {
+  usart: number;
+  usartClock: { register: number; mask: number };
+  gpio: number;
+  gpioClock: { register: number; mask: number };
+  tx: number;
+  rx: number;
+  af: number;
+}
+
+/** APB2 spans 0x40010000-0x4001FFFF on F2/F4/L4 (RM0090 §2.3, RM0351 §2.2.2); below it, APB1 */
+const APB2_START = 0x4001_0000;
+const APB2_END = 0x4002_0000;
+
+/**
+ * The family's description with the line wiring of the board file (`link`: which USART and pins
+ * its bootloader talks on) when it has one; the AN2606 default (USART1, PA9/PA10, AF7) otherwise.
+ */
+export function familyOf(board: Board, kind: CpuKind): CpuFamily {
+  const f = FAMILIES[kind];
+  const link = (board as unknown as { link?: BoardLink | null }).link;
+  if (!link) return f;
+  return {
+    ...f,
+    line: {
+      usart: link.usart,
+      bus: link.usart >= APB2_START && link.usart < APB2_END ? 'apb2' : 'apb1',
+      usartEnable: link.usartClock,
+      gpio: link.gpio,
+      gpioEnable: link.gpioClock,
+      txPin: link.tx,
+      rxPin: link.rx,
+      af: link.af,
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import type { Board } from '../../boards/types';
 import { PowerLoss } from '../flash';
 import type { CodeRunner, GoOutcome } from '../runner';
 import type { EmulatedTerminal } from '../terminal';
@@ -13,7 +14,7 @@ import { RccF2, RccL4 } from '../periph/rcc';
 import { Dwt, SystemControlSpace, DEMCR_TRCENA } from '../periph/scb';
 import { Usart } from '../periph/usart';
 import type { CpuFamily, CpuKind } from './family';
-import { FAMILIES, cpuKindOf } from './family';
+import { cpuKindOf, familyOf } from './family';
 import {
   Cpu,
   UC_ARM_REG,
@@ -67,6 +68,17 @@ export class CpuRunner implements CodeRunner {
   /** `kind` overrides the kind worked out from the board (cpuKindOf). */
   constructor(private readonly kind?: CpuKind) {}
 
+  /**
+   * The runner for terminals of `board`, or why it cannot run here (for the terminal's runner
+   * selection: `registerInstructionRunner((board) => CpuRunner.tryCreate(board))`).
+   */
+  static tryCreate(board: Board): CpuRunner | { unavailable: string } {
+    if (!instructionLevelAvailable()) return { unavailable: instructionLevelUnavailableReason() };
+    const kind = cpuKindOf(board);
+    if (!kind) return { unavailable: `${board.id} is not an F2, F4 or L4 part (no instruction-level model)` };
+    return new CpuRunner(kind);
+  }
+
   /** Unicorn and the native instruction counter load on this machine. */
   static available(): boolean {
     return instructionLevelAvailable();
@@ -79,7 +91,7 @@ export class CpuRunner implements CodeRunner {
   async go(t: EmulatedTerminal, address: number): Promise<GoOutcome> {
     const kind = this.kind ?? cpuKindOf(t.board);
     if (!kind) return { kind: 'fault', why: `hard fault: no instruction-level model of ${t.board.id} (not an F2, F4 or L4 part)` };
-    const m = new Machine(t, FAMILIES[kind]);
+    const m = new Machine(t, familyOf(t.board, kind));
     try {
       return await m.run(address);
     } finally {
