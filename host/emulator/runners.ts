@@ -1,6 +1,7 @@
 import type { Board } from '../boards/types';
 import { InputError } from '../errors';
 import { ModelRunner, type ModelRunnerOptions } from './agent-model';
+import { CpuRunner } from './cpu/machine';
 import type { CodeRunner } from './runner';
 
 /**
@@ -18,13 +19,10 @@ export const EMULATION_CHOICES: readonly EmulationChoice[] = ['auto', 'instructi
  */
 export type InstructionRunnerFactory = (board: Board) => CodeRunner | { unavailable: string };
 
-// ---------------------------------------------------------------------------------------------
-// THE PLACE WHERE THE INSTRUCTION-LEVEL CPU IS PLUGGED IN. The CPU worker's CpuRunner
-// (host/emulator/cpu/machine.ts) registers itself here, e.g. in a module the CLI and tests load:
-//   registerInstructionRunner((board) => CpuRunner.tryCreate(board));
-// Until something registers, every terminal runs the model.
-// ---------------------------------------------------------------------------------------------
-let instructionFactory: InstructionRunnerFactory | null = null;
+// The instruction-level CPU (host/emulator/cpu/machine.ts, Unicorn through koffi) is the default
+// factory; it answers `unavailable` where libunicorn2 or the native counter is missing, and the
+// browser build maps cpu/machine to a stub that is always unavailable (host/web/build.ts).
+let instructionFactory: InstructionRunnerFactory | null = (board) => CpuRunner.tryCreate(board);
 
 /** Registers the instruction-level runner (null unregisters it); returns the one registered before (tests restore it). */
 export function registerInstructionRunner(factory: InstructionRunnerFactory | null): InstructionRunnerFactory | null {

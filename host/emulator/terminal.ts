@@ -33,6 +33,8 @@ export interface TerminalOptions {
   emulation?: EmulationChoice;
   /** the model's agent binaries and engine module, when not the committed ones (tests) */
   model?: ModelRunnerOptions;
+  /** the independent watchdog runs from reset (the hardware-watchdog option bit): the agent must refresh it */
+  iwdg?: boolean;
   /** a runner given outright (tests); overrides `emulation` */
   runner?: CodeRunner;
 }

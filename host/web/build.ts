@@ -30,6 +30,8 @@ function nodeShims(platformDir: string): Plugin {
     name: 'poswipe-node-shims',
     setup(b) {
       b.onResolve({ filter: /^(node:)?(crypto|fs|path|os)$/ }, (args) => ({ path: join(platformDir, SHIMS[args.path.replace(/^node:/, '')]) }));
+      // the instruction-level CPU is native (Unicorn through koffi): the page gets a runner that is never available
+      b.onResolve({ filter: /\/cpu\/machine$/ }, () => ({ path: join(platformDir, 'no-cpu.ts') }));
       b.onResolve({ filter: FORBIDDEN }, (args) => ({ errors: [{ text: `${args.path} is Node-only and must not be in the browser bundle (imported by ${args.importer})` }] }));
     },
   };

@@ -135,7 +135,7 @@ export class Machine {
     this.rcc = rcc;
     const rdpByte = t.rdpLevel === 0 ? board.bootloader.rdp.level0 : 0x55;
     const onBusError = (why: string): void => this.end({ kind: 'fault', why: `hard fault: bus error: ${why} at 0x${hex(this.cpu.instructionAddress)}` });
-    const iwdg = new Iwdg(family.iwdg, now, (t.options as { iwdg?: boolean }).iwdg === true);
+    const iwdg = new Iwdg(family.iwdg, now, t.options.iwdg === true);
     this.iwdg = iwdg;
     const busy = (on: boolean): void => iwdg.busyWait(on);
     this.flashInterface =
