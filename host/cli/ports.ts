@@ -1,10 +1,13 @@
-import { existsSync, readFileSync, writeFileSync, renameSync, appendFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, renameSync, appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
 import { DeviceError, InputError } from '../errors';
 import { EmulatedTransport } from '../transport/emulated';
+import { readInputFile } from '../files/read-bounded';
+import { probeWritableFile } from '../files/write-probe';
+import { loadPublicKey } from '../records/keys';
 import type { Transport } from '../transport/types';
 
 export interface EmuOptions {
@@ -37,16 +40,16 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
   const seed = intOption('--emu-seed', o.emuSeed, 1, 0, 0xffffffff);
   const rdp = o.emuRdp === undefined ? undefined : (intOption('--emu-rdp', o.emuRdp, 0, 0, 1) as 0 | 1);
   const baud = intOption('--emu-baud', o.emuBaud, 115200, 1200, 4000000);
-  const faults = parseFaults(o.emuFault ?? []);
+  const faults = parseFaults(o.emuFault ?? [], board);
+  // every file the emulator will write is probed before anything is read from or sent to it
+  if (o.emuImage !== undefined) probeWritableFile(o.emuImage, '--emu-image', { mayExist: true });
+  if (o.emuLog !== undefined) probeWritableFile(o.emuLog, '--emu-log', { mayExist: true });
   let image: Uint8Array | undefined;
   if (o.emuImage && existsSync(o.emuImage)) {
-    try {
-      image = new Uint8Array(readFileSync(o.emuImage));
-    } catch (err) {
-      throw new InputError(`--emu-image ${o.emuImage}: cannot read: ${(err as Error).message}`);
-    }
+    // one byte over the flash size is enough to tell a wrong image from a right one
+    image = new Uint8Array(readInputFile(o.emuImage, '--emu-image', 'image', board.flash.size + 1));
     if (image.length !== board.flash.size) {
-      throw new InputError(`--emu-image ${o.emuImage}: ${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`);
+      throw new InputError(`--emu-image ${o.emuImage}: ${image.length > board.flash.size ? 'more than ' : ''}${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`);
     }
   }
   let log: ((line: string) => void) | undefined;
@@ -56,9 +59,10 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
     log = (line) => appendFileSync(file, line + '\n');
   }
   let trust: string[] = [];
-  if (o.emuTrust) {
-    if (!existsSync(o.emuTrust)) throw new InputError(`--emu-trust ${o.emuTrust}: no such file`);
-    trust = [readFileSync(o.emuTrust, 'utf8')];
+  if (o.emuTrust !== undefined) {
+    // a file that is not an Ed25519 public key is bad input here, not a refusal by the agent later
+    const key = loadPublicKey(o.emuTrust, 'ed25519', '--emu-trust');
+    trust = [key.export({ type: 'spki', format: 'pem' }) as string];
   }
   return new EmulatedTerminal(board, { image, faults, seed, rdp, baud, log, trust, ...extra });
 }

@@ -6,8 +6,8 @@
  *   what `poswipe flash` checks against its trusted keys before it touches the terminal.
  * Both are made with the same key; `flash` requires both to verify against one trusted key.
  */
+import { readInputFile } from '../files/read-bounded';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { InputError, SafetyError } from '../errors';
 import { encodeImage, encodeSignedPart, SIGNATURE_SIZE, type ImageParts, type ParsedImage } from './format';
 
@@ -19,12 +19,7 @@ export function keyId(key: KeyObject): string {
 }
 
 function readPem(path: string, what: string): string {
-  if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`${what} ${path}: cannot read: ${(err as Error).message}`);
-  }
+  return readInputFile(path, what, 'key').toString('utf8');
 }
 
 /** Loads an Ed25519 private key (PEM); anything else is bad input (exit 2). */

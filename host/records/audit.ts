@@ -6,6 +6,7 @@
  * Where: --audit-db <file>, else $POSWIPE_AUDIT_DB, else the settings file's auditDb, else
  * <config dir>/audit.sqlite.
  */
+import { probeWritableFile } from '../files/write-probe';
 import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
@@ -89,6 +90,7 @@ export class AuditLog {
 
   /** Opens (and creates) the database; a path that cannot be opened is bad input (exit 2). */
   static open(path: string): AuditLog {
+    probeWritableFile(path, 'audit database', { mayExist: true });
     let db: Database.Database;
     try {
       mkdirSync(dirname(path), { recursive: true });

@@ -10,6 +10,7 @@ import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
 import { EXIT, PoswipeError, SafetyError } from '../errors';
+import { probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
@@ -115,6 +116,7 @@ export class EraseRecords {
       const plan = planBackup(facts.board, o, operator, log);
       const signKey = signingKey(o, operator, log);
       const certDir = resolve(o.cert ?? 'certificates');
+      probeWritableFolder(certDir, '--cert');
       return new EraseRecords(facts, audit, row, operator, plan, signKey, certDir, log, started);
     } catch (err) {
       recordFailure(audit, row, err);
@@ -260,6 +262,7 @@ function planBackup(board: Board, o: RecordOptions, operator: OperatorConfig, lo
   const explicit = typeof o.backup === 'string' ? resolve(o.backup) : null;
   if (!explicit && backupRegionsOf(board).length === 0) return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written; --backup <file> writes an empty backup anyway)` };
   if (explicit) checkBackupTarget(explicit);
+  else probeWritableFolder(resolve('backups'), 'backup folder');
   return { kind: 'file', explicit, secret: backupSecret(o, operator.backupRecipient, log), dir: resolve('backups') };
 }
 

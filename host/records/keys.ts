@@ -6,8 +6,9 @@
  *   <config dir>/signing.key.pem, signing.pub.pem    Ed25519, signs certificates
  *   <config dir>/backup.key.pem,  backup.pub.pem     X25519, default backup recipient
  */
+import { readInputFile } from '../files/read-bounded';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { ensureConfigDir } from './config';
@@ -65,12 +66,7 @@ export function writeNewKeyPair(prefix: string, kind: KeyKind = 'ed25519'): KeyP
 }
 
 function readPem(path: string, what: string): string {
-  if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`${what} ${path}: cannot read: ${(e as Error).message}`);
-  }
+  return readInputFile(path, what, 'key').toString('utf8');
 }
 
 /** Loads a private key file and checks its kind (exit 2 when it is not one). */
