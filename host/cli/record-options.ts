@@ -25,6 +25,11 @@ export function withOperatorOptions(cmd: Command): Command {
     .option('--notes <text>', 'notes for the certificate');
 }
 
+/** --quiet: no progress bars (they are drawn only when stderr is a terminal anyway). */
+export function withQuietOption(cmd: Command): Command {
+  return cmd.option('--quiet', 'no progress bars on stderr');
+}
+
 export function withAuditOption(cmd: Command): Command {
   return cmd.option('--audit-db <file>', 'audit database (default: $POSWIPE_AUDIT_DB, else audit.sqlite in the config directory)');
 }
@@ -53,6 +58,7 @@ export function withRecordOptions(cmd: Command): Command {
     .option('--cert <dir>', 'folder for the certificate (JSON + PDF) or the failure report', 'certificates')
     .option('--sign-key <key.pem>', 'Ed25519 private key that signs the certificate (default: the bench key in the config directory, created on first use)');
   withOperatorOptions(cmd);
+  withQuietOption(cmd);
   return withAuditOption(cmd);
 }
 

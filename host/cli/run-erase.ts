@@ -4,7 +4,7 @@ import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';
 import { openPort, type EmuOptions } from './ports';
-import { progressDisplay } from './progress';
+import { progressDisplay, progressWanted } from './progress';
 import { eraseReport, eraseSummary } from './report';
 import { out } from './common';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
@@ -30,6 +30,8 @@ export interface EraseRun {
   reset?: string;
   /** what the audit log and the certificate call this run: erase (default) or flash */
   command?: string;
+  /** --quiet: no progress bars */
+  quiet?: boolean;
 }
 
 /**
@@ -63,7 +65,8 @@ function interruptible(): { signal: AbortSignal; release: () => void } {
 
 async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
   const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
-  const display = progressDisplay();
+  const display = progressDisplay(progressWanted(run.quiet));
+  records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
   const interrupt = interruptible();
   try {
     const outcome = await eraseTerminal(port.transport, {

@@ -118,7 +118,7 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
       flashBytes: i.board.flash.size,
       source: i.operator.media.source ?? null,
       classification: i.operator.media.classification ?? null,
-      dataBackedUp: i.backup.taken ? 'yes' : 'no',
+      dataBackedUp: i.backup.taken && i.backup.regions.length > 0 ? 'yes' : 'no backup',
       backupLocation: i.backup.path,
       backupSha256: i.backup.sha256,
       backupEncryption: i.backup.encryption,

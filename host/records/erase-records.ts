@@ -9,7 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
-import { EXIT, PoswipeError, SafetyError } from '../errors';
+import { EXIT, InputError, PoswipeError, SafetyError } from '../errors';
 import { probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
@@ -17,7 +17,7 @@ import { hexPid, type Identity } from '../session/identify';
 import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } from './audit';
 import type { BackupSecret } from './backup-crypto';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
-import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupResult } from './backup';
+import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
 import { buildCertificate, buildFailureReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
 import { renderCertificatePdf } from './certificate-pdf';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
@@ -89,6 +89,8 @@ export class EraseRecords {
   certificatePath: string | null = null;
   pdfPath: string | null = null;
   failureReportPath: string | null = null;
+  /** the backup's progress (bytes read from the terminal), for a progress bar */
+  onBackupProgress: ((p: BackupProgress) => void) | null = null;
 
   private constructor(
     readonly facts: RunFacts,
@@ -138,7 +140,7 @@ export class EraseRecords {
     const kib = regions.reduce((s, r) => s + r.size, 0) / 1024;
     this.log(`backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ') || 'none'}; ${kib} KiB) from the terminal; keys are never backed up`);
     try {
-      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, { path, secret: plan.secret, tool: `poswipe ${toolVersion()}` });
+      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, { path, secret: plan.secret, tool: `poswipe ${toolVersion()}`, onProgress: (p) => this.onBackupProgress?.(p) });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       throw new SafetyError(`backup failed, nothing was erased: ${msg}`);
@@ -260,7 +262,11 @@ function planBackup(board: Board, o: RecordOptions, operator: OperatorConfig, lo
     return { kind: 'none', note: 'none made (--no-backup)' };
   }
   const explicit = typeof o.backup === 'string' ? resolve(o.backup) : null;
-  if (!explicit && backupRegionsOf(board).length === 0) return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written; --backup <file> writes an empty backup anyway)` };
+  if (backupRegionsOf(board).length === 0) {
+    // an empty backup file would read as "backed up" while the erase destroys the whole flash
+    if (explicit) throw new InputError(`--backup ${o.backup}: board ${board.id} declares no data regions, so there is nothing to back up and the erase clears the whole flash; name the regions to keep in a board file (regions of kind "data"), or pass --no-backup`);
+    return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written)` };
+  }
   if (explicit) checkBackupTarget(explicit);
   else probeWritableFolder(resolve('backups'), 'backup folder');
   return { kind: 'file', explicit, secret: backupSecret(o, operator.backupRecipient, log), dir: resolve('backups') };

@@ -10,7 +10,7 @@ import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
 
-async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
+async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
@@ -25,6 +25,7 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
     includeProtected: o.includeProtected,
     unlock: o.unlock,
     json: o.json,
+    quiet: o.quiet,
     module,
     records: recordOptionsOf(o),
     reset: o.reset,

@@ -17,6 +17,7 @@ interface FlashOptions extends EmuOptions, RecordOptions {
   trust: string[];
   board?: string;
   json?: boolean;
+  quiet?: boolean;
   baud?: string;
 }
 
@@ -75,6 +76,7 @@ async function flashChecked(o: FlashOptions): Promise<number> {
     method: image.method,
     verify: image.verify,
     json: o.json,
+    quiet: o.quiet,
     module: image.module,
     signature: image.moduleSignature,
     records: recordOptionsOf(o),
