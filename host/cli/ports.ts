@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync, renameSync, appendFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, renameSync, appendFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
@@ -75,6 +75,29 @@ export function saveImageAtomically(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
+/** Linux's memory devices (/dev/null, /dev/zero, /dev/full, /dev/random ...): character devices, never a serial line. */
+const LINUX_MEM_MAJOR = 1;
+
+/**
+ * A serial port must name a character device that can be a serial line: an empty name, a regular
+ * file, a folder or /dev/null is bad usage (exit 2); a path that does not exist is a device problem
+ * (the adapter is unplugged: exit 3).
+ */
+export function checkSerialPortPath(port: string): void {
+  if (port.trim() === '') throw new InputError('--port: empty port name (a serial device such as /dev/ttyUSB0, or emu for an emulated terminal)');
+  let st: Stats;
+  try {
+    st = statSync(port);
+  } catch {
+    throw new DeviceError(`serial port ${port} does not exist (use --port emu for an emulated terminal)`);
+  }
+  const not = (what: string): InputError => new InputError(`--port ${port}: ${what}, not a serial device (such as /dev/ttyUSB0; or emu for an emulated terminal)`);
+  if (st.isDirectory()) throw not('a folder');
+  if (st.isFile()) throw not('a regular file');
+  if (!st.isCharacterDevice()) throw not('a pipe, socket or block device');
+  if (process.platform === 'linux' && Math.floor(st.rdev / 256) % 4096 === LINUX_MEM_MAJOR) throw not('a memory device (like /dev/null)');
+}
+
 /** `emu` opens an in-process emulated terminal of `board`; anything else is a serial device. */
 export async function openPort(port: string, board: Board | null, o: EmuOptions & { baud?: string }): Promise<OpenedPort> {
   if (port === 'emu') {
@@ -90,7 +113,7 @@ export async function openPort(port: string, board: Board | null, o: EmuOptions 
       },
     };
   }
-  if (!existsSync(port)) throw new DeviceError(`serial port ${port} does not exist (use --port emu for an emulated terminal)`);
+  checkSerialPortPath(port);
   const baudRate = intOption('--baud', o.baud, 115200, 1200, 4000000);
   // the native serial binding is loaded only when a real port is used
   const { SerialTransport } = await import('../transport/serial');

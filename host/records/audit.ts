@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { EXIT, InputError, PoswipeError } from '../errors';
+import { EXIT, InputError, errorLine, exitCodeOf } from '../errors';
 import { ensureConfigDir } from './config';
 
 export const RESULTS = {
@@ -175,10 +175,10 @@ export function resultOf(exitCode: number): string {
 
 /** Fills a row from an error (4 refused, 3 device, 2 input …), appends it and closes the log. */
 export function appendFailure(audit: AuditLog, row: AuditRow, err: unknown): void {
-  const code = err instanceof PoswipeError ? err.exitCode : EXIT.DEVICE;
+  const code = exitCodeOf(err);
   row.exitCode = code;
   row.result = resultOf(code);
-  row.reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  row.reason = errorLine(err);
   row.ended = new Date().toISOString();
   try {
     audit.append(row);

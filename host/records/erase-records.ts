@@ -9,7 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
-import { EXIT, InputError, PoswipeError, SafetyError } from '../errors';
+import { EXIT, InputError, SafetyError } from '../errors';
 import { probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
@@ -239,9 +239,6 @@ export class EraseRecords {
   }
 }
 
-export function exitOf(err: unknown): number {
-  return err instanceof PoswipeError ? err.exitCode : EXIT.DEVICE;
-}
 
 function recordFailure(audit: AuditLog, row: AuditRow, err: unknown): void {
   appendFailure(audit, row, err);
