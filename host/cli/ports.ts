@@ -1,9 +1,9 @@
-import { existsSync, writeFileSync, renameSync, appendFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { existsSync, writeFileSync, renameSync, rmSync, appendFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
-import { DeviceError, InputError } from '../errors';
+import { DeviceError, InputError, errorLine } from '../errors';
 import { EmulatedTransport } from '../transport/emulated';
 import { readInputFile } from '../files/read-bounded';
 import { probeWritableFile } from '../files/write-probe';
@@ -56,7 +56,17 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
   if (o.emuLog) {
     mkdirSync(dirname(o.emuLog), { recursive: true });
     const file = o.emuLog;
-    log = (line) => appendFileSync(file, line + '\n');
+    let broken = false;
+    // the log is a QA aid: a disk that fills up mid-run stops the log (said once), never the erase
+    log = (line) => {
+      if (broken) return;
+      try {
+        appendFileSync(file, line + '\n');
+      } catch (err) {
+        broken = true;
+        process.stderr.write(`poswipe: warning: --emu-log ${file}: cannot append, logging stopped: ${errorLine(err)}\n`);
+      }
+    };
   }
   let trust: string[] = [];
   if (o.emuTrust !== undefined) {
@@ -69,10 +79,15 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
 
 /** Writes the emulated flash to `path` through a temporary file and a rename. */
 export function saveImageAtomically(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new InputError(`--emu-image ${path}: cannot save the emulated flash: ${errorLine(err)}`);
+  }
 }
 
 /** Linux's memory devices (/dev/null, /dev/zero, /dev/full, /dev/random ...): character devices, never a serial line. */

@@ -9,7 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
-import { EXIT, InputError, SafetyError } from '../errors';
+import { EXIT, InputError, SafetyError, errorLine, exitCodeOf, isLocalFileError } from '../errors';
 import { probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
@@ -18,7 +18,7 @@ import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } f
 import type { BackupSecret } from './backup-crypto';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
-import { buildCertificate, buildFailureReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
+import { buildCertificate, buildFailureReport, buildStoppedReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
 import { renderCertificatePdf } from './certificate-pdf';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
@@ -58,8 +58,20 @@ function freePath(dir: string, base: string, ext: string): string {
   }
 }
 
-/** Writes a new file through a temporary one; never over an existing file. */
+/**
+ * Writes a new file through a temporary one; never over an existing file. A local disk error
+ * (full, read-only ...) is bad input on the folder the operator named: InputError naming the file.
+ */
 export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o644): void {
+  try {
+    writeThroughTemp(path, data, mode);
+  } catch (err) {
+    if (isLocalFileError(err)) throw new InputError(`cannot write ${path}: ${errorLine(err)}`);
+    throw err;
+  }
+}
+
+function writeThroughTemp(path: string, data: Uint8Array | string, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
   try {
@@ -82,8 +94,13 @@ export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o6
 
 type BackupPlan = { kind: 'none'; note: string } | { kind: 'file'; explicit: string | null; secret: BackupSecret; dir: string };
 
+/** Session phases that leave the flash as it was (upload writes the agent to RAM only): a run stopped in one changed nothing. */
+const READ_ONLY_PHASES = new Set(['prepare', 'connect', 'backup', 'upload']);
+
 export class EraseRecords {
   private backupResult: BackupResult | null = null;
+  private phase = 'prepare';
+  private touched = false;
   private recorded = false;
   readonly lines: string[] = [];
   certificatePath: string | null = null;
@@ -217,12 +234,40 @@ export class EraseRecords {
     return { certificate: this.certificatePath, backup: this.backupResult?.path ?? null, failureReport: this.failureReportPath };
   }
 
-  /** Records a run that ended in an error (refusal, device problem, bad input). */
+  /**
+   * The session's phases as they start: once one that writes to the terminal begins (anything
+   * after connect and the backup), a run that stops with an error leaves a failure report.
+   */
+  notePhase(phase: string): void {
+    this.phase = phase;
+    if (!READ_ONLY_PHASES.has(phase)) this.touched = true;
+  }
+
+  /**
+   * Records a run that ended in an error (refusal, device problem, bad input): the audit row, and
+   * when the terminal may have been changed, a failure report (a report that cannot be written is
+   * said on stderr; the audit row still names the first error).
+   */
   fail(err: unknown): void {
     if (this.recorded) return;
     if (this.backupResult) {
       this.row.backupPath = this.backupResult.path;
       this.row.backupSha256 = this.backupResult.sha256;
+    }
+    if (this.touched && !this.failureReportPath && !this.certificatePath) {
+      const ended = new Date();
+      try {
+        const path = freePath(this.certDir, `${this.facts.board.id}-${this.row.uid ?? 'unknown'}-${stamp(ended)}`, '.NOT-SANITIZED.json');
+        const backup: BackupRecord = this.backupResult
+          ? { taken: true, path: this.backupResult.path, sha256: this.backupResult.sha256, encryption: this.backupResult.encryption, regions: this.backupResult.regions, note: 'data regions backed up before the erase (keys never)' }
+          : { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : 'no backup' };
+        writeNewFile(path, buildStoppedReport({ board: this.facts.board, operator: this.operator, backup, started: this.started, ended, command: this.facts.command, phase: this.phase, pid: this.row.pid, uid: this.row.uid, reason: errorLine(err), exitCode: exitCodeOf(err) }));
+        this.failureReportPath = path;
+        this.row.failureReportPath = path;
+        this.log(`  NOT SANITIZED: no certificate; failure report ${path}`);
+      } catch (e) {
+        this.log(`poswipe: also: the failure report could not be written: ${errorLine(e)}`);
+      }
     }
     recordFailure(this.audit, this.row, err);
     this.recorded = true;

@@ -3,6 +3,7 @@ import { loadEngineModule, checkModuleAbi } from '../../engine/module';
 import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
+import { checkVerifyMode } from '../../session/verify-mode';
 import type { EmuOptions } from '../ports';
 import { runErase } from '../run-erase';
 import { detectBoard } from '../detect';
@@ -13,7 +14,7 @@ import type { RecordOptions } from '../../records/erase-records';
 async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
-  if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
+  checkVerifyMode(o.method as MethodName, o.verify);
   const module = loadEngineModule('terminal');
   checkModuleAbi(module);
   return runErase({

@@ -3,6 +3,7 @@ import { loadEngineModule, checkModuleAbi } from '../../engine/module';
 import { EXIT, InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
+import { checkVerifyMode } from '../../session/verify-mode';
 import type { RecordOptions } from '../../records/erase-records';
 import { PORT_SPEC_HELP } from '../../station/port-spec';
 import { checkListen, parseListen, startStationServer } from '../../station/server';
@@ -30,7 +31,7 @@ async function cmdStation(o: StationOptions): Promise<number> {
   const ports = o.port ?? [];
   if (!ports.length) throw new InputError('station: name at least one --port (a serial device, or emu for an emulated terminal; repeatable)');
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
-  if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
+  checkVerifyMode(o.method as MethodName, o.verify);
   if (typeof o.backup === 'string' && ports.length > 1) throw new InputError('station: --backup <file> names one file; with several ports each terminal gets its own ./backups/<board>-<uid>-<time>.pwbk (or pass --no-backup)');
   const token = o.token ?? process.env.POSWIPE_STATION_TOKEN ?? null;
   const listen = parseListen(o.listen);
