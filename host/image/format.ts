@@ -7,6 +7,7 @@
  * Every structural problem is an InputError (exit 2) naming it. Nothing here trusts the content:
  * callers verify the image signature before they act on the manifest.
  */
+import { KEY_ID_PATTERN } from '../key-id';
 import { InputError } from '../errors';
 
 /** `PWIMG\r\n\x1a`: text-mode transfers and truncation at the first line end are caught by the magic. */
@@ -250,7 +251,7 @@ export function decodeManifest(image: ParsedImage, name = 'image'): Manifest {
       bytes: int(engine.bytes, 'engine.bytes', 1, MAX_MODULE_BYTES),
       sha256: str(engine.sha256, 'engine.sha256', SHA256_HEX),
     },
-    signer: { keyId: str(signer.keyId, 'signer.keyId', SHA256_HEX) },
+    signer: { keyId: str(signer.keyId, 'signer.keyId', KEY_ID_PATTERN) },
     tool: { name: str(tool.name, 'tool.name'), version: str(tool.version, 'tool.version') },
     builtAt,
     conformance: {
