@@ -1,7 +1,7 @@
 /**
  * The bad-input catalogue: one test per bad input a bench meets, each through the real command
  * line (`node bin/poswipe.js`, cwd and config in a temp folder), each asserting the exact exit code
- * (PRODUCT.md: 1 not verified, 2 bad usage or input file, 3 device or link, 4 refused for safety)
+ * (docs/cli.md: 1 not verified, 2 bad usage or input file, 3 device or link, 4 refused for safety)
  * and that the message names the problem, so that a swallowed error fails the test.
  */
 import assert from 'node:assert/strict';

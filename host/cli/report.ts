@@ -11,7 +11,7 @@ function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-/** The JSON report of `erase` and `flash` (PRODUCT.md): one object, stable field names. */
+/** The JSON report of `erase` and `flash` (docs/cli.md): one object, stable field names. */
 export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<string, unknown> {
   return {
     verified: o.verified,

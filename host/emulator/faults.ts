@@ -2,7 +2,7 @@ import type { Board } from '../boards/types';
 import { InputError } from '../errors';
 import { COMMAND_BY_NAME } from '../protocol/frames';
 
-/** Faults injected into an emulated terminal (PRODUCT.md, `--emu-fault`). */
+/** Faults injected into an emulated terminal (docs/cli.md, "Fault specs"). */
 export interface FaultSet {
   /** bytes that keep a non-erased value through every erase and program */
   stuck: number[];
@@ -69,7 +69,7 @@ function parseRate(spec: string, text: string): number {
 
 /**
  * Parses `--emu-fault` specs; throws InputError naming the bad spec. With `board`, addresses are
- * checked against its flash (PRODUCT.md: a fault address outside the memory map is bad usage).
+ * checked against its flash (docs/cli.md: a fault address outside the memory map is bad usage).
  */
 export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' | 'flash'>): FaultSet {
   const f = noFaults();

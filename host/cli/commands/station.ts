@@ -83,11 +83,13 @@ async function cmdStation(o: StationOptions): Promise<number> {
       void finish().then(() => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        process.off('SIGHUP', onSignal);
         resolve(EXIT.OK);
       });
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
   });
 }
 
