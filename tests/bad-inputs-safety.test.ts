@@ -161,6 +161,25 @@ test('--emu-image on a read-only file system: exit 2 up front, no VERIFIED, no c
   assert.equal(auditRows().at(-1)?.exitCode, 2);
 });
 
+test('--emu-image on a disk too full to save it after the erase: no VERIFIED, no certificate; exit 2, a failure report and the audit row', (t) => {
+  const bytes = Buffer.from(initialImage(loadBoard('stm32f205'), 1));
+  // room for the 1 MiB image, not for the temporary copy it is saved through
+  const disk = mountTmpfs('full-image', { kib: 1100, fill: (dir) => writeFileSync(join(dir, 'f205.bin'), bytes) });
+  if ('skip' in disk) return t.skip(disk.skip);
+  const image = join(disk.dir, 'f205.bin');
+  const certs = 'full-image-certs';
+  const r = cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, '--emu-image', image]);
+  expectFailure(r, 2, /^--emu-image .*f205\.bin: cannot save the emulated flash: ENOSPC/);
+  assert.doesNotMatch(r.stdout, /VERIFIED/);
+  const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
+  assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
+  assert.equal(left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f)).length, 1, `a failure report: ${left.join(', ')}`);
+  assert.deepEqual(readdirSync(disk.dir), ['f205.bin'], 'no temporary image left');
+  const row = auditRows().at(-1)!;
+  assert.equal(row.exitCode, 2);
+  assert.ok(row.failureReportPath);
+});
+
 // ---- backups say what they hold
 
 test('--backup on a board with no data regions: exit 2 saying why and what to do, nothing erased', () => {

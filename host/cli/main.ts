@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT, ERROR_PREFIX, errorLine, exitCodeOf } from '../errors';
+import { EXIT, ERROR_PREFIX, PoswipeError, errorLine, exitCodeOf, isLocalFileError } from '../errors';
 import { firstUnknownOption } from './unknown-option';
 import { takeActionCode } from './common';
 import { register as registerBoards } from './commands/boards';
@@ -76,7 +76,9 @@ export async function main(argv: string[]): Promise<number> {
       pendingUsageError = '';
       return EXIT.USAGE;
     }
-    process.stderr.write(`${ERROR_PREFIX} ${errorLine(err)}\n`);
+    // an error of the tool's own kinds says what it is about; anything else names the operation
+    const foreseen = err instanceof PoswipeError || isLocalFileError(err);
+    process.stderr.write(`${ERROR_PREFIX} ${foreseen ? '' : `${argv.filter((a) => !a.startsWith('-'))[0] ?? 'poswipe'}: unexpected error: `}${errorLine(err)}\n`);
     if (process.env.POSWIPE_DEBUG) process.stderr.write(String((err as Error).stack) + '\n');
     return exitCodeOf(err);
   }
