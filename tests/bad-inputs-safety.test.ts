@@ -131,6 +131,12 @@ for (const [name, extra, message] of unwritable) {
   });
 }
 
+test('station --cert under /proc: exit 2 before any tile starts', () => {
+  const t = terminal('station-cert', 'stm32f205');
+  expectFailure(cli(['station', '--port', 'emu', '--board', 'stm32f205', '--once', '--no-backup', '--cert', '/proc/poswipe-certs', ...t.args]), 2, /^--cert \/proc\/poswipe-certs: under \/proc/);
+  t.untouched();
+});
+
 test('--backup under /proc: exit 2 at once (it used to hang at 100% CPU), nothing read or erased', () => {
   const t = terminal('backup-proc', 'acme-t400');
   const started = Date.now();

@@ -10,7 +10,7 @@ import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
 import { EXIT, InputError, SafetyError, errorLine, exitCodeOf, isLocalFileError } from '../errors';
-import { probeWritableFolder } from '../files/write-probe';
+import { probeWritableFile, probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
@@ -90,6 +90,19 @@ function writeThroughTemp(path: string, data: Uint8Array | string, mode: number)
       // gone already
     }
   }
+}
+
+/**
+ * The paths a run's records will be written to, probed without writing anything (no audit row,
+ * no key created): for commands that open ports before they prepare each run's records (station).
+ * Throws InputError (exit 2).
+ */
+export function checkRecordPaths(o: RecordOptions): void {
+  const { config } = loadOperatorConfig(o.operatorConfig);
+  probeWritableFile(auditPath(o.auditDb, config.auditDb), 'audit database', { mayExist: true });
+  probeWritableFolder(resolve(o.cert ?? 'certificates'), '--cert');
+  if (typeof o.backup === 'string') checkBackupTarget(resolve(o.backup));
+  else if (o.backup !== false) probeWritableFolder(resolve('backups'), 'backup folder');
 }
 
 type BackupPlan = { kind: 'none'; note: string } | { kind: 'file'; explicit: string | null; secret: BackupSecret; dir: string };

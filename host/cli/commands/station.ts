@@ -4,7 +4,7 @@ import { EXIT, InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
 import { checkVerifyMode } from '../../session/verify-mode';
-import type { RecordOptions } from '../../records/erase-records';
+import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
 import { PORT_SPEC_HELP } from '../../station/port-spec';
 import { checkListen, parseListen, startStationServer } from '../../station/server';
 import { Station } from '../../station/station';
@@ -37,6 +37,8 @@ async function cmdStation(o: StationOptions): Promise<number> {
   const listen = parseListen(o.listen);
   checkListen(listen, o.allowRemote === true, token);
   const board = o.board && o.board !== 'auto' ? loadBoardOrExit(o.board) : null;
+  // each tile prepares its records when it starts; their folders and files are checked once, now
+  checkRecordPaths(recordOptionsOf(o));
   const module = loadEngineModule('terminal');
   checkModuleAbi(module);
 
