@@ -198,7 +198,7 @@ function scanBoards(opts: LoadOptions): ScannedFile[] {
       const file = path.join(dir, name);
       let family = false;
       try {
-        const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+        const raw: unknown = JSON.parse(readBounded(file, FILE_LIMITS.board).toString('utf8'));
         family = isPlainObject(raw) && raw.kind === 'family';
       } catch {
         // loadBoard reports it
