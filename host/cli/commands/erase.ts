@@ -9,9 +9,15 @@ import { runErase } from '../run-erase';
 import { detectBoard } from '../detect';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
-import type { RecordOptions } from '../../records/erase-records';
+import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
 
 async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
+  if (o.board === 'auto') {
+    // detection opens the port: what can be checked without it is checked first
+    if (o.method !== undefined && !METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
+    checkVerifyMode(o.method as MethodName, o.verify);
+    checkRecordPaths(recordOptionsOf(o));
+  }
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   checkVerifyMode(o.method as MethodName, o.verify);
