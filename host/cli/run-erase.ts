@@ -85,7 +85,8 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
         signature: run.signature,
         onProgress: (p) => {
           records.notePhase(p.phase);
-          display.update(p);
+          // the agent's upload counts bytes; the passes count sectors or blocks
+          display.update({ ...p, unit: p.phase === 'upload' ? 'bytes' : 'items' });
         },
         beforeErase: records.beforeErase,
         backupPlanned: records.backupPlanned,
