@@ -180,7 +180,8 @@ export function planSession(seed: number): SessionPlan {
   const kinds = new Set<FaultKind>();
   let rdp = false;
   let unlock = false;
-  let backup = true;
+  // a board with no data regions has nothing to back up: --backup would be refused (docs/cli.md)
+  let backup = backupRegionsOf(board).length > 0;
   let includeProtected = false;
   // about one session in five has no fault at all: the verified path must stay verified
   if (rng.float() >= 0.2) {

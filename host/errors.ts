@@ -1,6 +1,7 @@
 /**
- * Every failure the tool reports maps to one documented exit code (PRODUCT.md):
+ * Every failure the tool reports maps to one documented exit code (docs/cli.md, "Exit codes"):
  * 1 verification failed, 2 bad usage or input file, 3 device or link problem, 4 refused for safety.
+ * `exitCodeOf` below is the one rule; the command line, the audit log and the station all use it.
  */
 export const EXIT = {
   OK: 0,
@@ -63,7 +64,35 @@ export class VerificationError extends PoswipeError {
   }
 }
 
+/**
+ * Local file-system failures: on a file or folder the operator named (or the tool's own files
+ * next to it), they are the operator's to fix, i.e. bad input (2), never a device problem.
+ */
+const LOCAL_FILE_CODES = new Set(['ENOSPC', 'EROFS', 'EISDIR', 'ENOTDIR', 'EACCES', 'EPERM', 'EEXIST', 'ENOENT', 'EDQUOT', 'EFBIG', 'ENAMETOOLONG', 'ELOOP', 'EMLINK', 'EXDEV', 'ETXTBSY']);
+const FS_SYSCALLS = new Set(['open', 'write', 'read', 'mkdir', 'link', 'unlink', 'rename', 'fsync', 'close', 'stat', 'lstat', 'fstat', 'access', 'copyfile', 'symlink', 'readlink', 'scandir', 'rmdir', 'rm', 'chmod', 'ftruncate', 'utime']);
+
+/** A Node.js file-system error (it has an errno code and a file system call). */
+export function isLocalFileError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException | null;
+  return !!e && typeof e === 'object' && typeof e.code === 'string' && LOCAL_FILE_CODES.has(e.code) && (typeof e.syscall !== 'string' || FS_SYSCALLS.has(e.syscall));
+}
+
+/**
+ * THE exit-code rule (docs/cli.md): a PoswipeError carries its code; a local file-system error
+ * (disk full, read-only, a folder where a file was meant ...) is bad input, 2; anything else
+ * unforeseen happened while the tool worked with a terminal and is 3, never success.
+ */
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof PoswipeError) return err.exitCode;
-  return EXIT.USAGE;
+  if (isLocalFileError(err)) return EXIT.USAGE;
+  return EXIT.DEVICE;
 }
+
+/** One line for the operator: the first line of the message, never a stack. */
+export function errorLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (msg.split('\n')[0] || (err instanceof Error ? err.name : 'unknown error')).trim();
+}
+
+/** The one prefix of every error line the tool prints. */
+export const ERROR_PREFIX = 'poswipe: error:';

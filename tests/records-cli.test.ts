@@ -62,7 +62,7 @@ test('backup, erase, restore through the command line: data regions byte-identic
   assert.deepEqual(rows.map((r: { command: string; exitCode: number }) => `${r.command}:${r.exitCode}`), ['backup:0', 'backup:2', 'erase:0', 'restore:2', 'restore:2', 'restore:4', 'restore:0']);
 });
 
-test('a backup that cannot be written stops the erase (exit 4) with the flash untouched', () => {
+test('a backup path that cannot be written is refused before the port is opened (exit 2), the flash untouched', () => {
   const b = bench();
   const img = join(b.dir, 'flash.bin');
   const first = b.run(['backup', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--out', 'first.pwbk']);
@@ -70,13 +70,13 @@ test('a backup that cannot be written stops the erase (exit 4) with the flash un
   const before = readFileSync(img);
   writeFileSync(join(b.dir, 'not-a-folder'), 'x');
   const r = b.run(['erase', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--backup', 'not-a-folder/b.pwbk']);
-  assert.equal(r.code, 4, r.stderr);
-  assert.match(r.stderr, /backup failed, nothing was erased/);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^poswipe: error: backup .*not-a-folder\/b\.pwbk: .*not-a-folder is a file, not a folder$/m);
   assert.ok(readFileSync(img).equals(before), 'flash untouched');
   assert.equal(existsSync(join(b.dir, 'certificates')), false);
   const rows = JSON.parse(b.run(['audit', 'list', '--json']).stdout);
-  assert.equal(rows[1].result, 'refused');
-  assert.match(rows[1].reason, /backup failed/);
+  assert.equal(rows[1].exitCode, 2);
+  assert.match(rows[1].reason, /not-a-folder is a file, not a folder/);
 });
 
 test('killing the process during the backup leaves no file at the backup path and the flash untouched', async () => {

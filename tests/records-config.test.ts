@@ -74,5 +74,5 @@ test('audit log: rows round-trip, CSV quotes and defuses formulas', () => {
   assert.ok(csv[1].includes(`"'=HYPERLINK(""x""), ""quoted"""`), csv[1]);
   const file = join(mkdtempSync(join(tmpdir(), 'poswipe-audit-')), 'a-file');
   writeFileSync(file, 'x');
-  assert.throws(() => AuditLog.open(join(file, 'audit.sqlite')), (e: Error) => e instanceof InputError && /cannot open/.test(e.message));
+  assert.throws(() => AuditLog.open(join(file, 'audit.sqlite')), (e: Error) => e instanceof InputError && /audit database .*a-file is a file, not a folder/.test(e.message));
 });

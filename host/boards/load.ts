@@ -10,6 +10,7 @@
  * `inherits` is looked up next to the file that names it (and in a `families/` folder there),
  * then in the boards directory and its `families/` folder.
  */
+import { FILE_LIMITS, readBounded } from '../files/read-bounded';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BoardError, Problem } from './errors';
@@ -74,7 +75,7 @@ export function readBoardFile(file: string): BoardFile {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    text = readBounded(abs, FILE_LIMITS.board).toString('utf8');
   } catch (e) {
     const why = e instanceof Error ? e.message.replace(/^[A-Z]+: /, '') : String(e);
     throw new BoardError([{ file: abs, field: '(file)', rule: 'file-readable', explanation: `cannot read the board file: ${why}` }]);
@@ -197,7 +198,7 @@ function scanBoards(opts: LoadOptions): ScannedFile[] {
       const file = path.join(dir, name);
       let family = false;
       try {
-        const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+        const raw: unknown = JSON.parse(readBounded(file, FILE_LIMITS.board).toString('utf8'));
         family = isPlainObject(raw) && raw.kind === 'family';
       } catch {
         // loadBoard reports it

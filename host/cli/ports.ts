@@ -1,10 +1,13 @@
-import { existsSync, readFileSync, writeFileSync, renameSync, appendFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, renameSync, rmSync, appendFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
-import { DeviceError, InputError } from '../errors';
+import { DeviceError, InputError, errorLine } from '../errors';
 import { EmulatedTransport } from '../transport/emulated';
+import { readInputFile } from '../files/read-bounded';
+import { probeWritableFile } from '../files/write-probe';
+import { loadPublicKey } from '../records/keys';
 import type { Transport } from '../transport/types';
 
 export interface EmuOptions {
@@ -39,38 +42,77 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
   const seed = intOption('--emu-seed', o.emuSeed, 1, 0, 0xffffffff);
   const rdp = o.emuRdp === undefined ? undefined : (intOption('--emu-rdp', o.emuRdp, 0, 0, 1) as 0 | 1);
   const baud = intOption('--emu-baud', o.emuBaud, 115200, 1200, 4000000);
-  const faults = parseFaults(o.emuFault ?? []);
+  const faults = parseFaults(o.emuFault ?? [], board);
+  // every file the emulator will write is probed before anything is read from or sent to it
+  if (o.emuImage !== undefined) probeWritableFile(o.emuImage, '--emu-image', { mayExist: true });
+  if (o.emuLog !== undefined) probeWritableFile(o.emuLog, '--emu-log', { mayExist: true });
   let image: Uint8Array | undefined;
   if (o.emuImage && existsSync(o.emuImage)) {
-    try {
-      image = new Uint8Array(readFileSync(o.emuImage));
-    } catch (err) {
-      throw new InputError(`--emu-image ${o.emuImage}: cannot read: ${(err as Error).message}`);
-    }
+    // one byte over the flash size is enough to tell a wrong image from a right one
+    image = new Uint8Array(readInputFile(o.emuImage, '--emu-image', 'image', board.flash.size + 1));
     if (image.length !== board.flash.size) {
-      throw new InputError(`--emu-image ${o.emuImage}: ${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`);
+      throw new InputError(`--emu-image ${o.emuImage}: ${image.length > board.flash.size ? 'more than ' : ''}${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`);
     }
   }
   let log: ((line: string) => void) | undefined;
   if (o.emuLog) {
     mkdirSync(dirname(o.emuLog), { recursive: true });
     const file = o.emuLog;
-    log = (line) => appendFileSync(file, line + '\n');
+    let broken = false;
+    // the log is a QA aid: a disk that fills up mid-run stops the log (said once), never the erase
+    log = (line) => {
+      if (broken) return;
+      try {
+        appendFileSync(file, line + '\n');
+      } catch (err) {
+        broken = true;
+        process.stderr.write(`poswipe: warning: --emu-log ${file}: cannot append, logging stopped: ${errorLine(err)}\n`);
+      }
+    };
   }
   let trust: string[] = [];
-  if (o.emuTrust) {
-    if (!existsSync(o.emuTrust)) throw new InputError(`--emu-trust ${o.emuTrust}: no such file`);
-    trust = [readFileSync(o.emuTrust, 'utf8')];
+  if (o.emuTrust !== undefined) {
+    // a file that is not an Ed25519 public key is bad input here, not a refusal by the agent later
+    const key = loadPublicKey(o.emuTrust, 'ed25519', '--emu-trust');
+    trust = [key.export({ type: 'spki', format: 'pem' }) as string];
   }
   return new EmulatedTerminal(board, { image, faults, seed, rdp, baud, log, trust, ...extra });
 }
 
 /** Writes the emulated flash to `path` through a temporary file and a rename. */
 export function saveImageAtomically(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new InputError(`--emu-image ${path}: cannot save the emulated flash: ${errorLine(err)}`);
+  }
+}
+
+/** Linux's memory devices (/dev/null, /dev/zero, /dev/full, /dev/random ...): character devices, never a serial line. */
+const LINUX_MEM_MAJOR = 1;
+
+/**
+ * A serial port must name a character device that can be a serial line: an empty name, a regular
+ * file, a folder or /dev/null is bad usage (exit 2); a path that does not exist is a device problem
+ * (the adapter is unplugged: exit 3).
+ */
+export function checkSerialPortPath(port: string): void {
+  if (port.trim() === '') throw new InputError('--port: empty port name (a serial device such as /dev/ttyUSB0, or emu for an emulated terminal)');
+  let st: Stats;
+  try {
+    st = statSync(port);
+  } catch {
+    throw new DeviceError(`serial port ${port} does not exist (use --port emu for an emulated terminal)`);
+  }
+  const not = (what: string): InputError => new InputError(`--port ${port}: ${what}, not a serial device (such as /dev/ttyUSB0; or emu for an emulated terminal)`);
+  if (st.isDirectory()) throw not('a folder');
+  if (st.isFile()) throw not('a regular file');
+  if (!st.isCharacterDevice()) throw not('a pipe, socket or block device');
+  if (process.platform === 'linux' && Math.floor(st.rdev / 256) % 4096 === LINUX_MEM_MAJOR) throw not('a memory device (like /dev/null)');
 }
 
 /** `emu` opens an in-process emulated terminal of `board`; anything else is a serial device. */
@@ -89,7 +131,7 @@ export async function openPort(port: string, board: Board | null, o: EmuOptions 
       },
     };
   }
-  if (!existsSync(port)) throw new DeviceError(`serial port ${port} does not exist (use --port emu for an emulated terminal)`);
+  checkSerialPortPath(port);
   const baudRate = intOption('--baud', o.baud, 115200, 1200, 4000000);
   // the native serial binding is loaded only when a real port is used
   const { SerialTransport } = await import('../transport/serial');

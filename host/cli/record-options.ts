@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { InputError } from '../errors';
 import { DESTINATIONS } from '../records/config';
 import type { RecordOptions } from '../records/erase-records';
 
@@ -24,8 +25,26 @@ export function withOperatorOptions(cmd: Command): Command {
     .option('--notes <text>', 'notes for the certificate');
 }
 
+/** --quiet: no progress bars (they are drawn only when stderr is a terminal anyway). */
+export function withQuietOption(cmd: Command): Command {
+  return cmd.option('--quiet', 'no progress bars on stderr');
+}
+
 export function withAuditOption(cmd: Command): Command {
   return cmd.option('--audit-db <file>', 'audit database (default: $POSWIPE_AUDIT_DB, else audit.sqlite in the config directory)');
+}
+
+/**
+ * `--backup <file>` and `--no-backup` set the same option, so commander lets the last one win
+ * silently; both given is a contradiction the operator must resolve (exit 2), never a guess.
+ */
+function refuseBackupConflict(cmd: Command): void {
+  const seen = new Set<string>();
+  cmd.on('option:backup', () => seen.add('--backup'));
+  cmd.on('option:no-backup', () => seen.add('--no-backup'));
+  cmd.hook('preAction', () => {
+    if (seen.size === 2) throw new InputError('--backup <file> and --no-backup contradict each other: give one of them');
+  });
 }
 
 /** Every records option of a run that erases (erase and flash). */
@@ -33,11 +52,13 @@ export function withRecordOptions(cmd: Command): Command {
   cmd
     .option('--backup <file>', 'back up the data regions to this file before erasing (default: ./backups/<board>-<uid>-<time>.pwbk)')
     .option('--no-backup', 'erase without a backup');
+  refuseBackupConflict(cmd);
   withBackupEncryptionOptions(cmd);
   cmd
     .option('--cert <dir>', 'folder for the certificate (JSON + PDF) or the failure report', 'certificates')
     .option('--sign-key <key.pem>', 'Ed25519 private key that signs the certificate (default: the bench key in the config directory, created on first use)');
   withOperatorOptions(cmd);
+  withQuietOption(cmd);
   return withAuditOption(cmd);
 }
 

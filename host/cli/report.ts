@@ -11,7 +11,7 @@ function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-/** The JSON report of `erase` and `flash` (PRODUCT.md): one object, stable field names. */
+/** The JSON report of `erase` and `flash` (docs/cli.md): one object, stable field names. */
 export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<string, unknown> {
   return {
     verified: o.verified,
@@ -44,11 +44,17 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
   };
 }
 
+/** How much the final check covered; a sample that covered every block says so (too few blocks to sample). */
+export function coverageText(o: Pick<EraseOutcome, 'verify' | 'coverage' | 'blocks'>): string {
+  if (o.coverage.everyBlock) return o.verify === 'sample' ? `sample: every block checked, since ${o.blocks.length} block(s) are fewer than sampling needs (2 in each of 1,000 subsections)` : 'full, every block';
+  return `sample, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`;
+}
+
 /** A few lines for a person at the bench. */
 export function eraseSummary(o: EraseOutcome, board: string): string {
   const lines = [
     `${o.verified ? 'VERIFIED' : 'NOT VERIFIED'}: ${board} pid ${hexPid(o.identity.pid)} uid ${o.identity.uid ?? 'unknown'}`,
-    `method ${o.method}, ${o.blocks.length} block(s) of ${o.blockSize} bytes checked (${o.verify}${o.coverage.everyBlock ? ', every block' : `, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`}), ${o.failed.length} failed`,
+    `method ${o.method}, ${o.blocks.length} block(s) of ${o.blockSize} bytes checked (${coverageText(o)}), ${o.failed.length} failed`,
   ];
   for (const p of o.passes) lines.push(`  pass ${p.name}: ${p.verified ? 'verified' : `FAILED (${p.failed.length} block(s))`}`);
   if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);

@@ -1,10 +1,10 @@
 import type { Board } from '../boards/types';
-import { DeviceError } from '../errors';
+import { DeviceError, EXIT, errorLine } from '../errors';
 import type { MethodName } from '../plan/methods';
-import { eraseTerminal, type VerifyMode } from '../session/erase';
+import { eraseTerminal, type EraseOutcome, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';
 import { openPort, type EmuOptions } from './ports';
-import { progressDisplay } from './progress';
+import { progressDisplay, progressWanted } from './progress';
 import { eraseReport, eraseSummary } from './report';
 import { out } from './common';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
@@ -31,6 +31,8 @@ export interface EraseRun {
   reset?: string;
   /** what the audit log and the certificate call this run: erase (default) or flash */
   command?: string;
+  /** --quiet: no progress bars */
+  quiet?: boolean;
 }
 
 /**
@@ -47,50 +49,66 @@ export async function runErase(run: EraseRun): Promise<number> {
   }
 }
 
+/** The signals that stop a run (Ctrl-C, `kill`, a closed terminal window), each handled the same way. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * Ctrl-C stops the session at the end of its current phase (never in the middle of a flash
- * operation), so that the run is recorded as interrupted; a second Ctrl-C exits at once.
+ * A stop signal ends the session at the end of its current phase (never in the middle of a flash
+ * operation), so that the run is recorded (failure report, audit row) and exits 3; a second one
+ * exits at once, with 3 as well.
  */
 function interruptible(): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
-  const onInt = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nposwipe: interrupted: stopping after the current phase (Ctrl-C again to quit at once)\n');
-    controller.abort(new DeviceError('interrupted by the operator (SIGINT): the terminal may be partly erased; run erase again to complete it'));
+  const on = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(EXIT.DEVICE);
+    process.stderr.write(`\nposwipe: interrupted (${sig}): stopping after the current phase (Ctrl-C again to quit at once)\n`);
+    controller.abort(new DeviceError(`interrupted by the operator (${sig}): the terminal may be partly erased; run erase again to complete it`));
   };
-  process.on('SIGINT', onInt);
-  return { signal: controller.signal, release: () => process.off('SIGINT', onInt) };
+  for (const s of STOP_SIGNALS) process.on(s, on);
+  return { signal: controller.signal, release: () => STOP_SIGNALS.forEach((s) => process.off(s, on)) };
 }
 
 async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
-  const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
-  const display = progressDisplay();
   const interrupt = interruptible();
   try {
-    const outcome = await eraseTerminal(port.transport, {
-      board: run.board,
-      method: run.method,
-      verify: run.verify,
-      includeProtected: run.includeProtected,
-      unlock: run.unlock,
-      module: run.module,
-      agent: run.agent,
-      signature: run.signature,
-      baud: port.baud,
-      onProgress: display.update,
-      beforeErase: records.beforeErase,
-      backupPlanned: records.backupPlanned,
-      signal: interrupt.signal,
-      reset: resetPlan(run.board, run.reset),
-    });
+    const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
+    const display = progressDisplay(progressWanted(run.quiet));
+    records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
+    let outcome: EraseOutcome;
+    try {
+      outcome = await eraseTerminal(port.transport, {
+        board: run.board,
+        method: run.method,
+        verify: run.verify,
+        includeProtected: run.includeProtected,
+        unlock: run.unlock,
+        module: run.module,
+        agent: run.agent,
+        signature: run.signature,
+        baud: port.baud,
+        onProgress: (p) => {
+          records.notePhase(p.phase);
+          // the agent's upload counts bytes; the passes count sectors or blocks
+          display.update({ ...p, unit: p.phase === 'upload' ? 'bytes' : 'items' });
+        },
+        beforeErase: records.beforeErase,
+        backupPlanned: records.backupPlanned,
+        signal: interrupt.signal,
+        reset: resetPlan(run.board, run.reset),
+      });
+    } catch (err) {
+      display.stop();
+      await port.close().catch((e: unknown) => process.stderr.write(`poswipe: also: ${errorLine(e)}\n`));
+      throw err;
+    }
     display.stop();
+    // the emulated flash (--emu-image) is saved before any record says what it holds
+    await port.close();
     const code = await records.finish(outcome, (paths) => eraseReport(outcome, { board: run.board.id, ...paths }));
     if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, certificate: records.paths.certificate, backup: records.paths.backup }), null, 2));
     else out([eraseSummary(outcome, run.board.id), ...records.lines].join('\n'));
     return code;
   } finally {
     interrupt.release();
-    display.stop();
-    await port.close();
   }
 }

@@ -1,7 +1,8 @@
+import type { Board } from '../boards/types';
 import { InputError } from '../errors';
 import { COMMAND_BY_NAME } from '../protocol/frames';
 
-/** Faults injected into an emulated terminal (PRODUCT.md, `--emu-fault`). */
+/** Faults injected into an emulated terminal (docs/cli.md, "Fault specs"). */
 export interface FaultSet {
   /** bytes that keep a non-erased value through every erase and program */
   stuck: number[];
@@ -33,9 +34,29 @@ export const FAULT_HELP = [
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
 ];
 
-function parseAddress(spec: string, text: string): number {
+function hex32(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/** The part's flash, where stuck@ and erase-fail@ addresses must lie. */
+export interface FlashMap {
+  id: string;
+  base: number;
+  size: number;
+}
+
+/**
+ * An address of 32 bits at most, inside the flash when the board is known: a typo
+ * (`stuck@0x0801234`, one digit short) must not give a run that passes while testing nothing.
+ */
+function parseAddress(spec: string, text: string, flash: FlashMap | null): number {
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new InputError(`bad fault spec "${spec}": "${text}" is not an address`);
-  return Number(text) >>> 0;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > 0xffffffff) throw new InputError(`bad fault spec "${spec}": ${text} is wider than 32 bits (an STM32 address is at most 0xffffffff)`);
+  if (flash && (n < flash.base || n >= flash.base + flash.size)) {
+    throw new InputError(`bad fault spec "${spec}": ${hex32(n)} is outside the flash of ${flash.id} (${hex32(flash.base)} to ${hex32(flash.base + flash.size - 1)})`);
+  }
+  return n;
 }
 
 function parseRate(spec: string, text: string): number {
@@ -46,18 +67,23 @@ function parseRate(spec: string, text: string): number {
   return r;
 }
 
-/** Parses `--emu-fault` specs; throws InputError naming the bad spec. */
-export function parseFaults(specs: readonly string[]): FaultSet {
+/**
+ * Parses `--emu-fault` specs; throws InputError naming the bad spec. With `board`, addresses are
+ * checked against its flash (docs/cli.md: a fault address outside the memory map is bad usage).
+ */
+export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' | 'flash'>): FaultSet {
   const f = noFaults();
+  const flash: FlashMap | null = board ? { id: board.id, base: board.flash.base, size: board.flash.size } : null;
   for (const raw of specs) {
     const spec = raw.trim();
     let m: RegExpMatchArray | null;
-    if ((m = spec.match(/^stuck@(.+)$/i))) f.stuck.push(parseAddress(spec, m[1]));
-    else if ((m = spec.match(/^erase-fail@(.+)$/i))) f.eraseFail.push(parseAddress(spec, m[1]));
+    if ((m = spec.match(/^stuck@(.+)$/i))) f.stuck.push(parseAddress(spec, m[1], flash));
+    else if ((m = spec.match(/^erase-fail@(.+)$/i))) f.eraseFail.push(parseAddress(spec, m[1], flash));
     else if ((m = spec.match(/^drop=(.+)$/i))) f.drop = parseRate(spec, m[1]);
     else if ((m = spec.match(/^flip=(.+)$/i))) f.flip = parseRate(spec, m[1]);
     else if ((m = spec.match(/^powerloss@(\d+)$/i))) {
       const n = Number(m[1]);
+      if (!Number.isSafeInteger(n) || n > 0xffffffff) throw new InputError(`bad fault spec "${spec}": the operation count is at most ${0xffffffff}`);
       if (n < 1) throw new InputError(`bad fault spec "${spec}": the operation count starts at 1`);
       f.powerlossAt = n;
     } else if ((m = spec.match(/^rdp=([01])$/i))) {

@@ -8,6 +8,7 @@
  * Every structural problem is an InputError (exit 2) naming it. Nothing here trusts the content:
  * callers verify the image signature before they act on the manifest.
  */
+import { KEY_ID_PATTERN } from '../key-id';
 import { InputError } from '../errors';
 import { AGENT_MAGIC, IMAGE_HEADER_OFFSET as AGENT_MAGIC_AT, IMAGE_HEADER_SIZE as AGENT_HEADER_SIZE } from '../protocol/link';
 
@@ -279,7 +280,7 @@ export function decodeManifest(image: ParsedImage, name = 'image'): Manifest {
       bytes: int(agent.bytes, 'agent.bytes', 1, MAX_AGENT_BYTES),
       sha256: str(agent.sha256, 'agent.sha256', SHA256_HEX),
     },
-    signer: { keyId: str(signer.keyId, 'signer.keyId', SHA256_HEX) },
+    signer: { keyId: str(signer.keyId, 'signer.keyId', KEY_ID_PATTERN) },
     tool: { name: str(tool.name, 'tool.name'), version: str(tool.version, 'tool.version') },
     builtAt,
     conformance: {

@@ -6,25 +6,18 @@
  *   signature): what `poswipe flash` checks against its trusted keys before it touches the terminal.
  * Both are made with the same key; `flash` requires both to verify against one trusted key.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { keyId, shortKeyId } from '../key-id';
+import { readInputFile } from '../files/read-bounded';
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { InputError, SafetyError } from '../errors';
 import { encodeImage, encodeSignedPart, SIGNATURE_SIZE, type ImageParts, type ParsedImage } from './format';
 
 /** The key id poswipe shows: SHA-256 of the raw 32-byte Ed25519 public key, hex. */
-export function keyId(key: KeyObject): string {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const jwk = pub.export({ format: 'jwk' }) as { x?: string };
-  return createHash('sha256').update(Buffer.from(jwk.x ?? '', 'base64url')).digest('hex');
-}
+/** One key-id format everywhere (host/key-id.ts): images name their signer as certificates do. */
+export { keyId };
 
 function readPem(path: string, what: string): string {
-  if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`${what} ${path}: cannot read: ${(err as Error).message}`);
-  }
+  return readInputFile(path, what, 'key').toString('utf8');
 }
 
 /** Loads an Ed25519 private key (PEM); anything else is bad input (exit 2). */
@@ -105,13 +98,13 @@ export function verifyImage(image: ParsedImage, trusted: readonly KeyObject[], n
   }
   const signer = trusted.find((k) => verify(null, image.signed, k, image.imageSignature));
   if (!signer) {
-    const ids = trusted.map((k) => keyId(k).slice(0, 16)).join(', ');
+    const ids = trusted.map((k) => shortKeyId(keyId(k))).join(', ');
     // the manifest is not trusted yet: its key id only helps word the refusal
     const claimed = claimedKeyId(image);
     const untrusted = claimed !== null && !trusted.some((k) => keyId(k) === claimed);
     throw new SafetyError(
       untrusted
-        ? `${name} is signed by key ${claimed!.slice(0, 16)}, which is not among the trusted key(s) ${ids}`
+        ? `${name} is signed by key ${shortKeyId(claimed!)}, which is not among the trusted key(s) ${ids}`
         : `${name}: the image signature does not verify against the trusted key(s) ${ids}: the image was altered after signing or signed by another key`,
     );
   }

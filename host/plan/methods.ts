@@ -50,6 +50,6 @@ export const METHOD_SPECS: Record<MethodName, MethodSpec> = {
       { kind: 'program', name: 'prng', pattern: { kind: 'xoshiro' } },
       { kind: 'erase', name: 'erase-2' },
     ],
-    allowsSampling: true,
+    allowsSampling: false,
   },
 };

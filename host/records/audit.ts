@@ -6,11 +6,12 @@
  * Where: --audit-db <file>, else $POSWIPE_AUDIT_DB, else the settings file's auditDb, else
  * <config dir>/audit.sqlite.
  */
+import { probeWritableFile } from '../files/write-probe';
 import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { EXIT, InputError, PoswipeError } from '../errors';
+import { EXIT, InputError, errorLine, exitCodeOf } from '../errors';
 import { ensureConfigDir } from './config';
 
 export const RESULTS = {
@@ -89,6 +90,7 @@ export class AuditLog {
 
   /** Opens (and creates) the database; a path that cannot be opened is bad input (exit 2). */
   static open(path: string): AuditLog {
+    probeWritableFile(path, 'audit database', { mayExist: true });
     let db: Database.Database;
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -173,10 +175,10 @@ export function resultOf(exitCode: number): string {
 
 /** Fills a row from an error (4 refused, 3 device, 2 input …), appends it and closes the log. */
 export function appendFailure(audit: AuditLog, row: AuditRow, err: unknown): void {
-  const code = err instanceof PoswipeError ? err.exitCode : EXIT.DEVICE;
+  const code = exitCodeOf(err);
   row.exitCode = code;
   row.result = resultOf(code);
-  row.reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  row.reason = errorLine(err);
   row.ended = new Date().toISOString();
   try {
     audit.append(row);

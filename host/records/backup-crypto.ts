@@ -2,8 +2,8 @@
  * Backup encryption: AES-256-GCM under a key that comes either from a passphrase (scrypt) or from
  * an X25519 exchange with a recipient's public key (ephemeral key, HKDF-SHA256). node:crypto only.
  */
+import { readInputFile } from '../files/read-bounded';
 import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { InputError } from '../errors';
 import { IV_BYTES, TAG_BYTES, type KeyInfo } from './backup-format';
 import { keyId } from './keys';
@@ -95,13 +95,7 @@ export function decrypt(key: Buffer, iv: Buffer, aad: Uint8Array, ciphertext: Ui
 /** The passphrase from --passphrase-file (first line) or POSWIPE_BACKUP_PASSPHRASE, or null. */
 export function passphraseFrom(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { passphrase: string; source: string } | null {
   if (file !== undefined) {
-    if (!existsSync(file)) throw new InputError(`--passphrase-file ${file}: no such file`);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8').split(/\r?\n/)[0];
-    } catch (e) {
-      throw new InputError(`--passphrase-file ${file}: cannot read: ${(e as Error).message}`);
-    }
+    const text = readInputFile(file, '--passphrase-file', 'passphrase').toString('utf8').split(/\r?\n/)[0];
     if (!text) throw new InputError(`--passphrase-file ${file}: the first line is empty`);
     return { passphrase: text, source: file };
   }

@@ -10,11 +10,13 @@
  * A process killed at any point leaves no file at the backup path (at worst a
  * `.<name>.partial-<pid>-<random>` file next to it).
  */
+import { readInputFile } from '../files/read-bounded';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board, Region } from '../boards/types';
 import { InputError, SafetyError } from '../errors';
+import { probeWritableFile } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import { hexPid, type Identity } from '../session/identify';
 import { backupKeyFor, decrypt, encrypt, newBackupKey, type BackupSecret } from './backup-crypto';
@@ -134,6 +136,7 @@ function fsyncDir(dir: string): void {
 /** Refuses a backup path that exists already (no backup is ever overwritten). */
 export function checkBackupTarget(path: string): void {
   if (existsSync(path)) throw new InputError(`backup ${path} already exists: a backup is never overwritten (choose another file)`);
+  probeWritableFile(path, 'backup', { mayExist: false });
 }
 
 /** Writes, reads back and checks, then links into place (see the module comment). */
@@ -208,13 +211,7 @@ export function describeEncryption(h: BackupHeader): string {
 
 /** Reads and decrypts a backup file: the header and one buffer per region (hashes checked). */
 export function openBackup(path: string, keys: Parameters<typeof backupKeyFor>[1]): { header: BackupHeader; data: Buffer[]; sha256: string } {
-  if (!existsSync(path)) throw new InputError(`backup ${path}: no such file`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`backup ${path}: cannot read: ${(e as Error).message}`);
-  }
+  const bytes = readInputFile(path, 'backup', 'backup');
   const parsed = parseBackup(bytes, path);
   const key = backupKeyFor(parsed.header.encryption.key, keys, path);
   const plain = decrypt(key, Buffer.from(parsed.header.encryption.iv, 'hex'), parsed.aad, parsed.ciphertext, parsed.tag, path);

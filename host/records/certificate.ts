@@ -118,7 +118,7 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
       flashBytes: i.board.flash.size,
       source: i.operator.media.source ?? null,
       classification: i.operator.media.classification ?? null,
-      dataBackedUp: i.backup.taken ? 'yes' : 'no',
+      dataBackedUp: i.backup.taken && i.backup.regions.length > 0 ? 'yes' : 'no backup',
       backupLocation: i.backup.path,
       backupSha256: i.backup.sha256,
       backupEncryption: i.backup.encryption,
@@ -317,5 +317,47 @@ export function buildFailureReport(i: CertificateInput, report: Record<string, u
     timing: { started: iso(i.started), ended: iso(i.ended) },
     tool: { name: 'poswipe', version: toolVersion(), command: i.command },
     report,
+  });
+}
+
+/** What is known of a run that stopped with an error after it began to change the terminal. */
+export interface StoppedRun {
+  board: Board;
+  operator: OperatorConfig;
+  backup: BackupRecord;
+  started: Date;
+  ended: Date;
+  command: string;
+  /** the phase the session was in when it stopped (connect, backup, unlock, upload, keys, a pass name ...) */
+  phase: string;
+  pid: string | null;
+  uid: string | null;
+  reason: string;
+  exitCode: number;
+}
+
+/**
+ * The failure report of a run that stopped with an error (interrupted, the link lost, a file that
+ * could not be written) after it began to change the terminal: the same format as buildFailureReport,
+ * with no per-sector verdict, since none was reached.
+ */
+export function buildStoppedReport(i: StoppedRun): string {
+  return prettyJson({
+    NOT_SANITIZED: 'This terminal was NOT sanitized. This is a failure report, not a certificate: it carries no signature and must not be filed as proof of sanitization. The run stopped before its verdict; the flash may be partly erased. Erase it again, or send the device to Destroy.',
+    result: 'NOT SANITIZED',
+    format: 'poswipe-failure-report',
+    version: 1,
+    reason: i.reason,
+    stoppedDuring: i.phase,
+    exitCode: i.exitCode,
+    board: i.board.id,
+    makeModel: i.board.name,
+    productId: i.pid,
+    serialNumber: i.uid,
+    person: personOf(i.operator.operator),
+    sectors: null,
+    backup: { taken: i.backup.taken, path: i.backup.path, sha256: i.backup.sha256, note: i.backup.note },
+    timing: { started: iso(i.started), ended: iso(i.ended) },
+    tool: { name: 'poswipe', version: toolVersion(), command: i.command },
   });
 }

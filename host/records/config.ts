@@ -6,7 +6,8 @@
  *
  * The directory also holds the bench keys (keys.ts) and the audit database (audit.ts).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readInputFile } from '../files/read-bounded';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
@@ -138,12 +139,7 @@ export function loadOperatorConfig(file?: string): { config: OperatorConfig; sou
     if (file) throw new InputError(`--operator-config ${file}: no such file`);
     return { config: emptyOperatorConfig(), source: null };
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`${path}: cannot read: ${(e as Error).message}`);
-  }
+  const text = readInputFile(path, file ? '--operator-config' : 'operator settings', 'settings').toString('utf8');
   return { config: parseOperatorConfig(text, path), source: path };
 }
 

@@ -9,15 +9,16 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
-import { EXIT, PoswipeError, SafetyError } from '../errors';
+import { EXIT, InputError, SafetyError, errorLine, exitCodeOf, isLocalFileError } from '../errors';
+import { probeWritableFile, probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
 import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } from './audit';
 import type { BackupSecret } from './backup-crypto';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
-import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupResult } from './backup';
-import { buildCertificate, buildFailureReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
+import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
+import { buildCertificate, buildFailureReport, buildStoppedReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
 import { renderCertificatePdf } from './certificate-pdf';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
@@ -57,8 +58,20 @@ function freePath(dir: string, base: string, ext: string): string {
   }
 }
 
-/** Writes a new file through a temporary one; never over an existing file. */
+/**
+ * Writes a new file through a temporary one; never over an existing file. A local disk error
+ * (full, read-only ...) is bad input on the folder the operator named: InputError naming the file.
+ */
 export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o644): void {
+  try {
+    writeThroughTemp(path, data, mode);
+  } catch (err) {
+    if (isLocalFileError(err)) throw new InputError(`cannot write ${path}: ${errorLine(err)}`);
+    throw err;
+  }
+}
+
+function writeThroughTemp(path: string, data: Uint8Array | string, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
   try {
@@ -79,15 +92,35 @@ export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o6
   }
 }
 
+/**
+ * The paths a run's records will be written to, probed without writing anything (no audit row,
+ * no key created): for commands that open ports before they prepare each run's records (station).
+ * Throws InputError (exit 2).
+ */
+export function checkRecordPaths(o: RecordOptions): void {
+  const { config } = loadOperatorConfig(o.operatorConfig);
+  probeWritableFile(auditPath(o.auditDb, config.auditDb), 'audit database', { mayExist: true });
+  probeWritableFolder(resolve(o.cert ?? 'certificates'), '--cert');
+  if (typeof o.backup === 'string') checkBackupTarget(resolve(o.backup));
+  else if (o.backup !== false) probeWritableFolder(resolve('backups'), 'backup folder');
+}
+
 type BackupPlan = { kind: 'none'; note: string } | { kind: 'file'; explicit: string | null; secret: BackupSecret; dir: string };
+
+/** Session phases that leave the flash as it was (upload writes the agent to RAM only): a run stopped in one changed nothing. */
+const READ_ONLY_PHASES = new Set(['prepare', 'connect', 'backup', 'upload']);
 
 export class EraseRecords {
   private backupResult: BackupResult | null = null;
+  private phase = 'prepare';
+  private touched = false;
   private recorded = false;
   readonly lines: string[] = [];
   certificatePath: string | null = null;
   pdfPath: string | null = null;
   failureReportPath: string | null = null;
+  /** the backup's progress (bytes read from the terminal), for a progress bar */
+  onBackupProgress: ((p: BackupProgress) => void) | null = null;
 
   private constructor(
     readonly facts: RunFacts,
@@ -115,6 +148,7 @@ export class EraseRecords {
       const plan = planBackup(facts.board, o, operator, log);
       const signKey = signingKey(o, operator, log);
       const certDir = resolve(o.cert ?? 'certificates');
+      probeWritableFolder(certDir, '--cert');
       return new EraseRecords(facts, audit, row, operator, plan, signKey, certDir, log, started);
     } catch (err) {
       recordFailure(audit, row, err);
@@ -136,7 +170,7 @@ export class EraseRecords {
     const kib = regions.reduce((s, r) => s + r.size, 0) / 1024;
     this.log(`backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ') || 'none'}; ${kib} KiB) from the terminal; keys are never backed up`);
     try {
-      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, { path, secret: plan.secret, tool: `poswipe ${toolVersion()}` });
+      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, { path, secret: plan.secret, tool: `poswipe ${toolVersion()}`, onProgress: (p) => this.onBackupProgress?.(p) });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       throw new SafetyError(`backup failed, nothing was erased: ${msg}`);
@@ -213,12 +247,40 @@ export class EraseRecords {
     return { certificate: this.certificatePath, backup: this.backupResult?.path ?? null, failureReport: this.failureReportPath };
   }
 
-  /** Records a run that ended in an error (refusal, device problem, bad input). */
+  /**
+   * The session's phases as they start: once one that writes to the terminal begins (anything
+   * after connect and the backup), a run that stops with an error leaves a failure report.
+   */
+  notePhase(phase: string): void {
+    this.phase = phase;
+    if (!READ_ONLY_PHASES.has(phase)) this.touched = true;
+  }
+
+  /**
+   * Records a run that ended in an error (refusal, device problem, bad input): the audit row, and
+   * when the terminal may have been changed, a failure report (a report that cannot be written is
+   * said on stderr; the audit row still names the first error).
+   */
   fail(err: unknown): void {
     if (this.recorded) return;
     if (this.backupResult) {
       this.row.backupPath = this.backupResult.path;
       this.row.backupSha256 = this.backupResult.sha256;
+    }
+    if (this.touched && !this.failureReportPath && !this.certificatePath) {
+      const ended = new Date();
+      try {
+        const path = freePath(this.certDir, `${this.facts.board.id}-${this.row.uid ?? 'unknown'}-${stamp(ended)}`, '.NOT-SANITIZED.json');
+        const backup: BackupRecord = this.backupResult
+          ? { taken: true, path: this.backupResult.path, sha256: this.backupResult.sha256, encryption: this.backupResult.encryption, regions: this.backupResult.regions, note: 'data regions backed up before the erase (keys never)' }
+          : { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : 'no backup' };
+        writeNewFile(path, buildStoppedReport({ board: this.facts.board, operator: this.operator, backup, started: this.started, ended, command: this.facts.command, phase: this.phase, pid: this.row.pid, uid: this.row.uid, reason: errorLine(err), exitCode: exitCodeOf(err) }));
+        this.failureReportPath = path;
+        this.row.failureReportPath = path;
+        this.log(`  NOT SANITIZED: no certificate; failure report ${path}`);
+      } catch (e) {
+        this.log(`poswipe: also: the failure report could not be written: ${errorLine(e)}`);
+      }
     }
     recordFailure(this.audit, this.row, err);
     this.recorded = true;
@@ -235,9 +297,6 @@ export class EraseRecords {
   }
 }
 
-export function exitOf(err: unknown): number {
-  return err instanceof PoswipeError ? err.exitCode : EXIT.DEVICE;
-}
 
 function recordFailure(audit: AuditLog, row: AuditRow, err: unknown): void {
   appendFailure(audit, row, err);
@@ -258,8 +317,13 @@ function planBackup(board: Board, o: RecordOptions, operator: OperatorConfig, lo
     return { kind: 'none', note: 'none made (--no-backup)' };
   }
   const explicit = typeof o.backup === 'string' ? resolve(o.backup) : null;
-  if (!explicit && backupRegionsOf(board).length === 0) return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written; --backup <file> writes an empty backup anyway)` };
+  if (backupRegionsOf(board).length === 0) {
+    // an empty backup file would read as "backed up" while the erase destroys the whole flash
+    if (explicit) throw new InputError(`--backup ${o.backup}: board ${board.id} declares no data regions, so there is nothing to back up and the erase clears the whole flash; name the regions to keep in a board file (regions of kind "data"), or pass --no-backup`);
+    return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written)` };
+  }
   if (explicit) checkBackupTarget(explicit);
+  else probeWritableFolder(resolve('backups'), 'backup folder');
   return { kind: 'file', explicit, secret: backupSecret(o, operator.backupRecipient, log), dir: resolve('backups') };
 }
 

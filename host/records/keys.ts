@@ -6,9 +6,11 @@
  *   <config dir>/signing.key.pem, signing.pub.pem    Ed25519, signs certificates
  *   <config dir>/backup.key.pem,  backup.pub.pem     X25519, default backup recipient
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readInputFile } from '../files/read-bounded';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { keyId } from '../key-id';
+import { closeSync, existsSync, fsyncSync, statSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { ensureConfigDir } from './config';
 
@@ -19,11 +21,8 @@ export interface KeyPairPaths {
   publicPath: string;
 }
 
-/** sha256 of the public key's SPKI DER, as "sha256:<hex>": how certificates and backups name a key. */
-export function keyId(key: KeyObject): string {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return 'sha256:' + createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
-}
+/** "sha256:<hex>" of the public key's SPKI DER: how every record names a key (host/key-id.ts). */
+export { keyId } from '../key-id';
 
 /**
  * Writes `text` to `path` through a temporary file in the same folder, then links it into place:
@@ -53,6 +52,10 @@ function writeFileExclusive(path: string, text: string, mode: number): void {
 
 /** Creates `<prefix>.key.pem` (private, 0600) and `<prefix>.pub.pem`; refuses to overwrite either. */
 export function writeNewKeyPair(prefix: string, kind: KeyKind = 'ed25519'): KeyPairPaths & { keyId: string } {
+  // "" or "dir/" would write hidden files named .key.pem and .pub.pem
+  if (prefix.trim() === '' || /[\\/]$/.test(prefix) || basename(prefix).startsWith('.') || (existsSync(prefix) && statSync(prefix).isDirectory())) {
+    throw new InputError(`--out "${prefix}": not a file name prefix; give one such as ${join(prefix.trim() && existsSync(prefix) ? prefix : '.', 'bench')} (writes bench.key.pem and bench.pub.pem)`);
+  }
   const privatePath = resolve(`${prefix}.key.pem`);
   const publicPath = resolve(`${prefix}.pub.pem`);
   for (const p of [privatePath, publicPath]) if (existsSync(p)) throw new InputError(`${p} already exists: refusing to overwrite a key (choose another --out or remove it)`);
@@ -65,12 +68,7 @@ export function writeNewKeyPair(prefix: string, kind: KeyKind = 'ed25519'): KeyP
 }
 
 function readPem(path: string, what: string): string {
-  if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`${what} ${path}: cannot read: ${(e as Error).message}`);
-  }
+  return readInputFile(path, what, 'key').toString('utf8');
 }
 
 /** Loads a private key file and checks its kind (exit 2 when it is not one). */

@@ -4,7 +4,8 @@ import { boardWithFlashSize } from '../boards/layout';
 import { DeviceError, SafetyError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
-import { METHOD_SPECS, type MethodName } from '../plan/methods';
+import type { MethodName } from '../plan/methods';
+import { checkVerifyMode, type VerifyMode } from './verify-mode';
 import { AgentErase } from './agent-erase';
 import { bootloaderOnlyErase } from './bootloader-erase';
 import type { SessionContext } from './context';
@@ -20,7 +21,7 @@ function boardForIdentity(board: Board, id: Identity): Board {
   return id.flashSizeRegister !== null && id.flashSizeRegister !== board.flash.size ? boardWithFlashSize(board, id.flashSizeRegister) : board;
 }
 
-export type VerifyMode = 'full' | 'sample';
+export type { VerifyMode } from './verify-mode';
 
 export interface Progress {
   phase: string;
@@ -70,10 +71,7 @@ export type BlockState = 'erased' | 'programmed' | 'verified' | 'failed';
  * outcome says `verified` only when every checked block matched what the host computed itself.
  */
 export async function eraseTerminal(transport: Transport, req: EraseRequest): Promise<EraseOutcome> {
-  const spec = METHOD_SPECS[req.method];
-  if (req.verify === 'sample' && !spec.allowsSampling) {
-    throw new SafetyError(`method ${req.method} requires full verification (--verify full): sampling is refused`);
-  }
+  checkVerifyMode(req.method, req.verify);
   const random = req.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
   const clock = new PhaseClock(transport);
   const progress = (p: Progress): void => req.onProgress?.(p);

@@ -69,7 +69,9 @@ export async function readIdentity(client: BootloaderClient, board: Board, part:
 export function refuseIfProtected(id: Identity, board: Board): void {
   if (id.readProtected) {
     throw new SafetyError(
-      `the terminal (${board.id}) is read-protected (RDP level 1): the bootloader refuses reads; pass --unlock to mass-erase it through Readout Unprotect (its data cannot be backed up)`,
+      // a NACK to Read Memory is what read protection looks like, but a bootloader may refuse reads
+      // for other reasons: say what was seen, and make --unlock (a mass erase) the operator's decision
+      `the terminal (${board.id}) refuses Read Memory (NACK), as a read-protected part (RDP level 1) does; poswipe cannot tell read protection from another refusal. Check the part's protection with your vendor tools first: only if it is read-protected, pass --unlock to mass-erase it through Readout Unprotect (its data cannot be backed up)`,
     );
   }
 }

@@ -232,6 +232,7 @@ export class Station {
         unlock: this.config.unlock,
         beforeErase: rec.beforeErase,
         backupPlanned: rec.backupPlanned,
+        onPhase: (phase) => rec.notePhase(phase),
         finalize: async (o) => {
           await rec.finish(o, (paths) => eraseReport(o, { board: board.id, ...paths }));
           return this.links(runId, rec);

@@ -325,6 +325,8 @@ export interface TileRun {
   backupPlanned?: boolean;
   /** after the session: writes the records, returns the links to show (a throw makes the tile an error) */
   finalize?: (outcome: EraseOutcome) => Promise<TileLink[]>;
+  /** each phase as the session reports it (the records learn when the terminal starts to change) */
+  onPhase?: (phase: string) => void;
 }
 
 /**
@@ -344,7 +346,10 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
       module: run.module,
       signature: run.signature,
       signal,
-      onProgress: (p) => tile.progress(p),
+      onProgress: (p) => {
+        run.onPhase?.(p.phase);
+        tile.progress(p);
+      },
       onBlock: (address, state) => tile.block(address, state),
       beforeErase: async (ctx) => {
         tile.identified(ctx.identity);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT } from '../../errors';
+import { EXIT, InputError } from '../../errors';
 import { hexPid, refuseIfProtected } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
 import { AuditLog, audited, auditPath, newRow } from '../../records/audit';
@@ -9,16 +9,18 @@ import { toolVersion } from '../../records/certificate';
 import { loadOperatorConfig } from '../../records/config';
 import { openPort, type EmuOptions } from '../ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
-import { withAuditOption, withBackupEncryptionOptions } from '../record-options';
+import { withAuditOption, withBackupEncryptionOptions, withQuietOption } from '../record-options';
+import { progressDisplay, progressWanted } from '../progress';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 
-async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; port: string; out: string; json?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
+async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; port: string; out: string; json?: boolean; quiet?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const { config } = loadOperatorConfig(o.operatorConfig);
   const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
   const row = newRow('backup', { board: board.id, port: o.port, operator: config.operator.name ?? null }, toolVersion());
   return audited(audit, row, async () => {
+    if (!backupRegionsOf(board).length) throw new InputError(`backup: board ${board.id} declares no data regions, so there is nothing to back up; name the regions to keep in a board file (regions of kind "data")`);
     checkBackupTarget(o.out);
     const secret = backupSecret(o, config.backupRecipient, log);
     const port = await openPort(o.port, board, o);
@@ -28,9 +30,14 @@ async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; por
         row.uid = identity.uid;
         refuseIfProtected(identity, board);
         const regions = backupRegionsOf(board);
-        if (!regions.length) log(`backup: board ${board.id} declares no data regions: writing an empty backup (header only) to ${o.out}`);
-        else log(`backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ')}; ${regions.reduce((s, r) => s + r.size, 0) / 1024} KiB); keys are never backed up`);
-        const b = await takeBackup(client, board, identity, { path: o.out, secret, tool: `poswipe ${toolVersion()}` });
+        log(`backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ')}; ${regions.reduce((s, r) => s + r.size, 0) / 1024} KiB); keys are never backed up`);
+        const display = progressDisplay(progressWanted(o.quiet));
+        let b;
+        try {
+          b = await takeBackup(client, board, identity, { path: o.out, secret, tool: `poswipe ${toolVersion()}`, onProgress: (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' }) });
+        } finally {
+          display.stop();
+        }
         row.backupPath = b.path;
         row.backupSha256 = b.sha256;
         row.timings = { read: b.readSeconds, write: b.writeSeconds, line: b.lineSeconds };
@@ -63,7 +70,7 @@ async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; por
 
 export function register(program: Command): void {
   withEmuOptions(
-    withAuditOption(
+    withQuietOption(withAuditOption(
       withBackupEncryptionOptions(
         program
           .command('backup')
@@ -76,6 +83,6 @@ export function register(program: Command): void {
           .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
           .option('--json', 'one JSON report on stdout'),
       ),
-    ),
+    )),
   ).action(act(async (o) => cmdBackup(o)));
 }

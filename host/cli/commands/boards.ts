@@ -22,7 +22,9 @@ export function register(program: Command): void {
     .action(
       act(async (id: string, o: { json?: boolean }) => {
         const b = loadBoardOrExit(id);
-        out(o.json ? JSON.stringify(boardToJson(b), null, 2) : describeBoard(b));
+        // `boards show x --json`: commander gives --json to `boards` (it has one too) unless it is read here
+        const json = o.json === true || boards.opts().json === true;
+        out(json ? JSON.stringify(boardToJson(b), null, 2) : describeBoard(b));
         return EXIT.OK;
       }),
     );

@@ -1,13 +1,15 @@
 import { Option, type Command } from 'commander';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { probeWritableFile } from '../../files/write-probe';
 import { loadEngineModule } from '../../engine/module';
-import { EXIT, InputError, PoswipeError } from '../../errors';
+import { EXIT, InputError, PoswipeError, errorLine } from '../../errors';
 import { buildImage, type VerifyPolicy } from '../../image/build';
 import { describeConformance } from '../../image/conformance';
 import { loadPrivateKey } from '../../image/sign';
 import type { MethodName } from '../../plan/methods';
 import { act, loadBoardOrExit, out } from '../common';
+import { shortKeyId } from '../../key-id';
 
 interface BuildOptions {
   board: string;
@@ -15,10 +17,29 @@ interface BuildOptions {
   verify: string;
   key: string;
   out: string;
+  force?: boolean;
   json?: boolean;
 }
 
+/** The image file, written through a temporary file next to it (removed when anything fails). */
+function writeImageFile(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, bytes, { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new InputError(`--out ${path}: cannot write the image: ${errorLine(err)}`);
+  }
+}
+
 async function cmdBuild(o: BuildOptions): Promise<number> {
+  // the output is checked before the (long) conformance run: a folder, an existing image without --force, an unwritable place
+  if (o.out.trim() === '') throw new InputError('--out: the image file name is empty');
+  if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError(`--out ${o.out}: is a folder; name the image file (e.g. ${join(o.out, 'erase.pwimg')})`);
+  if (existsSync(o.out) && !o.force) throw new InputError(`--out ${o.out}: already exists; pass --force to replace it`);
+  probeWritableFile(o.out, '--out', { mayExist: true });
   const board = loadBoardOrExit(o.board);
   const key = loadPrivateKey(o.key);
   let module: Uint8Array;
@@ -36,10 +57,7 @@ async function cmdBuild(o: BuildOptions): Promise<number> {
     if (err instanceof PoswipeError) throw err;
     throw new InputError(`cannot build the image: ${(err as Error).message}`);
   }
-  mkdirSync(dirname(o.out), { recursive: true });
-  const tmp = `${o.out}.tmp-${process.pid}`;
-  writeFileSync(tmp, built.bytes);
-  renameSync(tmp, o.out);
+  writeImageFile(o.out, built.bytes);
   const m = built.manifest;
   if (o.json) {
     out(JSON.stringify({ image: o.out, bytes: built.bytes.length, moduleBytes: built.module.length, manifest: m, conformance: built.conformance }, null, 2));
@@ -47,7 +65,7 @@ async function cmdBuild(o: BuildOptions): Promise<number> {
   }
   out(`image ${o.out} (${built.bytes.length} bytes): board ${m.board.id} (product ID ${m.board.productIds.join(' or ')}), method ${m.method.name} (${m.method.passes.join(', ')}), verify ${m.verify}, ${m.blockSize}-byte blocks`);
   out(`  terminal module: ${built.module.length} bytes, sha256 ${m.engine.sha256}, ABI version ${m.engine.abiVersion}`);
-  out(`  signed by key ${m.signer.keyId.slice(0, 16)} (module signature for the terminal, image signature for poswipe flash)`);
+  out(`  signed by key ${shortKeyId(m.signer.keyId)} (module signature for the terminal, image signature for poswipe flash)`);
   out(describeConformance(built.conformance).replace(/^/gm, '  '));
   for (const s of built.conformance.skipped) process.stderr.write(`poswipe: warning: conformance not checked in ${s.runtime}: ${s.reason}\n`);
   return EXIT.OK;
@@ -61,7 +79,8 @@ export function register(program: Command): void {
     .requiredOption('--method <method>', 'sanitization method: clear, purge or dod3')
     .addOption(new Option('--verify <mode>', 'full or sample').default('full'))
     .requiredOption('--key <private.pem>', 'Ed25519 private key that signs the image')
-    .requiredOption('--out <image>', 'image file to write')
+    .requiredOption('--out <image>', 'image file to write (an existing one only with --force)')
+    .option('--force', 'replace an existing image file')
     .option('--json', 'one JSON report on stdout')
     .action(act(async (o: BuildOptions) => cmdBuild(o)));
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readInputFile } from '../../files/read-bounded';
 import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
 import { verifyCertificate } from '../../records/certificate';
@@ -7,13 +7,7 @@ import { act, out } from '../common';
 
 async function cmdVerify(file: string, o: { trust: string; json?: boolean }): Promise<number> {
   const trusted = loadPublicKey(o.trust, 'ed25519', '--trust');
-  if (!existsSync(file)) throw new InputError(`certificate ${file}: no such file`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new InputError(`certificate ${file}: cannot read: ${(e as Error).message}`);
-  }
+  const bytes = readInputFile(file, 'certificate', 'certificate');
   const r = verifyCertificate(bytes, trusted);
   if (r.status === 'malformed') throw new InputError(`certificate ${file}: malformed: ${r.problem}`);
   const cert = r.certificate ?? {};

@@ -82,6 +82,7 @@ async function cmdEmu(o: EmuCommandOptions): Promise<number> {
       finished = true;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
       server.stop(why);
       if (emu.emuImage) saveImageAtomically(emu.emuImage, terminal.flash.bytes);
       if (pty) await pty.stop();
@@ -94,6 +95,7 @@ async function cmdEmu(o: EmuCommandOptions): Promise<number> {
     const onSignal = (): void => void finish(EXIT.OK, 'stopped (signal)');
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
 
     const describe = `${board.id} (product ID ${hexPid(board.productIds[0])}), ${line.toUpperCase()} at ${terminal.baud} baud, ${emu.realtime ? 'real time' : 'virtual clock'}`;
     if (o.stdio) {

@@ -3,17 +3,24 @@ import { loadEngineModule, checkModuleAbi } from '../../engine/module';
 import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
+import { checkVerifyMode } from '../../session/verify-mode';
 import type { EmuOptions } from '../ports';
 import { runErase } from '../run-erase';
 import { detectBoard } from '../detect';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
-import type { RecordOptions } from '../../records/erase-records';
+import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
 
-async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
+async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string }): Promise<number> {
+  if (o.board === 'auto') {
+    // detection opens the port: what can be checked without it is checked first
+    if (o.method !== undefined && !METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
+    checkVerifyMode(o.method as MethodName, o.verify);
+    checkRecordPaths(recordOptionsOf(o));
+  }
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
-  if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
+  checkVerifyMode(o.method as MethodName, o.verify);
   const module = loadEngineModule('terminal');
   checkModuleAbi(module);
   return runErase({
@@ -25,6 +32,7 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
     includeProtected: o.includeProtected,
     unlock: o.unlock,
     json: o.json,
+    quiet: o.quiet,
     module,
     records: recordOptionsOf(o),
     reset: o.reset,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
-import { boardForImage, openImage, readImageFile } from '../../image/build';
+import { boardForImage, openImage } from '../../image/build';
+import { readInputFile } from '../../files/read-bounded';
 import { loadTrustKeys } from '../../image/sign';
 import type { EmuOptions } from '../ports';
 import { runErase } from '../run-erase';
@@ -17,6 +18,7 @@ interface FlashOptions extends EmuOptions, RecordOptions {
   trust: string[];
   board?: string;
   json?: boolean;
+  quiet?: boolean;
   baud?: string;
 }
 
@@ -56,7 +58,7 @@ function recordRefusal(o: FlashOptions, err: unknown): void {
 
 async function flashChecked(o: FlashOptions): Promise<number> {
   const trusted = loadTrustKeys(o.trust);
-  const image = openImage(readImageFile(o.image), trusted, `image ${o.image}`);
+  const image = openImage(new Uint8Array(readInputFile(o.image, '--image', 'image')), trusted, `image ${o.image}`);
   const local = loadBoardOrExit(image.manifest.board.id);
   const board = boardForImage(image, local, `image ${o.image}`);
   let emuBoard = board;
@@ -75,6 +77,7 @@ async function flashChecked(o: FlashOptions): Promise<number> {
     method: image.method,
     verify: image.verify,
     json: o.json,
+    quiet: o.quiet,
     module: image.module,
     agent: image.agent,
     signature: image.agentSignature,

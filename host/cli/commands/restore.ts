@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EXIT } from '../../errors';
+import { EXIT, InputError } from '../../errors';
 import { hexPid } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
 import { AuditLog, audited, auditPath, newRow } from '../../records/audit';
@@ -11,11 +11,12 @@ import { loadOperatorConfig } from '../../records/config';
 import { checkBackupFitsBoard, restoreRegions } from '../../records/restore';
 import { openPort, type EmuOptions } from '../ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
-import { withAuditOption } from '../record-options';
+import { withAuditOption, withQuietOption } from '../record-options';
+import { progressDisplay, progressWanted } from '../progress';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 
-async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; port: string; in: string; force?: boolean; json?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
+async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; port: string; in: string; force?: boolean; json?: boolean; quiet?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const { config } = loadOperatorConfig(o.operatorConfig);
   const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
@@ -25,13 +26,20 @@ async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; po
     const backup = openBackup(o.in, decryptionKeys(o));
     row.backupSha256 = backup.sha256;
     checkBackupFitsBoard(backup.header, board, o.in);
+    if (!backup.header.regions.length) throw new InputError(`backup ${o.in}: holds no data regions, so there is nothing to restore`);
     const port = await openPort(o.port, board, o);
     try {
       return await withBootloader(port.transport, board, async (client, identity) => {
         row.pid = hexPid(identity.pid);
         row.uid = identity.uid;
         log(`restore: ${o.in} (${backup.header.regions.length} region(s), taken ${backup.header.created} from uid ${backup.header.uid}) to ${board.id} uid ${identity.uid ?? 'hidden'}`);
-        const r = await restoreRegions(client, board, identity, backup, { force: o.force, file: o.in });
+        const display = progressDisplay(progressWanted(o.quiet));
+        let r;
+        try {
+          r = await restoreRegions(client, board, identity, backup, { force: o.force, file: o.in, onProgress: (p) => display.update({ ...p, unit: 'bytes' }) });
+        } finally {
+          display.stop();
+        }
         row.timings = { restore: r.seconds };
         if (r.forced) row.reason = `forced: backup taken from uid ${backup.header.uid}`;
         const report = {
@@ -62,7 +70,7 @@ async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; po
 
 export function register(program: Command): void {
   withEmuOptions(
-    withAuditOption(
+    withQuietOption(withAuditOption(
       program
         .command('restore')
         .description('write a backup back to a terminal of the same board, then verify it by digest')
@@ -76,6 +84,6 @@ export function register(program: Command): void {
         .option('--baud <n>', 'line speed (default 115200)')
         .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
         .option('--json', 'one JSON report on stdout'),
-    ),
+    )),
   ).action(act(async (o) => cmdRestore(o)));
 }

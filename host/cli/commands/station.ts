@@ -3,7 +3,8 @@ import { loadEngineModule, checkModuleAbi } from '../../engine/module';
 import { EXIT, InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
-import type { RecordOptions } from '../../records/erase-records';
+import { checkVerifyMode } from '../../session/verify-mode';
+import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
 import { PORT_SPEC_HELP } from '../../station/port-spec';
 import { checkListen, parseListen, startStationServer } from '../../station/server';
 import { Station } from '../../station/station';
@@ -30,12 +31,14 @@ async function cmdStation(o: StationOptions): Promise<number> {
   const ports = o.port ?? [];
   if (!ports.length) throw new InputError('station: name at least one --port (a serial device, or emu for an emulated terminal; repeatable)');
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
-  if (o.verify !== 'full' && o.verify !== 'sample') throw new InputError(`unknown verification "${o.verify}" (use full or sample)`);
+  checkVerifyMode(o.method as MethodName, o.verify);
   if (typeof o.backup === 'string' && ports.length > 1) throw new InputError('station: --backup <file> names one file; with several ports each terminal gets its own ./backups/<board>-<uid>-<time>.pwbk (or pass --no-backup)');
   const token = o.token ?? process.env.POSWIPE_STATION_TOKEN ?? null;
   const listen = parseListen(o.listen);
   checkListen(listen, o.allowRemote === true, token);
   const board = o.board && o.board !== 'auto' ? loadBoardOrExit(o.board) : null;
+  // each tile prepares its records when it starts; their folders and files are checked once, now
+  checkRecordPaths(recordOptionsOf(o));
   const module = loadEngineModule('terminal');
   checkModuleAbi(module);
 
@@ -82,11 +85,13 @@ async function cmdStation(o: StationOptions): Promise<number> {
       void finish().then(() => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        process.off('SIGHUP', onSignal);
         resolve(EXIT.OK);
       });
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
   });
 }
 
