@@ -5,8 +5,8 @@ import type { RecordOptions } from '../records/erase-records';
 /** --passphrase-file / --recipient: how a backup is encrypted (backup, erase, flash). */
 export function withBackupEncryptionOptions(cmd: Command): Command {
   return cmd
-    .option('--passphrase-file <file>', 'encrypt the backup under a key derived (scrypt) from the first line of this file (or set POSWIPE_BACKUP_PASSPHRASE)')
-    .option('--recipient <pub.pem>', "encrypt the backup to this X25519 public key (default: the bench's own key pair in the config directory)");
+    .option('--passphrase-file <file>', "encrypt the backup (age, scrypt) with the first line of this file as the passphrase (or set POSWIPE_BACKUP_PASSPHRASE)")
+    .option('--recipient <age1…|file>', "encrypt the backup (age) to this age public key, or to the age1… lines of this file (default: the bench's own age identity in the config directory)");
 }
 
 /** --operator-* and friends: the certificate fields the tool cannot know. */

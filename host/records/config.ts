@@ -55,7 +55,7 @@ export interface OperatorConfig {
   notes?: string;
   /** Ed25519 private key (PEM) that signs certificates; the bench key when absent */
   signKey?: string;
-  /** X25519 public key (PEM) that backups are encrypted to; the bench key when absent */
+  /** age recipient (age1…) or a file of them that backups are encrypted to; the bench identity when absent */
   backupRecipient?: string;
   /** the audit database; <config dir>/audit.sqlite when absent */
   auditDb?: string;
@@ -123,7 +123,7 @@ export function parseOperatorConfig(text: string, file: string): OperatorConfig 
     postClassification: str(`${file}: postClassification`, o.postClassification),
     notes: str(`${file}: notes`, o.notes),
     signKey: pathField('signKey'),
-    backupRecipient: pathField('backupRecipient'),
+    backupRecipient: typeof o.backupRecipient === 'string' && o.backupRecipient.startsWith('age1') ? o.backupRecipient : pathField('backupRecipient'),
     auditDb: pathField('auditDb'),
   };
 }

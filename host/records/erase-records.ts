@@ -14,7 +14,7 @@ import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
 import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } from './audit';
-import type { BackupSecret } from './backup-crypto';
+import type { BackupSecret } from './backup-age';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupResult } from './backup';
 import { buildCertificate, buildFailureReport, signCertificate, toolVersion, type BackupRecord } from './certificate';

@@ -51,7 +51,7 @@ async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; por
         else {
           out(`BACKED UP: ${board.id} pid ${report.pid} uid ${identity.uid} -> ${b.path}`);
           for (const r of report.regions) out(`  ${r.name.padEnd(14)} ${r.address} ${String(r.size).padStart(8)} bytes  sha256 ${r.sha256}`);
-          out(`  ${b.fileBytes} bytes, encrypted (AES-256-GCM, ${b.encryption}); read ${b.readSeconds.toFixed(2)} s (${b.lineSeconds.toFixed(1)} s on the line), written and checked ${b.writeSeconds.toFixed(2)} s`);
+          out(`  ${b.fileBytes} bytes, encrypted (${b.encryption}); read ${b.readSeconds.toFixed(2)} s (${b.lineSeconds.toFixed(1)} s on the line), written and checked ${b.writeSeconds.toFixed(2)} s`);
         }
         return EXIT.OK;
       }, o.reset);

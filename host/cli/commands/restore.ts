@@ -22,7 +22,7 @@ async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; po
   const row = newRow('restore', { board: board.id, port: o.port, operator: config.operator.name ?? null, backupPath: resolve(o.in) }, toolVersion());
   return audited(audit, row, async () => {
     // everything about the file is checked before the terminal is touched (a bad file is still audited)
-    const backup = openBackup(o.in, decryptionKeys(o));
+    const backup = await openBackup(o.in, decryptionKeys(o));
     row.backupSha256 = backup.sha256;
     checkBackupFitsBoard(backup.header, board, o.in);
     const port = await openPort(o.port, board, o);
@@ -71,7 +71,7 @@ export function register(program: Command): void {
         .requiredOption('--in <file>', 'the backup file')
         .option('--force', 'write it even though the terminal is not the one the backup came from')
         .option('--passphrase-file <file>', 'passphrase of a passphrase-encrypted backup (or set POSWIPE_BACKUP_PASSPHRASE)')
-        .option('--key <private.pem>', "X25519 private key of a backup's recipient (default: the bench key in the config directory)")
+        .option('--key <identity>', "age identity file that opens the backup (default: backup.key.txt in the config directory)")
         .option('--operator-config <file>', 'operator settings (default: poswipe.json in the config directory)')
         .option('--baud <n>', 'line speed (default 115200)')
         .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
