@@ -19,6 +19,7 @@ import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupResult } from './backup';
 import { buildCertificate, buildFailureReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
 import { renderCertificatePdf } from './certificate-pdf';
+import { detachedOf, detachedPaths } from './detached';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
 
@@ -173,12 +174,16 @@ export class EraseRecords {
       const jsonPath = freePath(this.certDir, base, '.cert.json');
       const pdfPath = jsonPath.replace(/\.cert\.json$/, '.cert.pdf');
       const jsonSha256 = sha256(text);
-      // the PDF first: a run that cannot write both (disk full) must not leave a signed certificate behind
+      // the PDF and the detached signature first: a run that cannot write them all (disk full) must not leave a signed certificate behind
       writeNewFile(pdfPath, await renderCertificatePdf({ document: JSON.parse(text), jsonSha256, jsonName: basename(jsonPath) }));
+      const detached = detachedPaths(jsonPath);
       try {
+        const d = detachedOf(text);
+        writeNewFile(detached.canonical, d.canonical);
+        writeNewFile(detached.sig, d.sig);
         writeNewFile(jsonPath, text);
       } catch (err) {
-        rmSync(pdfPath, { force: true });
+        for (const f of [pdfPath, detached.canonical, detached.sig]) rmSync(f, { force: true });
         throw err;
       }
       this.certificatePath = jsonPath;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
 import { verifyCertificate } from '../../records/certificate';
+import { checkDetached } from '../../records/detached';
 import { loadPublicKey } from '../../records/keys';
 import { act, out } from '../common';
 
@@ -16,6 +17,11 @@ async function cmdVerify(file: string, o: { trust: string; json?: boolean }): Pr
   }
   const r = verifyCertificate(bytes, trusted);
   if (r.status === 'malformed') throw new InputError(`certificate ${file}: malformed: ${r.problem}`);
+  const detached = checkDetached(file, bytes.toString('utf8'));
+  if (detached) {
+    r.checks.push(detached);
+    if (!detached.ok) r.status = 'invalid';
+  }
   const cert = r.certificate ?? {};
   const media = (cert.media ?? {}) as Record<string, unknown>;
   if (o.json) out(JSON.stringify({ file, valid: r.status === 'valid', checks: r.checks, id: cert.id ?? null, board: media.board ?? null, uid: media.serialNumber ?? null }, null, 2));
