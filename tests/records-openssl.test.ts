@@ -4,20 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, toolSkip } from './helpers';
-
-const OPENSSL = '/usr/bin/openssl';
-const noOpenssl = toolSkip(existsSync(OPENSSL) ? false : `Debian's openssl is not installed (${OPENSSL}): apt-get install openssl`);
-
-/** `openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in canonical -sigfile sig`, exactly as docs/records.md shows it. */
-export function opensslVerify(pub: string, canonical: string, sig: string): { code: number; out: string } {
-  const r = spawnSync(OPENSSL, ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', canonical, '-sigfile', sig], { encoding: 'utf8' });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { runCli } from './helpers';
+import { noOpenssl, opensslVerify } from './openssl';
 
 test("a certificate checks with openssl alone: the recipe of docs/records.md accepts it and rejects one changed byte", { skip: noOpenssl }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'poswipe-openssl-'));

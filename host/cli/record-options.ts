@@ -25,7 +25,9 @@ export function withOperatorOptions(cmd: Command): Command {
 }
 
 export function withAuditOption(cmd: Command): Command {
-  return cmd.option('--audit-db <file>', 'audit database (default: $POSWIPE_AUDIT_DB, else audit.sqlite in the config directory)');
+  return cmd
+    .option('--audit-db <file>', 'audit database (default: $POSWIPE_AUDIT_DB, else audit.sqlite in the config directory)')
+    .option('--audit-url <postgres://…>', "the fleet's PostgreSQL audit store: rows are queued in the audit database and pushed to it (default: $POSWIPE_AUDIT_URL, else auditUrl in poswipe.json)");
 }
 
 /** Every records option of a run that erases (erase and flash). */
@@ -50,6 +52,7 @@ export function recordOptionsOf(o: RecordOptions): RecordOptions {
     cert: o.cert,
     signKey: o.signKey,
     auditDb: o.auditDb,
+    auditUrl: o.auditUrl,
     operatorConfig: o.operatorConfig,
     operatorName: o.operatorName,
     operatorTitle: o.operatorTitle,

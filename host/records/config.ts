@@ -59,6 +59,8 @@ export interface OperatorConfig {
   backupRecipient?: string;
   /** the audit database; <config dir>/audit.sqlite when absent */
   auditDb?: string;
+  /** the fleet's PostgreSQL audit store (postgres://…); rows are queued in auditDb and pushed to it */
+  auditUrl?: string;
 }
 
 export function emptyOperatorConfig(): OperatorConfig {
@@ -93,7 +95,7 @@ export function parseDestination(where: string, v: unknown): Destination | undef
   return s as Destination;
 }
 
-const TOP_FIELDS = ['operator', 'validation', 'destination', 'media', 'postClassification', 'notes', 'signKey', 'backupRecipient', 'auditDb'];
+const TOP_FIELDS = ['operator', 'validation', 'destination', 'media', 'postClassification', 'notes', 'signKey', 'backupRecipient', 'auditDb', 'auditUrl'];
 
 /** Parses the settings file's text; every problem is an InputError naming the file and field. */
 export function parseOperatorConfig(text: string, file: string): OperatorConfig {
@@ -125,6 +127,7 @@ export function parseOperatorConfig(text: string, file: string): OperatorConfig 
     signKey: pathField('signKey'),
     backupRecipient: typeof o.backupRecipient === 'string' && o.backupRecipient.startsWith('age1') ? o.backupRecipient : pathField('backupRecipient'),
     auditDb: pathField('auditDb'),
+    auditUrl: str(`${file}: auditUrl`, o.auditUrl),
   };
 }
 

@@ -13,7 +13,7 @@ import { EXIT, PoswipeError, SafetyError } from '../errors';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
-import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } from './audit';
+import { AuditLog, appendFailure, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
 import type { BackupSecret } from './backup-age';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupResult } from './backup';
@@ -31,6 +31,8 @@ export interface RecordOptions extends OperatorOptions, BackupKeyOptions {
   cert?: string;
   signKey?: string;
   auditDb?: string;
+  /** the fleet's PostgreSQL audit store (postgres://…) */
+  auditUrl?: string;
 }
 
 export interface RunFacts {
@@ -109,7 +111,7 @@ export class EraseRecords {
   static prepare(facts: RunFacts, o: RecordOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): EraseRecords {
     const started = new Date();
     const { config } = loadOperatorConfig(o.operatorConfig);
-    const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+    const audit = openAuditLog(o, config);
     const operator = applyOperatorOptionsSafe(config, o, audit, facts, started);
     const row = newRow(facts.command, { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, operator: operator.operator.name ?? null, started: started.toISOString() }, toolVersion());
     try {
@@ -190,6 +192,8 @@ export class EraseRecords {
       this.pdfPath = pdfPath;
       this.row.certificatePath = jsonPath;
       this.row.certificateSha256 = jsonSha256;
+      this.row.certificateId = String((JSON.parse(text) as { certificate: { id: string } }).certificate.id);
+      this.row.certificateJson = text;
       this.lines.push(`  certificate: ${jsonPath} (signed, key ${keyId(this.signKey)}) and ${this.pdfPath}`);
     } else {
       const path = freePath(this.certDir, base, '.NOT-SANITIZED.json');
@@ -197,6 +201,7 @@ export class EraseRecords {
       writeNewFile(path, text);
       this.failureReportPath = path;
       this.row.failureReportPath = path;
+      this.row.failureReportJson = text;
       const pdf = await renderCertificatePdf({ document: { certificate: buildCertificate(input), signature: null }, jsonSha256: sha256(text), jsonName: basename(path) });
       const pdfPath = path.replace(/\.json$/, '.pdf');
       writeNewFile(pdfPath, pdf);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../../errors';
 import { hexPid, refuseIfProtected } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
-import { AuditLog, audited, auditPath, newRow } from '../../records/audit';
+import { audited, newRow, openAuditLog } from '../../records/audit';
 import { backupSecret, type BackupKeyOptions } from '../../records/backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup } from '../../records/backup';
 import { toolVersion } from '../../records/certificate';
@@ -13,10 +13,10 @@ import { withAuditOption, withBackupEncryptionOptions } from '../record-options'
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 
-async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; port: string; out: string; json?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
+async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; port: string; out: string; json?: boolean; baud?: string; reset?: string; auditDb?: string; auditUrl?: string; operatorConfig?: string }): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const { config } = loadOperatorConfig(o.operatorConfig);
-  const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+  const audit = openAuditLog(o, config);
   const row = newRow('backup', { board: board.id, port: o.port, operator: config.operator.name ?? null }, toolVersion());
   return audited(audit, row, async () => {
     checkBackupTarget(o.out);

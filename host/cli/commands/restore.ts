@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../../errors';
 import { hexPid } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
-import { AuditLog, audited, auditPath, newRow } from '../../records/audit';
+import { audited, newRow, openAuditLog } from '../../records/audit';
 import { decryptionKeys, type BackupKeyOptions } from '../../records/backup-keys';
 import { openBackup } from '../../records/backup';
 import { toolVersion } from '../../records/certificate';
@@ -15,10 +15,10 @@ import { withAuditOption } from '../record-options';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 
-async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; port: string; in: string; force?: boolean; json?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
+async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; port: string; in: string; force?: boolean; json?: boolean; baud?: string; reset?: string; auditDb?: string; auditUrl?: string; operatorConfig?: string }): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const { config } = loadOperatorConfig(o.operatorConfig);
-  const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+  const audit = openAuditLog(o, config);
   const row = newRow('restore', { board: board.id, port: o.port, operator: config.operator.name ?? null, backupPath: resolve(o.in) }, toolVersion());
   return audited(audit, row, async () => {
     // everything about the file is checked before the terminal is touched (a bad file is still audited)
