@@ -48,3 +48,20 @@ test('keys new --type age, backup --recipient age1…, restore --key <identity>;
   assert.equal(old.stderr.trim().split('\n').length, 1, old.stderr);
   assert.match(old.stderr, /old\.pwbk: a poswipe backup in the old format \(version 1, AES-256-GCM\): this poswipe reads only age backups/);
 });
+
+test('a bench of the version 1 format keeps its X25519 key: backup.key.pem becomes the age identity, and --key takes the PEM too', () => {
+  const b = bench();
+  const k = b.run(['keys', 'new', '--out', join(b.cfg, 'backup'), '--type', 'x25519']);
+  assert.equal(k.code, 0, k.stderr);
+  const img = join(b.dir, 'flash.bin');
+  const bk = b.run(['backup', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--out', 'b.pwbk']);
+  assert.equal(bk.code, 0, bk.stderr);
+  assert.match(bk.stderr, /created the bench backup identity .*backup\.key\.txt/);
+  const byPem = b.run(['restore', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--in', 'b.pwbk', '--key', join(b.cfg, 'backup.key.pem')]);
+  assert.equal(byPem.code, 0, byPem.stderr);
+  const signing = b.run(['keys', 'new', '--out', 'sign']);
+  assert.equal(signing.code, 0);
+  const wrongKind = b.run(['restore', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--in', 'b.pwbk', '--key', 'sign.key.pem']);
+  assert.equal(wrongKind.code, 2);
+  assert.match(wrongKind.stderr, /a ed25519 key: backups take an age identity/);
+});

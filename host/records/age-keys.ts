@@ -41,7 +41,7 @@ function readText(path: string, what: string): string {
 /** The identities of an identity file; a PEM key (the version 1 backup key) is refused by name. */
 export function readIdentityFile(path: string, what = '--key'): string[] {
   const text = readText(path, what);
-  if (text.includes('-----BEGIN')) throw new InputError(`${what} ${path}: a PEM key, not an age identity file: backups are age files now (poswipe keys new --type age, or age-keygen)`);
+  if (text.includes('-----BEGIN')) return [identityFromPem(text, path, what)];
   const lines = meaningfulLines(text);
   const bad = lines.find((l) => !AGE_IDENTITY.test(l));
   if (bad !== undefined || !lines.length) throw new InputError(`${what} ${path}: not an age identity file (expected AGE-SECRET-KEY-1… lines${bad !== undefined ? `, found "${bad.slice(0, 20)}…"` : ''})`);
@@ -99,6 +99,22 @@ export function recipientOf(identity: string): string {
   return bech32Encode('age', Buffer.from(jwk.x ?? '', 'base64url'));
 }
 
+/**
+ * An X25519 private key in PEM (the version 1 bench key backup.key.pem, or keys new --type x25519)
+ * as an age identity: the same 32-byte scalar, so a kept copy of the old key opens new backups.
+ */
+export function identityFromPem(pem: string, path: string, what: string): string {
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch (e) {
+    throw new InputError(`${what} ${path}: a PEM file but not a private key (${(e as Error).message}): give an age identity file (AGE-SECRET-KEY-1…)`);
+  }
+  if (key.asymmetricKeyType !== 'x25519') throw new InputError(`${what} ${path}: a ${key.asymmetricKeyType} key: backups take an age identity (AGE-SECRET-KEY-1…) or an X25519 private key`);
+  const d = (key.export({ format: 'jwk' }) as { d?: string }).d ?? '';
+  return bech32Encode('age-secret-key-', Buffer.from(d, 'base64url')).toUpperCase();
+}
+
 /** A new age X25519 identity and its recipient. */
 export function newAgeIdentity(): { identity: string; recipient: string } {
   const identity = bech32Encode('age-secret-key-', randomBytes(32)).toUpperCase();
@@ -135,7 +151,9 @@ export function benchAgeIdentity(): BenchIdentity {
   const recipientPath = join(dir, BENCH_RECIPIENT);
   let created = false;
   if (!existsSync(identityPath)) {
-    const k = newAgeIdentity();
+    // a bench of the version 1 format keeps its X25519 key: the same key, in age's form
+    const legacy = join(dir, 'backup.key.pem');
+    const k = existsSync(legacy) ? ((i) => ({ identity: i, recipient: recipientOf(i) }))(identityFromPem(readText(legacy, 'bench backup key'), legacy, 'bench backup key')) : newAgeIdentity();
     try {
       writeExclusive(identityPath, identityFileText(k.identity, k.recipient), 0o600);
       created = true;
