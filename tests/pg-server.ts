@@ -7,12 +7,21 @@
  * (Debian's package creates it) through runuser, and the folder is handed to that user.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolSkip } from './helpers';
 
-export const PG_BIN = process.env.POSWIPE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** $POSWIPE_PG_BIN, else the newest /usr/lib/postgresql/<major>/bin (Debian's layout) */
+export const PG_BIN =
+  process.env.POSWIPE_PG_BIN ??
+  (existsSync('/usr/lib/postgresql')
+    ? readdirSync('/usr/lib/postgresql')
+        .filter((v) => /^\d+$/.test(v) && existsSync(join('/usr/lib/postgresql', v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+        .map((v) => join('/usr/lib/postgresql', v, 'bin'))[0]
+    : undefined) ??
+  '/usr/lib/postgresql/15/bin';
 
 export const noPostgres = toolSkip(
   existsSync(join(PG_BIN, 'initdb')) && existsSync(join(PG_BIN, 'pg_ctl')) ? false : `PostgreSQL server binaries not found in ${PG_BIN} (apt-get install postgresql, or set POSWIPE_PG_BIN)`,

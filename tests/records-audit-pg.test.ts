@@ -15,7 +15,7 @@ import { AuditLog, newRow } from '../host/records/audit';
 import { PgAuditStore } from '../host/records/audit-pg';
 import { COLUMNS, MIGRATIONS } from '../host/records/audit-schema';
 import { SqliteAuditStore } from '../host/records/audit-store';
-import { pushPending } from '../host/records/audit-sync';
+import { pushesSettled, pushPending } from '../host/records/audit-sync';
 import { CLI, runCli } from './helpers';
 import { noPostgres, startPgServer, type PgServer } from './pg-server';
 
@@ -123,10 +123,11 @@ test('one store interface: the same rows and filters read the same from SQLite a
   const url = freshDb();
   const path = join(mkdtempSync(join(tmpdir(), 'poswipe-audit-')), 'a.sqlite');
   const lite = AuditLog.open(path, url);
-  for (let i = 0; i < 5; i++) lite.append(row(i));
+  for (let i = 0; i < 5; i++) lite.append(row(i)); // each append pushes in the background
   lite.close();
+  await pushesSettled();
   const r = await pushPending(path, url);
-  assert.deepEqual(r, { inserted: 5, already: 0, remaining: 0 });
+  assert.deepEqual(r, { inserted: 0, already: 0, remaining: 0 }, 'the background pushes took them all');
   const a = new SqliteAuditStore(AuditLog.open(path));
   const b = await PgAuditStore.open(url);
   const strip = (rows: { id?: number }[]) => rows.map(({ id: _id, ...rest }) => rest);
@@ -167,6 +168,13 @@ test('two benches erase four emulated terminals at once into one PostgreSQL: aud
   writeFileSync(certFile, s.runs[0].certificateJson);
   const v = b.run(['cert', 'verify', certFile, '--trust', join(a.cfg, 'signing.pub.pem')]);
   assert.equal(v.code, 0, v.stdout + v.stderr);
+  // the handover manifest of either bench covers the fleet
+  const h = b.run(['handover', '--out', 'fleet.pdf', '--json']);
+  assert.equal(h.code, 0, h.stderr);
+  const m = JSON.parse(h.stdout).handover;
+  assert.deepEqual(m.terminals.map((t: { uid: string }) => t.uid).sort(), uids);
+  assert.match(m.source, /^postgres /);
+  assert.equal(b.run(['cert', 'verify', join(b.dir, 'fleet.json'), '--trust', join(b.cfg, 'signing.pub.pem')]).code, 0);
 });
 
 test('the server goes away in the middle of a run: the run succeeds and queues; audit sync adds it once when the server is back; a duplicate sync adds nothing', skip, async () => {
