@@ -125,7 +125,9 @@ function ageFailure(e: unknown, file: string, kind: 'passphrase' | 'identity', s
   if (/no identity matched/i.test(msg)) {
     return new InputError(kind === 'passphrase' ? `${file}: ${WRONG_PASS} (the age scrypt stanza does not open with this passphrase)` : `${file}: the age identity ${source} does not open this backup: it is encrypted to another age key (give the recipient's identity file with --key)`);
   }
-  return new InputError(`${file}: ${WRONG_PASS} (age: ${msg})`);
+  if (/header|stanza|version|non-ASCII/i.test(msg)) return new InputError(`${file}: corrupted backup: the age header does not authenticate (age: ${msg})`);
+  // past the header the file key was right: the payload (ChaCha20-Poly1305 chunks, the last one marked) was cut or changed
+  return new InputError(`${file}: truncated backup or corrupted data: the age payload does not authenticate (age: ${msg})`);
 }
 
 /** Decrypts a backup file (binary or armored age) to its container; every failure is one InputError. */

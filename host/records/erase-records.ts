@@ -179,13 +179,16 @@ export class EraseRecords {
       // the PDF and the detached signature first: a run that cannot write them all (disk full) must not leave a signed certificate behind
       writeNewFile(pdfPath, await renderCertificatePdf({ document: JSON.parse(text), jsonSha256, jsonName: basename(jsonPath) }));
       const detached = detachedPaths(jsonPath);
+      const written = [pdfPath];
       try {
         const d = detachedOf(text);
         writeNewFile(detached.canonical, d.canonical);
+        written.push(detached.canonical);
         writeNewFile(detached.sig, d.sig);
+        written.push(detached.sig);
         writeNewFile(jsonPath, text);
       } catch (err) {
-        for (const f of [pdfPath, detached.canonical, detached.sig]) rmSync(f, { force: true });
+        for (const f of written) rmSync(f, { force: true }); // only what this run wrote
         throw err;
       }
       this.certificatePath = jsonPath;

@@ -55,13 +55,16 @@ async function cmdHandover(o: { since?: string; until?: string; out: string; jso
   const jsonSha256 = createHash('sha256').update(text).digest('hex');
   // the PDF and the detached signature first: no signed manifest is left by a write that fails
   writeNewFile(pdfPath, await renderHandoverPdf({ document: JSON.parse(text), jsonName: basename(jsonPath), jsonSha256 }));
+  const written = [pdfPath];
   try {
     const d = detachedOf(text);
     writeNewFile(detached.canonical, d.canonical);
+    written.push(detached.canonical);
     writeNewFile(detached.sig, d.sig);
+    written.push(detached.sig);
     writeNewFile(jsonPath, text);
   } catch (err) {
-    for (const f of [pdfPath, detached.canonical, detached.sig]) rmSync(f, { force: true });
+    for (const f of written) rmSync(f, { force: true }); // only what this run wrote
     throw err;
   }
   const counts = body.counts as { terminals: number; sanitized: number; notSanitized: number };
