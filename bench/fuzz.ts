@@ -37,7 +37,9 @@ import { FrameParser, encodeFrame } from '../host/protocol/link';
 import { BootloaderClient } from '../host/protocol/client';
 import { ACK, CMD, NACK, addressFrame, decodeAddressFrame, xorOf } from '../host/protocol/frames';
 import { buildBackupFile, openBackup } from '../host/records/backup';
-import { MAGIC } from '../host/records/backup-format';
+import { CONTAINER_MAGIC, encodeContainer } from '../host/records/backup-container';
+import { encryptBackup } from '../host/records/backup-age';
+import { newAgeIdentity } from '../host/records/age-keys';
 import { verifyCertificate } from '../host/records/certificate';
 import { prettyJson } from '../host/records/canonical-json';
 import { TimeoutError } from '../host/errors';
@@ -700,63 +702,104 @@ const image: FuzzTarget = {
 
 interface BackupSeed {
   dir: string;
-  key: KeyObject;
-  pub: KeyObject;
+  identity: string;
+  recipient: string;
+  /** the age file */
   bytes: Uint8Array;
-  headerLength: number;
-  header: Json;
+  /** its plaintext: the container, its manifest length and manifest */
+  container: Uint8Array;
+  manifestLength: number;
+  manifest: Json;
   data: Buffer[];
 }
 let backupSeed: BackupSeed | null = null;
-function backupFixture(): BackupSeed {
+async function backupFixture(): Promise<BackupSeed> {
   if (!backupSeed) {
-    const pair = generateKeyPairSync('x25519');
+    const key = newAgeIdentity();
     const board = loadBoard('acme-t400');
     const regions = board.regions.filter((r) => r.kind === 'data').map((r) => ({ ...r, size: Math.min(r.size, 512) }));
     const data = regions.map((r, i) => Buffer.alloc(r.size, 0x41 + i));
-    const built = buildBackupFile({ board: board.id, pid: 0x413, uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0), tool: 'poswipe fuzz' }, regions, data, { kind: 'recipient', publicKey: pair.publicKey, source: 'fuzz' });
-    const b = Buffer.from(built.bytes);
-    const h = b.readUInt32LE(MAGIC.length);
-    backupSeed = { dir: mkdtempSync(join(tmpdir(), 'poswipe-fuzz-backup-')), key: pair.privateKey, pub: pair.publicKey, bytes: built.bytes, headerLength: h, header: JSON.parse(b.subarray(12, 12 + h).toString('utf8')) as Json, data };
+    const built = await buildBackupFile({ board: board.id, pid: 0x413, uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0), tool: 'poswipe fuzz' }, regions, data, { kind: 'recipients', recipients: [key.recipient], source: 'fuzz' });
+    const container = Buffer.from(encodeContainer({ board: board.id, pid: '0x0413', uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0).toISOString(), tool: 'poswipe fuzz' }, regions, data).bytes);
+    const m = container.readUInt32LE(CONTAINER_MAGIC.length);
+    backupSeed = { dir: mkdtempSync(join(tmpdir(), 'poswipe-fuzz-backup-')), identity: key.identity, recipient: key.recipient, bytes: built.bytes, container, manifestLength: m, manifest: JSON.parse(container.subarray(12, 12 + m).toString('utf8')) as Json, data };
   }
   return backupSeed;
 }
 
-/** Thrown by the fuzz's passphrase callback: scrypt is node's, and at the writer's cost it takes ~0.1-0.4 s a case. */
+/** Thrown by the fuzz's passphrase callback: a case that reached scrypt (the fixture is encrypted to a recipient). */
 class ScryptReached extends Error {}
+
+/** `only` for an async function. */
+async function onlyAsync<T>(fn: () => Promise<T>, allowed: (new (...a: never[]) => Error)[], stats: Outcomes, label: (e: Error) => string): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
+  let settled: { ok: true; value: T } | { ok: false; error: unknown };
+  try {
+    settled = { ok: true, value: await fn() };
+  } catch (e) {
+    settled = { ok: false, error: e };
+  }
+  return only(
+    () => {
+      if (!settled.ok) throw settled.error;
+      return settled.value;
+    },
+    allowed,
+    stats,
+    label,
+  );
+}
 
 const backup: FuzzTarget = {
   name: 'backup',
-  what: 'openBackup (parse, key derivation, AES-256-GCM, region hashes) on mutated backup files and edited headers',
+  what: 'openBackup (age header, age decryption, container manifest, region hashes) on mutated age files and on authentic age files around edited containers',
   property: (stats) => {
-    const s = backupFixture();
-    const file = join(s.dir, 'fuzzed.pwbk');
     const keys = {
-      x25519: () => ({ privateKey: s.key, source: 'fuzz key' }),
+      identities: () => ({ identities: [backupSeed!.identity], source: 'fuzz identity' }),
       passphrase: (): string => {
         throw new ScryptReached('scrypt');
       },
     };
-    return fc.property(
+    return fc.asyncProperty(
       fc.oneof(
         { weight: 5, arbitrary: fc.record({ k: fc.constant('bytes' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
-        { weight: 4, arbitrary: fc.record({ k: fc.constant('header' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), fixLength: fc.boolean() }) },
-        { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 64 }), magic: fc.boolean() }) },
+        { weight: 4, arbitrary: fc.record({ k: fc.constant('container' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), fixLength: fc.boolean() }) },
+        { weight: 1, arbitrary: fc.record({ k: fc.constant('plain' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
+        { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 64 }), intro: fc.boolean() }) },
       ),
-      (m) => {
+      async (m) => {
+        const s = await backupFixture();
+        const file = join(s.dir, 'fuzzed.pwbk');
         let bytes: Uint8Array;
-        if (m.k === 'bytes') bytes = applyBytes(s.bytes, m.ops, 12 + s.headerLength);
-        else if (m.k === 'random') bytes = m.magic ? Buffer.concat([Buffer.from(MAGIC), m.bytes]) : m.bytes;
-        else {
-          const json = Buffer.from(JSON.stringify(applyJson(s.header, m.ops), null, 1) + '\n', 'utf8');
-          const len = Buffer.alloc(4);
-          len.writeUInt32LE(m.fixLength ? json.length : s.headerLength);
-          bytes = Buffer.concat([Buffer.from(MAGIC), len, json, Buffer.from(s.bytes).subarray(12 + s.headerLength)]);
+        let same: boolean;
+        if (m.k === 'bytes') {
+          bytes = applyBytes(s.bytes, m.ops);
+          same = Buffer.from(bytes).equals(Buffer.from(s.bytes));
+        } else if (m.k === 'random') {
+          bytes = m.intro ? Buffer.concat([Buffer.from('age-encryption.org/v1\n'), m.bytes]) : m.bytes;
+          same = false;
+        } else {
+          // an authentic age file (the right recipient) around an edited container: only the container's own checks stand
+          let container: Uint8Array;
+          if (m.k === 'plain') container = applyBytes(s.container, m.ops, 12 + s.manifestLength);
+          else {
+            const json = Buffer.from(JSON.stringify(applyJson(s.manifest, m.ops), null, 1) + '\n', 'utf8');
+            const len = Buffer.alloc(4);
+            len.writeUInt32LE(m.fixLength ? json.length : s.manifestLength);
+            container = Buffer.concat([Buffer.from(CONTAINER_MAGIC), len, json, Buffer.from(s.container).subarray(12 + s.manifestLength)]);
+          }
+          bytes = (await encryptBackup(container, { kind: 'recipients', recipients: [s.recipient], source: 'fuzz' })).bytes;
+          same = Buffer.from(container).equals(Buffer.from(s.container));
         }
         writeFileSync(file, bytes);
-        const same = Buffer.from(bytes).equals(Buffer.from(s.bytes));
-        const r = only(() => openBackup(file, keys), [InputError, ScryptReached], stats, labelOf);
-        if (r.ok) {
+        const r = await onlyAsync(() => openBackup(file, keys), [InputError, ScryptReached], stats, labelOf);
+        if (r.ok && (m.k === 'container' || m.k === 'plain') && !same) {
+          // an edited container inside an authentic age file may be accepted (whoever holds the recipient can write one),
+          // but only with what it really holds: every region's bytes are the container's, and hash to the manifest's digest
+          const inner = m.k === 'plain' ? applyBytes(s.container, m.ops, 12 + s.manifestLength) : null;
+          const got = Buffer.concat(r.value.data);
+          if (inner) expect(Buffer.from(inner).subarray(inner.length - got.length).equals(got), 'the regions returned are not the tail of the container');
+          expect(r.value.header.regions.every((h, i) => createHash('sha256').update(r.value.data[i]).digest('hex') === h.sha256 && r.value.data[i].length === h.size), 'a region returned does not hash to its manifest digest');
+        } else if (r.ok) {
           expect(same, 'an altered backup decrypted and passed its checks');
           expect(r.value.data.length === s.data.length && r.value.data.every((d, i) => d.equals(s.data[i])), 'the genuine backup decrypted to other data');
         } else if (same) throw new Broken(`the genuine backup was refused: ${r.error.message}`);

@@ -44,7 +44,8 @@ import { Rng, hashString } from '../host/emulator/rng';
 import { METHOD_SPECS, METHODS, type MethodName } from '../host/plan/methods';
 import { backupRegionsOf, openBackup } from '../host/records/backup';
 import { verifyCertificate } from '../host/records/certificate';
-import { loadPrivateKey, writeNewKeyPair } from '../host/records/keys';
+import { writeNewKeyPair } from '../host/records/keys';
+import { readIdentityFile, writeNewAgeIdentity } from '../host/records/age-keys';
 
 /** a session that takes longer than this (real seconds) is a hang */
 export const SESSION_TIMEOUT_S = 180;
@@ -276,10 +277,9 @@ function erasedEverywhere(after: Uint8Array, original: Uint8Array, board: Board,
 }
 
 /** Checks a backup file against the original image: null when it decrypts to exactly the data regions. */
-function backupProblem(file: string, files: CampaignFiles, board: Board, original: Uint8Array, uid: string | null): string | null {
+async function backupProblem(file: string, files: CampaignFiles, board: Board, original: Uint8Array, uid: string | null): Promise<string | null> {
   try {
-    const key = loadPrivateKey(files.backupKey, 'x25519', 'soak backup key');
-    const b = openBackup(file, { x25519: () => ({ privateKey: key, source: files.backupKey }) });
+    const b = await openBackup(file, { identities: () => ({ identities: readIdentityFile(files.backupKey, 'soak backup identity'), source: files.backupKey }) });
     const regions = backupRegionsOf(board);
     if (b.header.board !== board.id) return `backup names board ${b.header.board}`;
     if (uid !== null && b.header.uid !== uid) return `backup names uid ${b.header.uid}, the terminal is ${uid}`;
@@ -409,7 +409,7 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
     if (certs.length !== 1) problems.push(`${certs.length} certificate files for one run`);
     if (plan.backup && !plan.unlock) {
       if (report?.backup !== backup) problems.push(`the report names backup ${String(report?.backup)}, expected ${backup}`);
-      const p = existsSync(backup) ? backupProblem(backup, files, board, original, uid) : 'no backup file after a verified run that asked for one';
+      const p = existsSync(backup) ? await backupProblem(backup, files, board, original, uid) : 'no backup file after a verified run that asked for one';
       if (p) {
         problems.push(p);
         lostBackup = true;
@@ -430,7 +430,7 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
     if (run.code === 4 && after && !Buffer.from(after).equals(Buffer.from(original))) problems.push(`refused (exit 4: ${reason}) but the flash changed`);
     if (plan.backup && !plan.unlock && after) {
       if (existsSync(backup)) {
-        const p = backupProblem(backup, files, board, original, null);
+        const p = await backupProblem(backup, files, board, original, null);
         if (p) {
           problems.push(p);
           lostBackup = true;
@@ -527,7 +527,7 @@ function prepareFiles(workDir: string | undefined): CampaignFiles {
   const keys = join(root, 'keys');
   mkdirSync(keys, { recursive: true });
   const sign = existsSync(join(keys, 'sign.key.pem')) ? { privatePath: join(keys, 'sign.key.pem'), publicPath: join(keys, 'sign.pub.pem') } : writeNewKeyPair(join(keys, 'sign'), 'ed25519');
-  const bk = existsSync(join(keys, 'backup.key.pem')) ? { privatePath: join(keys, 'backup.key.pem'), publicPath: join(keys, 'backup.pub.pem') } : writeNewKeyPair(join(keys, 'backup'), 'x25519');
+  const bk = existsSync(join(keys, 'backup.key.txt')) ? { privatePath: join(keys, 'backup.key.txt'), publicPath: join(keys, 'backup.pub.txt') } : writeNewAgeIdentity(join(keys, 'backup'));
   const configDir = join(root, 'config');
   mkdirSync(configDir, { recursive: true });
   return { root, signKey: sign.privatePath, signPub: sign.publicPath, backupKey: bk.privatePath, backupPub: bk.publicPath, configDir };

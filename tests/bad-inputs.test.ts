@@ -344,7 +344,7 @@ test('interrupted run (SIGINT during the erase): no certificate, the image file 
   assert.equal(readFileSync(img.path).length, img.bytes.length, 'the image file is whole');
   assert.deepEqual(readdirSync(work).filter((f) => f.startsWith('interrupted.bin.tmp')), [], 'no temporary image left');
   // the backup taken before the interrupt is intact
-  const b = openBackup(at('interrupted.pwbk'), { passphrase: () => 'the right passphrase' });
+  const b = await openBackup(at('interrupted.pwbk'), { passphrase: () => 'the right passphrase' });
   const board = loadBoard('acme-t400');
   for (const [i, reg] of b.header.regions.entries()) assert.ok(b.data[i].equals(img.bytes.subarray(reg.address - board.flash.base, reg.address - board.flash.base + reg.size)), `backup region ${reg.name}`);
   // the second run completes

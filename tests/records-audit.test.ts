@@ -39,7 +39,7 @@ test('audit log: one row per run, verified, refused (rdp=1 without --unlock, exi
   const report = JSON.parse(ok.stdout);
   assert.equal(report.verified, true);
   assert.ok(existsSync(report.certificate) && existsSync(report.backup), ok.stdout);
-  assert.match(ok.stderr, /backup\.key\.pem/);
+  assert.match(ok.stderr, /backup\.key\.txt \(age X25519/);
 
   const refused = b.run(['erase', '--board', 'acme-t400', '--port', 'emu', '--emu-rdp', '1']);
   assert.equal(refused.code, 4, refused.stderr);

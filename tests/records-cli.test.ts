@@ -28,7 +28,7 @@ test('backup, erase, restore through the command line: data regions byte-identic
   assert.equal(bk.code, 0, bk.stderr);
   const rep = JSON.parse(bk.stdout);
   assert.deepEqual(rep.regions.map((r: { name: string }) => r.name), ['config', 'transactions']);
-  assert.equal(rep.encryption, 'scrypt passphrase');
+  assert.equal(rep.encryption, 'age scrypt passphrase (2^15)');
   const original = readFileSync(img);
   const again = b.run(['backup', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--out', 'saved.pwbk'], pass);
   assert.equal(again.code, 2, 'a backup is never overwritten');

@@ -14,6 +14,7 @@ import { register as registerRestore } from './commands/restore';
 import { register as registerCert } from './commands/cert';
 import { register as registerKeys } from './commands/keys';
 import { register as registerAudit } from './commands/audit';
+import { register as registerHandover } from './commands/handover';
 import { register as registerStation } from './commands/station';
 
 const VERSION: string = require('../../../package.json').version;
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerCert(program);
   registerKeys(program);
   registerAudit(program);
+  registerHandover(program);
   registerStation(program);
   return program;
 }

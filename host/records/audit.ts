@@ -1,78 +1,25 @@
 /**
- * The audit log: one row per terminal session (erase, flash, backup, restore), whatever its end —
- * verified, failed, refused or broken off. SQLite through better-sqlite3, in WAL mode so that
- * several processes of one bench can append at once.
+ * The bench's audit log: one row per terminal session (erase, flash, station, backup, restore),
+ * whatever its end. SQLite through better-sqlite3, in WAL mode so that several processes of one
+ * bench can append at once; the schema and its migrations are audit-schema.ts.
  *
  * Where: --audit-db <file>, else $POSWIPE_AUDIT_DB, else the settings file's auditDb, else
- * <config dir>/audit.sqlite.
+ * <config dir>/audit.sqlite. With a fleet server (--audit-url, $POSWIPE_AUDIT_URL or auditUrl,
+ * audit-pg.ts) every row is still written here first, with its run id in the `outbox`, and pushed
+ * to the server at once in the background (audit-sync.ts); a row the server did not take stays
+ * queued until `poswipe audit sync` or a later run pushes it.
  */
 import { probeWritableFile } from '../files/write-probe';
 import Database from 'better-sqlite3';
-import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { EXIT, InputError, errorLine, exitCodeOf } from '../errors';
+import { InputError, errorLine, exitCodeOf } from '../errors';
 import { ensureConfigDir } from './config';
+import { COLUMNS, MIGRATIONS, MIGRATIONS_TABLE, WRITTEN, rowFrom, rowValues } from './audit-schema';
+import { resultOf, type AuditRow } from './audit-row';
+import { schedulePush } from './audit-sync';
 
-export const RESULTS = {
-  [EXIT.OK]: 'ok',
-  [EXIT.VERIFY_FAILED]: 'failed',
-  [EXIT.USAGE]: 'bad-input',
-  [EXIT.DEVICE]: 'device-error',
-  [EXIT.SAFETY]: 'refused',
-} as Record<number, string>;
-
-export interface AuditRow {
-  id?: number;
-  command: string;
-  board: string | null;
-  port: string | null;
-  pid: string | null;
-  uid: string | null;
-  operator: string | null;
-  method: string | null;
-  verify: string | null;
-  /** ok (erase: sanitized), failed, refused, device-error, bad-input */
-  result: string;
-  exitCode: number;
-  reason: string | null;
-  certificatePath: string | null;
-  certificateSha256: string | null;
-  failureReportPath: string | null;
-  backupPath: string | null;
-  backupSha256: string | null;
-  /** seconds per phase */
-  timings: Record<string, number>;
-  started: string;
-  ended: string;
-  host: string;
-  toolVersion: string;
-}
-
-const COLUMNS: [keyof AuditRow, string, string][] = [
-  ['id', 'id', 'INTEGER PRIMARY KEY AUTOINCREMENT'],
-  ['started', 'started', 'TEXT NOT NULL'],
-  ['ended', 'ended', 'TEXT NOT NULL'],
-  ['command', 'command', 'TEXT NOT NULL'],
-  ['board', 'board', 'TEXT'],
-  ['port', 'port', 'TEXT'],
-  ['pid', 'pid', 'TEXT'],
-  ['uid', 'uid', 'TEXT'],
-  ['operator', 'operator', 'TEXT'],
-  ['method', 'method', 'TEXT'],
-  ['verify', 'verify', 'TEXT'],
-  ['result', 'result', 'TEXT NOT NULL'],
-  ['exitCode', 'exit_code', 'INTEGER NOT NULL'],
-  ['reason', 'reason', 'TEXT'],
-  ['certificatePath', 'certificate_path', 'TEXT'],
-  ['certificateSha256', 'certificate_sha256', 'TEXT'],
-  ['failureReportPath', 'failure_report_path', 'TEXT'],
-  ['backupPath', 'backup_path', 'TEXT'],
-  ['backupSha256', 'backup_sha256', 'TEXT'],
-  ['timings', 'timings_json', 'TEXT NOT NULL'],
-  ['host', 'host', 'TEXT'],
-  ['toolVersion', 'tool_version', 'TEXT'],
-];
+export { RESULTS, newRow, resultOf, type AuditRow } from './audit-row';
 
 export function auditPath(option?: string, fromConfig?: string): string {
   if (option) return resolve(option);
@@ -82,14 +29,71 @@ export function auditPath(option?: string, fromConfig?: string): string {
   return join(ensureConfigDir(), 'audit.sqlite');
 }
 
+/** The fleet server's URL, or null: --audit-url, else $POSWIPE_AUDIT_URL, else the settings file's auditUrl. */
+export function auditUrl(option?: string, fromConfig?: string): string | null {
+  const v = option || process.env.POSWIPE_AUDIT_URL || fromConfig || '';
+  if (!v) return null;
+  if (!/^postgres(ql)?:\/\//.test(v)) throw new InputError(`audit URL ${v.replace(/:[^:@/]*@/, ':***@')}: expected postgres://… or postgresql://…`);
+  return v;
+}
+
+/** A time filter on `ended` (ISO 8601; since inclusive, until exclusive) and/or one terminal. */
+export interface RowFilter {
+  since?: string;
+  until?: string;
+  uid?: string;
+}
+
+function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/** Applies the missing migrations in one IMMEDIATE transaction (one process migrates, the others wait). */
+export function migrateSqlite(db: Database.Database, upTo = MIGRATIONS[MIGRATIONS.length - 1].version): number[] {
+  const applied: number[] = [];
+  db.transaction(() => {
+    const legacy = tableExists(db, 'runs') && !tableExists(db, 'schema_migrations');
+    db.exec(MIGRATIONS_TABLE);
+    if (legacy) db.prepare('INSERT INTO schema_migrations (version, name, applied) VALUES (1, ?, ?)').run(`${MIGRATIONS[0].name} (found, made before migrations)`, new Date().toISOString());
+    const have = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (m.version > upTo || have.has(m.version)) continue;
+      for (const sql of m.sqlite) db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      applied.push(m.version);
+    }
+  }).immediate();
+  return applied;
+}
+
+function where(f: RowFilter, param: (i: number) => string): { sql: string; values: string[] } {
+  const parts: string[] = [];
+  const values: string[] = [];
+  const add = (cond: (p: string) => string, v: string): void => {
+    values.push(v);
+    parts.push(cond(param(values.length)));
+  };
+  if (f.since) add((p) => `ended >= ${p}`, f.since);
+  if (f.until) add((p) => `ended < ${p}`, f.until);
+  if (f.uid) add((p) => `uid = ${p}`, f.uid);
+  return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', values };
+}
+
+/** The WHERE clause of a filter, for either backend ($1 … for PostgreSQL, ? for SQLite). */
+export function whereClause(f: RowFilter, dialect: 'sqlite' | 'pg'): { sql: string; values: string[] } {
+  return where(f, (i) => (dialect === 'pg' ? `$${i}` : '?'));
+}
+
 export class AuditLog {
   private constructor(
     private readonly db: Database.Database,
     readonly path: string,
+    /** the fleet server rows are pushed to, or null */
+    readonly remote: string | null,
   ) {}
 
-  /** Opens (and creates) the database; a path that cannot be opened is bad input (exit 2). */
-  static open(path: string): AuditLog {
+  /** Opens (and creates, and migrates) the database; a path that cannot be opened is bad input (exit 2). */
+  static open(path: string, remote: string | null = null): AuditLog {
     probeWritableFile(path, 'audit database', { mayExist: true });
     let db: Database.Database;
     try {
@@ -97,28 +101,57 @@ export class AuditLog {
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 10000');
-      db.exec(`CREATE TABLE IF NOT EXISTS runs (${COLUMNS.map(([, c, t]) => `${c} ${t}`).join(', ')})`);
-      db.exec('CREATE INDEX IF NOT EXISTS runs_uid ON runs (uid)');
+      migrateSqlite(db);
     } catch (e) {
       throw new InputError(`audit database ${path}: cannot open: ${(e as Error).message}`);
     }
-    return new AuditLog(db, path);
+    return new AuditLog(db, path, remote);
   }
 
+  /** Appends a row (and queues it for the server, pushed in the background); returns its local id. */
   append(row: AuditRow): number {
-    const cols = COLUMNS.filter(([k]) => k !== 'id');
-    const stmt = this.db.prepare(`INSERT INTO runs (${cols.map(([, c]) => c).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-    const values = cols.map(([k]) => (k === 'timings' ? JSON.stringify(row.timings) : (row[k] ?? null)));
-    return Number(stmt.run(...values).lastInsertRowid);
+    const stmt = this.db.prepare(`INSERT INTO runs (${WRITTEN.map(([, c]) => c).join(', ')}) VALUES (${WRITTEN.map(() => '?').join(', ')})`);
+    const id = this.db.transaction(() => {
+      const n = Number(stmt.run(...rowValues(row)).lastInsertRowid);
+      if (this.remote) this.db.prepare('INSERT OR IGNORE INTO outbox (run_id, queued) VALUES (?, ?)').run(row.runId, new Date().toISOString());
+      return n;
+    })();
+    if (this.remote) schedulePush(this.path, this.remote);
+    return id;
   }
 
-  list(): AuditRow[] {
-    const rows = this.db.prepare(`SELECT * FROM runs ORDER BY id`).all() as Record<string, unknown>[];
-    return rows.map((r) => {
-      const out: Record<string, unknown> = {};
-      for (const [k, c] of COLUMNS) out[k] = k === 'timings' ? JSON.parse(String(r[c] ?? '{}')) : r[c];
-      return out as unknown as AuditRow;
-    });
+  list(filter: RowFilter = {}): AuditRow[] {
+    const w = whereClause(filter, 'sqlite');
+    return (this.db.prepare(`SELECT * FROM runs${w.sql} ORDER BY id`).all(...w.values) as Record<string, unknown>[]).map(rowFrom);
+  }
+
+  /** Rows queued for the server, oldest first (at most `limit`). */
+  pending(limit = 1000): AuditRow[] {
+    return (this.db.prepare(`SELECT runs.* FROM runs JOIN outbox ON outbox.run_id = runs.run_id ORDER BY runs.id LIMIT ?`).all(limit) as Record<string, unknown>[]).map(rowFrom);
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** The server has these runs: off the queue. */
+  markPushed(runIds: string[]): void {
+    const del = this.db.prepare('DELETE FROM outbox WHERE run_id = ?');
+    this.db.transaction(() => runIds.forEach((r) => del.run(r)))();
+  }
+
+  markFailed(runIds: string[], error: string): void {
+    const upd = this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE run_id = ?');
+    this.db.transaction(() => runIds.forEach((r) => upd.run(error, r)))();
+  }
+
+  /** Queues every local row that is not queued (audit sync --all: a bench that joins a fleet). */
+  queueAll(): number {
+    return this.db.prepare('INSERT OR IGNORE INTO outbox (run_id, queued) SELECT run_id, ? FROM runs').run(new Date().toISOString()).changes;
+  }
+
+  schemaVersions(): number[] {
+    return (this.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
   }
 
   close(): void {
@@ -126,33 +159,10 @@ export class AuditLog {
   }
 }
 
-/** A row's base fields for a session starting now. */
-export function newRow(command: string, init: Partial<AuditRow> = {}, version = ''): AuditRow {
-  const now = new Date().toISOString();
-  return {
-    command,
-    board: null,
-    port: null,
-    pid: null,
-    uid: null,
-    operator: null,
-    method: null,
-    verify: null,
-    result: 'started',
-    exitCode: -1,
-    reason: null,
-    certificatePath: null,
-    certificateSha256: null,
-    failureReportPath: null,
-    backupPath: null,
-    backupSha256: null,
-    timings: {},
-    started: now,
-    ended: now,
-    host: hostname(),
-    toolVersion: version,
-    ...init,
-  };
+/** Opens the bench's log with its fleet server, if any, from the options and the settings file. */
+export function openAuditLog(o: { auditDb?: string; auditUrl?: string }, config: { auditDb?: string; auditUrl?: string }): AuditLog {
+  const remote = auditUrl(o.auditUrl, config.auditUrl);
+  return AuditLog.open(auditPath(o.auditDb, config.auditDb), remote);
 }
 
 function csvCell(v: unknown): string {
@@ -162,15 +172,14 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** RFC 4180 CSV, one header line, columns as in the database. */
-export function toCsv(rows: AuditRow[]): string {
-  const lines = [COLUMNS.map(([, c]) => c).join(',')];
-  for (const r of rows) lines.push(COLUMNS.map(([k]) => csvCell(r[k])).join(','));
-  return lines.join('\r\n') + '\r\n';
-}
+/** the columns of `audit export --csv`: every column but the stored files' text */
+export const CSV_COLUMNS = COLUMNS.filter(([k]) => k !== 'certificateJson' && k !== 'failureReportJson');
 
-export function resultOf(exitCode: number): string {
-  return RESULTS[exitCode] ?? 'error';
+/** RFC 4180 CSV, one header line, columns as in the database (the stored certificate and report texts left out). */
+export function toCsv(rows: AuditRow[]): string {
+  const lines = [CSV_COLUMNS.map(([, c]) => c).join(',')];
+  for (const r of rows) lines.push(CSV_COLUMNS.map(([k]) => csvCell(r[k])).join(','));
+  return lines.join('\r\n') + '\r\n';
 }
 
 /** Fills a row from an error (4 refused, 3 device, 2 input …), appends it and closes the log. */

@@ -1,34 +1,51 @@
 /**
  * Which secret a new backup is encrypted with, and which keys can open an existing one:
  *
- *   encrypt   --recipient <pub.pem>  >  --passphrase-file <file>  >  $POSWIPE_BACKUP_PASSPHRASE
- *             >  the settings file's backupRecipient  >  the bench's own X25519 key (created on first use)
- *   decrypt   the header says which: a passphrase (--passphrase-file or the environment variable),
- *             or an X25519 private key (--key <private.pem>, else the bench key)
+ *   encrypt   --recipient <age1…|file>  >  --passphrase-file <file>  >  $POSWIPE_BACKUP_PASSPHRASE
+ *             >  the settings file's backupRecipient  >  the bench's own age identity (created on first use)
+ *   decrypt   the age header says which: a passphrase (--passphrase-file or the environment
+ *             variable), or an age identity file (--key <identity>, else the bench's)
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { InputError } from '../errors';
-import { passphraseFrom, type BackupSecret, type DecryptionKeys } from './backup-crypto';
-import { benchKey, loadPrivateKey, loadPublicKey } from './keys';
-import { configDir } from './config';
-import { join } from 'node:path';
+import type { BackupSecret, DecryptionKeys } from './backup-age';
+import { benchAgeIdentity, benchIdentityPath, parseRecipients, readIdentityFile, BENCH_IDENTITY } from './age-keys';
 
 export interface BackupKeyOptions {
   passphraseFile?: string;
+  /** an age public key (age1…) or a file of them */
   recipient?: string;
-  /** X25519 private key that opens a backup (restore) */
+  /** age identity file that opens a backup (restore) */
   key?: string;
+}
+
+/** The passphrase from --passphrase-file (first line) or POSWIPE_BACKUP_PASSPHRASE, or null. */
+export function passphraseFrom(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { passphrase: string; source: string } | null {
+  if (file !== undefined) {
+    if (!existsSync(file)) throw new InputError(`--passphrase-file ${file}: no such file`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').split(/\r?\n/)[0];
+    } catch (e) {
+      throw new InputError(`--passphrase-file ${file}: cannot read: ${(e as Error).message}`);
+    }
+    if (!text) throw new InputError(`--passphrase-file ${file}: the first line is empty`);
+    return { passphrase: text, source: file };
+  }
+  const v = env.POSWIPE_BACKUP_PASSPHRASE;
+  if (v !== undefined && v !== '') return { passphrase: v, source: 'POSWIPE_BACKUP_PASSPHRASE' };
+  return null;
 }
 
 export function backupSecret(o: BackupKeyOptions, configRecipient: string | undefined, log: (line: string) => void): BackupSecret {
   if (o.recipient !== undefined && o.passphraseFile !== undefined) throw new InputError('--recipient and --passphrase-file exclude each other: a backup is encrypted one way');
-  if (o.recipient !== undefined) return { kind: 'recipient', publicKey: loadPublicKey(o.recipient, 'x25519', '--recipient'), source: o.recipient };
+  if (o.recipient !== undefined) return { kind: 'recipients', ...parseRecipients(o.recipient, '--recipient') };
   const pass = passphraseFrom(o.passphraseFile);
   if (pass) return { kind: 'passphrase', passphrase: pass.passphrase, source: pass.source };
-  if (configRecipient !== undefined) return { kind: 'recipient', publicKey: loadPublicKey(configRecipient, 'x25519', 'backupRecipient'), source: configRecipient };
-  const bench = benchKey('backup');
-  if (bench.created) log(`poswipe: created the bench backup key pair ${bench.privatePath} (private: restores need it; keep a copy somewhere safe) and ${bench.publicPath}`);
-  return { kind: 'recipient', publicKey: loadPublicKey(bench.publicPath, 'x25519', 'bench backup key'), source: bench.publicPath };
+  if (configRecipient !== undefined) return { kind: 'recipients', ...parseRecipients(configRecipient, 'backupRecipient') };
+  const bench = benchAgeIdentity();
+  if (bench.created) log(`poswipe: created the bench backup identity ${bench.identityPath} (age X25519, private: restores need it; keep a copy somewhere safe) and its recipient ${bench.recipientPath} (${bench.recipient})`);
+  return { kind: 'recipients', recipients: [bench.recipient], source: bench.recipientPath };
 }
 
 export function decryptionKeys(o: BackupKeyOptions): DecryptionKeys {
@@ -38,11 +55,11 @@ export function decryptionKeys(o: BackupKeyOptions): DecryptionKeys {
       if (!p) throw new InputError('the backup is encrypted with a passphrase: give --passphrase-file <file> or set POSWIPE_BACKUP_PASSPHRASE');
       return p.passphrase;
     },
-    x25519: () => {
-      if (o.key !== undefined) return { privateKey: loadPrivateKey(o.key, 'x25519', '--key'), source: o.key };
-      const path = join(configDir(), 'backup.key.pem');
-      if (!existsSync(path)) throw new InputError(`the backup is encrypted to an X25519 key and this bench has none (${path}): give the recipient's private key with --key <private.pem>`);
-      return { privateKey: loadPrivateKey(path, 'x25519', 'bench backup key'), source: path };
+    identities: () => {
+      if (o.key !== undefined) return { identities: readIdentityFile(o.key, '--key'), source: o.key };
+      const path = benchIdentityPath();
+      if (!path) throw new InputError(`the backup is encrypted to an age key and this bench has no ${BENCH_IDENTITY} in its config directory: give the recipient's identity file with --key <identity>`);
+      return { identities: readIdentityFile(path, 'bench backup identity'), source: path };
     },
   };
 }

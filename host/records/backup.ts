@@ -11,7 +11,7 @@
  * `.<name>.partial-<pid>-<random>` file next to it).
  */
 import { readInputFile } from '../files/read-bounded';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Board, Region } from '../boards/types';
@@ -19,8 +19,10 @@ import { InputError, SafetyError } from '../errors';
 import { probeWritableFile } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import { hexPid, type Identity } from '../session/identify';
-import { backupKeyFor, decrypt, encrypt, newBackupKey, type BackupSecret } from './backup-crypto';
-import { encodeBackup, encodePrefix, FORMAT_NAME, FORMAT_VERSION, parseBackup, type BackupHeader, type BackupRegion } from './backup-format';
+import { decryptBackup, decryptWithFileKey, describeAgeHeader, encryptBackup, readAgeHeader, type BackupSecret, type DecryptionKeys } from './backup-age';
+import { encodeContainer, parseContainer, sha256Hex, type BackupHeader, type BackupRegion } from './backup-container';
+
+export { sha256Hex };
 
 /** bytes per confirmed read: one Read Memory command (at most 256 bytes), read until two reads agree; small, so that a noisy line rarely spoils both */
 export const READ_CHUNK = 256;
@@ -38,7 +40,7 @@ export interface BackupResult {
   fileBytes: number;
   dataBytes: number;
   regions: BackupRegion[];
-  /** "x25519 sha256:…" or "scrypt" */
+  /** "age X25519 (1 recipient)" or "age scrypt passphrase (2^15)" */
   encryption: string;
   /** real seconds: reading the terminal, then writing and checking the file */
   readSeconds: number;
@@ -55,10 +57,6 @@ export interface WriteHooks {
 /** The regions a backup holds: the board's `data` regions, in address order. Keys are never included. */
 export function backupRegionsOf(board: Board): Region[] {
   return board.regions.filter((r) => r.kind === 'data').sort((a, b) => a.address - b.address);
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
@@ -82,42 +80,36 @@ export async function readRegions(client: BootloaderClient, regions: Region[], o
   return out;
 }
 
-/** The complete backup file for `data` (one buffer per region, in `regions` order). */
-export function buildBackupFile(
+/** The complete backup file for `data` (one buffer per region, in `regions` order): an age file around the container. */
+export async function buildBackupFile(
   meta: { board: string; pid: number; uid: string; created: Date; tool: string },
   regions: Region[],
   data: Uint8Array[],
   secret: BackupSecret,
-): { bytes: Uint8Array; header: BackupHeader; key: Buffer } {
-  const { key, iv, keyInfo } = newBackupKey(secret);
-  const header: BackupHeader = {
-    format: FORMAT_NAME,
-    version: FORMAT_VERSION,
-    board: meta.board,
-    pid: hexPid(meta.pid),
-    uid: meta.uid,
-    created: meta.created.toISOString(),
-    tool: meta.tool,
-    regions: regions.map((r, i) => ({ name: r.name, address: r.address, size: r.size, sha256: sha256Hex(data[i]) })),
-    plaintextBytes: data.reduce((s, d) => s + d.length, 0),
-    encryption: { cipher: 'aes-256-gcm', iv: iv.toString('hex'), key: keyInfo },
-  };
-  const prefix = encodePrefix(header);
-  const { ciphertext, tag } = encrypt(key, iv, prefix, Buffer.concat(data));
-  return { bytes: encodeBackup(prefix, ciphertext, tag), header, key };
+): Promise<{ bytes: Uint8Array; header: BackupHeader; check: BackupCheck }> {
+  const container = encodeContainer({ board: meta.board, pid: hexPid(meta.pid), uid: meta.uid, created: meta.created.toISOString(), tool: meta.tool }, regions, data);
+  const { bytes, fileKey } = await encryptBackup(container.bytes, secret);
+  const check: BackupCheck = fileKey ? { fileKey } : { keys: { passphrase: () => (secret as { passphrase: string }).passphrase } };
+  return { bytes, header: container.header, check };
 }
 
-/** Checks that a backup file's bytes decrypt (with `key`) to regions whose SHA-256 match `expected`. */
-export function checkBackupBytes(bytes: Uint8Array, key: Buffer, expected: BackupRegion[], file: string): void {
-  const parsed = parseBackup(bytes, file);
-  const plain = decrypt(key, Buffer.from(parsed.header.encryption.iv, 'hex'), parsed.aad, parsed.ciphertext, parsed.tag, file);
-  let off = 0;
-  parsed.header.regions.forEach((r, i) => {
-    const got = sha256Hex(plain.subarray(off, off + r.size));
-    off += r.size;
-    if (r.sha256 !== expected[i]?.sha256 || got !== r.sha256) throw new SafetyError(`${file}: read back, region ${r.name} does not match what was read from the terminal`);
-  });
+/** How the writer opens the file it just wrote: the file key it captured (recipients), or the passphrase. */
+export type BackupCheck = { fileKey: Uint8Array } | { keys: DecryptionKeys };
+
+/** Checks that a backup file's bytes decrypt to a container whose regions match `expected`. */
+export async function checkBackupBytes(bytes: Uint8Array, check: BackupCheck, expected: BackupRegion[], file: string): Promise<void> {
+  readAgeHeader(bytes, file);
+  const plain = 'fileKey' in check ? await decryptWithFileKey(bytes, check.fileKey, file) : await decryptBackup(bytes, check.keys, file);
+  let parsed: ReturnType<typeof parseContainer>;
+  try {
+    parsed = parseContainer(plain, file);
+  } catch (e) {
+    throw new SafetyError(`${file}: read back, ${(e as Error).message}`);
+  }
   if (parsed.header.regions.length !== expected.length) throw new SafetyError(`${file}: read back, ${parsed.header.regions.length} region(s) instead of ${expected.length}`);
+  parsed.header.regions.forEach((r, i) => {
+    if (r.sha256 !== expected[i].sha256 || r.address !== expected[i].address || r.size !== expected[i].size) throw new SafetyError(`${file}: read back, region ${r.name} does not match what was read from the terminal`);
+  });
 }
 
 function fsyncDir(dir: string): void {
@@ -140,7 +132,7 @@ export function checkBackupTarget(path: string): void {
 }
 
 /** Writes, reads back and checks, then links into place (see the module comment). */
-export function writeBackupAtomically(path: string, bytes: Uint8Array, key: Buffer, regions: BackupRegion[], hooks: WriteHooks = {}): void {
+export async function writeBackupAtomically(path: string, bytes: Uint8Array, check: BackupCheck, regions: BackupRegion[], hooks: WriteHooks = {}): Promise<void> {
   const target = resolve(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
@@ -155,7 +147,7 @@ export function writeBackupAtomically(path: string, bytes: Uint8Array, key: Buff
       closeSync(fd);
     }
     hooks.afterTempWritten?.(tmp);
-    checkBackupBytes(readFileSync(tmp), key, regions, target);
+    await checkBackupBytes(readFileSync(tmp), check, regions, target);
     try {
       linkSync(tmp, target);
     } catch (e) {
@@ -189,39 +181,26 @@ export async function takeBackup(
   const data = await readRegions(client, regions, o.onProgress);
   const lineSeconds = client.transport.terminalTime() - line0;
   const t1 = Date.now();
-  const built = buildBackupFile({ board: board.id, pid: identity.pid, uid: identity.uid, created: (o.now ?? (() => new Date()))(), tool: o.tool }, regions, data, o.secret);
-  writeBackupAtomically(o.path, built.bytes, built.key, built.header.regions, o.hooks);
+  const built = await buildBackupFile({ board: board.id, pid: identity.pid, uid: identity.uid, created: (o.now ?? (() => new Date()))(), tool: o.tool }, regions, data, o.secret);
+  await writeBackupAtomically(o.path, built.bytes, built.check, built.header.regions, o.hooks);
   const t2 = Date.now();
   return {
     path: resolve(o.path),
     sha256: sha256Hex(built.bytes),
     fileBytes: built.bytes.length,
-    dataBytes: built.header.plaintextBytes,
+    dataBytes: built.header.dataBytes,
     regions: built.header.regions,
-    encryption: describeEncryption(built.header),
+    encryption: describeAgeHeader(readAgeHeader(built.bytes, o.path)),
     readSeconds: (t1 - t0) / 1000,
     writeSeconds: (t2 - t1) / 1000,
     lineSeconds: +lineSeconds.toFixed(3),
   };
 }
 
-export function describeEncryption(h: BackupHeader): string {
-  return h.encryption.key.kind === 'x25519' ? `x25519 ${h.encryption.key.recipient}` : 'scrypt passphrase';
-}
-
-/** Reads and decrypts a backup file: the header and one buffer per region (hashes checked). */
-export function openBackup(path: string, keys: Parameters<typeof backupKeyFor>[1]): { header: BackupHeader; data: Buffer[]; sha256: string } {
+/** Reads and decrypts a backup file: the manifest and one buffer per region (hashes checked). */
+export async function openBackup(path: string, keys: DecryptionKeys): Promise<{ header: BackupHeader; data: Buffer[]; sha256: string; encryption: string }> {
   const bytes = readInputFile(path, 'backup', 'backup');
-  const parsed = parseBackup(bytes, path);
-  const key = backupKeyFor(parsed.header.encryption.key, keys, path);
-  const plain = decrypt(key, Buffer.from(parsed.header.encryption.iv, 'hex'), parsed.aad, parsed.ciphertext, parsed.tag, path);
-  const data: Buffer[] = [];
-  let off = 0;
-  for (const r of parsed.header.regions) {
-    const d = plain.subarray(off, off + r.size);
-    off += r.size;
-    if (sha256Hex(d) !== r.sha256) throw new InputError(`${path}: region ${r.name}: its SHA-256 does not match the header (corrupted backup)`);
-    data.push(d);
-  }
-  return { header: parsed.header, data, sha256: sha256Hex(bytes) };
+  const encryption = describeAgeHeader(readAgeHeader(bytes, path));
+  const { header, data } = parseContainer(await decryptBackup(bytes, keys, path), path);
+  return { header, data, sha256: sha256Hex(bytes), encryption };
 }

@@ -56,10 +56,12 @@ export interface OperatorConfig {
   notes?: string;
   /** Ed25519 private key (PEM) that signs certificates; the bench key when absent */
   signKey?: string;
-  /** X25519 public key (PEM) that backups are encrypted to; the bench key when absent */
+  /** age recipient (age1…) or a file of them that backups are encrypted to; the bench identity when absent */
   backupRecipient?: string;
   /** the audit database; <config dir>/audit.sqlite when absent */
   auditDb?: string;
+  /** the fleet's PostgreSQL audit store (postgres://…); rows are queued in auditDb and pushed to it */
+  auditUrl?: string;
 }
 
 export function emptyOperatorConfig(): OperatorConfig {
@@ -94,7 +96,7 @@ export function parseDestination(where: string, v: unknown): Destination | undef
   return s as Destination;
 }
 
-const TOP_FIELDS = ['operator', 'validation', 'destination', 'media', 'postClassification', 'notes', 'signKey', 'backupRecipient', 'auditDb'];
+const TOP_FIELDS = ['operator', 'validation', 'destination', 'media', 'postClassification', 'notes', 'signKey', 'backupRecipient', 'auditDb', 'auditUrl'];
 
 /** Parses the settings file's text; every problem is an InputError naming the file and field. */
 export function parseOperatorConfig(text: string, file: string): OperatorConfig {
@@ -124,8 +126,9 @@ export function parseOperatorConfig(text: string, file: string): OperatorConfig 
     postClassification: str(`${file}: postClassification`, o.postClassification),
     notes: str(`${file}: notes`, o.notes),
     signKey: pathField('signKey'),
-    backupRecipient: pathField('backupRecipient'),
+    backupRecipient: typeof o.backupRecipient === 'string' && o.backupRecipient.startsWith('age1') ? o.backupRecipient : pathField('backupRecipient'),
     auditDb: pathField('auditDb'),
+    auditUrl: str(`${file}: auditUrl`, o.auditUrl),
   };
 }
 

@@ -14,12 +14,13 @@ import { probeWritableFile, probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
-import { AuditLog, appendFailure, auditPath, newRow, resultOf, type AuditRow } from './audit';
-import type { BackupSecret } from './backup-crypto';
+import { AuditLog, appendFailure, auditPath, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
+import type { BackupSecret } from './backup-age';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
 import { buildCertificate, buildFailureReport, buildStoppedReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
 import { renderCertificatePdf } from './certificate-pdf';
+import { detachedOf, detachedPaths } from './detached';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
 
@@ -31,6 +32,8 @@ export interface RecordOptions extends OperatorOptions, BackupKeyOptions {
   cert?: string;
   signKey?: string;
   auditDb?: string;
+  /** the fleet's PostgreSQL audit store (postgres://…) */
+  auditUrl?: string;
 }
 
 export interface RunFacts {
@@ -141,7 +144,7 @@ export class EraseRecords {
   static prepare(facts: RunFacts, o: RecordOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): EraseRecords {
     const started = new Date();
     const { config } = loadOperatorConfig(o.operatorConfig);
-    const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+    const audit = openAuditLog(o, config);
     const operator = applyOperatorOptionsSafe(config, o, audit, facts, started);
     const row = newRow(facts.command, { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, operator: operator.operator.name ?? null, started: started.toISOString() }, toolVersion());
     try {
@@ -207,18 +210,27 @@ export class EraseRecords {
       const jsonPath = freePath(this.certDir, base, '.cert.json');
       const pdfPath = jsonPath.replace(/\.cert\.json$/, '.cert.pdf');
       const jsonSha256 = sha256(text);
-      // the PDF first: a run that cannot write both (disk full) must not leave a signed certificate behind
+      // the PDF and the detached signature first: a run that cannot write them all (disk full) must not leave a signed certificate behind
       writeNewFile(pdfPath, await renderCertificatePdf({ document: JSON.parse(text), jsonSha256, jsonName: basename(jsonPath) }));
+      const detached = detachedPaths(jsonPath);
+      const written = [pdfPath];
       try {
+        const d = detachedOf(text);
+        writeNewFile(detached.canonical, d.canonical);
+        written.push(detached.canonical);
+        writeNewFile(detached.sig, d.sig);
+        written.push(detached.sig);
         writeNewFile(jsonPath, text);
       } catch (err) {
-        rmSync(pdfPath, { force: true });
+        for (const f of written) rmSync(f, { force: true }); // only what this run wrote
         throw err;
       }
       this.certificatePath = jsonPath;
       this.pdfPath = pdfPath;
       this.row.certificatePath = jsonPath;
       this.row.certificateSha256 = jsonSha256;
+      this.row.certificateId = String((JSON.parse(text) as { certificate: { id: string } }).certificate.id);
+      this.row.certificateJson = text;
       this.lines.push(`  certificate: ${jsonPath} (signed, key ${keyId(this.signKey)}) and ${this.pdfPath}`);
     } else {
       const path = freePath(this.certDir, base, '.NOT-SANITIZED.json');
@@ -226,6 +238,7 @@ export class EraseRecords {
       writeNewFile(path, text);
       this.failureReportPath = path;
       this.row.failureReportPath = path;
+      this.row.failureReportJson = text;
       const pdf = await renderCertificatePdf({ document: { certificate: buildCertificate(input), signature: null }, jsonSha256: sha256(text), jsonName: basename(path) });
       const pdfPath = path.replace(/\.json$/, '.pdf');
       writeNewFile(pdfPath, pdf);

@@ -10,7 +10,7 @@ import { InputError, SafetyError, VerificationError } from '../errors';
 import type { BootloaderClient } from '../protocol/client';
 import { MAX_TRANSFER } from '../protocol/frames';
 import { hexPid, type Identity } from '../session/identify';
-import type { BackupHeader } from './backup-format';
+import type { BackupHeader } from './backup-container';
 import { readRegions, sha256Hex, type BackupProgress } from './backup';
 
 export interface RestoreResult {

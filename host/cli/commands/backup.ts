@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
 import { hexPid, refuseIfProtected } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
-import { AuditLog, audited, auditPath, newRow } from '../../records/audit';
+import { audited, newRow, openAuditLog } from '../../records/audit';
 import { backupSecret, type BackupKeyOptions } from '../../records/backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup } from '../../records/backup';
 import { toolVersion } from '../../records/certificate';
@@ -14,10 +14,10 @@ import { progressDisplay, progressWanted } from '../progress';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 
-async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; port: string; out: string; json?: boolean; quiet?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
+async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; port: string; out: string; json?: boolean; quiet?: boolean; baud?: string; reset?: string; auditDb?: string; auditUrl?: string; operatorConfig?: string }): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const { config } = loadOperatorConfig(o.operatorConfig);
-  const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+  const audit = openAuditLog(o, config);
   const row = newRow('backup', { board: board.id, port: o.port, operator: config.operator.name ?? null }, toolVersion());
   return audited(audit, row, async () => {
     if (!backupRegionsOf(board).length) throw new InputError(`backup: board ${board.id} declares no data regions, so there is nothing to back up; name the regions to keep in a board file (regions of kind "data")`);
@@ -58,7 +58,7 @@ async function cmdBackup(o: EmuOptions & BackupKeyOptions & { board: string; por
         else {
           out(`BACKED UP: ${board.id} pid ${report.pid} uid ${identity.uid} -> ${b.path}`);
           for (const r of report.regions) out(`  ${r.name.padEnd(14)} ${r.address} ${String(r.size).padStart(8)} bytes  sha256 ${r.sha256}`);
-          out(`  ${b.fileBytes} bytes, encrypted (AES-256-GCM, ${b.encryption}); read ${b.readSeconds.toFixed(2)} s (${b.lineSeconds.toFixed(1)} s on the line), written and checked ${b.writeSeconds.toFixed(2)} s`);
+          out(`  ${b.fileBytes} bytes, encrypted (${b.encryption}); read ${b.readSeconds.toFixed(2)} s (${b.lineSeconds.toFixed(1)} s on the line), written and checked ${b.writeSeconds.toFixed(2)} s`);
         }
         return EXIT.OK;
       }, o.reset);

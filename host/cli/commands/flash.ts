@@ -8,7 +8,7 @@ import { runErase } from '../run-erase';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
-import { AuditLog, appendFailure, auditPath, newRow } from '../../records/audit';
+import { appendFailure, newRow, openAuditLog } from '../../records/audit';
 import { toolVersion } from '../../records/certificate';
 import { loadOperatorConfig } from '../../records/config';
 
@@ -50,7 +50,7 @@ function recordRefusal(o: FlashOptions, err: unknown): void {
   try {
     const { config } = loadOperatorConfig(o.operatorConfig);
     const row = newRow('flash', { board: o.board ?? null, port: o.port, operator: config.operator.name ?? null, reason: `image ${o.image}` }, toolVersion());
-    appendFailure(AuditLog.open(auditPath(o.auditDb, config.auditDb)), row, err);
+    appendFailure(openAuditLog(o, config), row, err);
   } catch {
     // the audit log itself is unusable: the refusal is still reported on stderr
   }

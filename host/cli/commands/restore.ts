@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
 import { hexPid } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
-import { AuditLog, audited, auditPath, newRow } from '../../records/audit';
+import { audited, newRow, openAuditLog } from '../../records/audit';
 import { decryptionKeys, type BackupKeyOptions } from '../../records/backup-keys';
 import { openBackup } from '../../records/backup';
 import { toolVersion } from '../../records/certificate';
@@ -16,14 +16,14 @@ import { progressDisplay, progressWanted } from '../progress';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 
-async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; port: string; in: string; force?: boolean; json?: boolean; quiet?: boolean; baud?: string; reset?: string; auditDb?: string; operatorConfig?: string }): Promise<number> {
+async function cmdRestore(o: EmuOptions & BackupKeyOptions & { board: string; port: string; in: string; force?: boolean; json?: boolean; quiet?: boolean; baud?: string; reset?: string; auditDb?: string; auditUrl?: string; operatorConfig?: string }): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const { config } = loadOperatorConfig(o.operatorConfig);
-  const audit = AuditLog.open(auditPath(o.auditDb, config.auditDb));
+  const audit = openAuditLog(o, config);
   const row = newRow('restore', { board: board.id, port: o.port, operator: config.operator.name ?? null, backupPath: resolve(o.in) }, toolVersion());
   return audited(audit, row, async () => {
     // everything about the file is checked before the terminal is touched (a bad file is still audited)
-    const backup = openBackup(o.in, decryptionKeys(o));
+    const backup = await openBackup(o.in, decryptionKeys(o));
     row.backupSha256 = backup.sha256;
     checkBackupFitsBoard(backup.header, board, o.in);
     if (!backup.header.regions.length) throw new InputError(`backup ${o.in}: holds no data regions, so there is nothing to restore`);
@@ -79,7 +79,7 @@ export function register(program: Command): void {
         .requiredOption('--in <file>', 'the backup file')
         .option('--force', 'write it even though the terminal is not the one the backup came from')
         .option('--passphrase-file <file>', 'passphrase of a passphrase-encrypted backup (or set POSWIPE_BACKUP_PASSPHRASE)')
-        .option('--key <private.pem>', "X25519 private key of a backup's recipient (default: the bench key in the config directory)")
+        .option('--key <identity>', "age identity file that opens the backup (default: backup.key.txt in the config directory)")
         .option('--operator-config <file>', 'operator settings (default: poswipe.json in the config directory)')
         .option('--baud <n>', 'line speed (default 115200)')
         .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
