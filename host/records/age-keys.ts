@@ -10,7 +10,8 @@
  *   <config dir>/backup.pub.txt   its recipient
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readInputFile } from '../files/read-bounded';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { AGE_RECIPIENT } from './backup-age';
@@ -30,12 +31,7 @@ function meaningfulLines(text: string): string[] {
 }
 
 function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`${what} ${path}: cannot read: ${(e as Error).message}`);
-  }
+  return readInputFile(path, what, 'key').toString('utf8');
 }
 
 /** The identities of an identity file; a PEM key (the version 1 backup key) is refused by name. */

@@ -6,7 +6,7 @@
  *   decrypt   the age header says which: a passphrase (--passphrase-file or the environment
  *             variable), or an age identity file (--key <identity>, else the bench's)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readInputFile } from '../files/read-bounded';
 import { InputError } from '../errors';
 import type { BackupSecret, DecryptionKeys } from './backup-age';
 import { benchAgeIdentity, benchIdentityPath, parseRecipients, readIdentityFile, BENCH_IDENTITY } from './age-keys';
@@ -22,13 +22,7 @@ export interface BackupKeyOptions {
 /** The passphrase from --passphrase-file (first line) or POSWIPE_BACKUP_PASSPHRASE, or null. */
 export function passphraseFrom(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { passphrase: string; source: string } | null {
   if (file !== undefined) {
-    if (!existsSync(file)) throw new InputError(`--passphrase-file ${file}: no such file`);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8').split(/\r?\n/)[0];
-    } catch (e) {
-      throw new InputError(`--passphrase-file ${file}: cannot read: ${(e as Error).message}`);
-    }
+    const text = readInputFile(file, '--passphrase-file', 'passphrase').toString('utf8').split(/\r?\n/)[0];
     if (!text) throw new InputError(`--passphrase-file ${file}: the first line is empty`);
     return { passphrase: text, source: file };
   }
