@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { planSession, runSoak, sessionSeed, formatSoak, FAULT_KINDS } from '../bench/soak';
 
 const SESSIONS = 200;
+/** sessions run in `npm test`: at instruction level a session costs up to 2 s of one core */
+const RUN = 40;
 
 test('session plans are reproducible from their seed and cover every board, method and fault', () => {
   const plans = Array.from({ length: SESSIONS }, (_, i) => planSession(sessionSeed(7, i)));
@@ -19,16 +21,16 @@ test('session plans are reproducible from their seed and cover every board, meth
   for (const p of plans) if (p.unlock) assert.equal(p.backup, false, 'an unlocked part is erased with --no-backup');
 });
 
-test(`soak: ${SESSIONS} seeded faulty sessions, no false success, no lost backup, every failure named`, { timeout: 120_000 }, async () => {
+test(`soak: ${RUN} seeded faulty sessions, no false success, no lost backup, every failure named`, { timeout: 120_000 }, async () => {
   const lines: string[] = [];
-  const s = await runSoak({ sessions: SESSIONS, seed: 7, maxSeconds: 90, workers: 2, log: (l) => lines.push(l) });
+  const s = await runSoak({ sessions: RUN, seed: 7, maxSeconds: 90, workers: 2, log: (l) => lines.push(l) });
   const table = formatSoak(s);
-  assert.equal(s.sessions, SESSIONS, `stopped early:\n${table}`);
+  assert.equal(s.sessions, RUN, `stopped early:\n${table}`);
   assert.equal(s.falseSuccess, 0, table);
   assert.equal(s.lostBackups, 0, table);
   assert.deepEqual(s.violations, [], `${table}\n${lines.join('\n')}`);
   // the campaign exercised both sides: verified runs and failures of each kind
-  assert.ok(s.verified > SESSIONS / 4, table);
+  assert.ok(s.verified > RUN / 4, table);
   for (const code of ['1', '3', '4']) assert.ok((s.outcomes[code] ?? 0) > 0, `no session ended with exit ${code}\n${table}`);
   assert.equal(s.verified + s.failed, s.sessions);
 });
