@@ -13,6 +13,9 @@ import { eraseTimeFor, loadBoard, sectorsOf } from '../host/boards/load';
 import type { Board } from '../host/boards/types';
 import { jobSize } from '../host/engine/abi';
 import { loadEngineModule, packageRoot } from '../host/engine/module';
+import { agentOfKind, loadAgentManifest } from '../host/agent/manifest';
+import { FAST_CLOCK_HZ } from '../host/emulator/agent-model';
+import type { EmulationChoice } from '../host/emulator/runners';
 import { EmulatedTerminal } from '../host/emulator/terminal';
 import { planErase } from '../host/plan/erase-plan';
 import { BootloaderClient } from '../host/protocol/client';
@@ -27,6 +30,7 @@ const BITS_PER_BYTE = 11;
 
 export interface Floor {
   eraseS: number;
+  /** the agent binary uploaded (the Wasm module rides inside it) */
   moduleBytes: number;
   jobBytes: number;
   digestBytes: number;
@@ -38,6 +42,12 @@ export interface BoardE2e {
   flashBytes: number;
   oursS: number;
   oursBytes: number;
+  /** which emulation ran (a): 'instruction' charges the agent's computation, 'model' does not */
+  emulation: string;
+  /** (a) with the agent's core clock raised by CLOCK before the jobs (instruction level only) */
+  oursFastClock: { hz: number; s: number } | null;
+  /** terminal seconds spent computing in (a): its time less the same run on the model */
+  computeS: number;
   readbackS: number;
   readbackBytes: number;
   checksumS: number | null;
@@ -61,8 +71,8 @@ function boardFile(name: string): Board {
   return loadBoard(name.endsWith('.json') ? path.join(packageRoot(), 'tests', 'fixtures', 'boards', 'good', name) : name);
 }
 
-function emulated(board: Board): { terminal: EmulatedTerminal; transport: EmulatedTransport } {
-  const terminal = new EmulatedTerminal(board, { seed: 1 });
+function emulated(board: Board, emulation: EmulationChoice = 'auto'): { terminal: EmulatedTerminal; transport: EmulatedTransport } {
+  const terminal = new EmulatedTerminal(board, { seed: 1, emulation });
   return { terminal, transport: new EmulatedTransport(terminal) };
 }
 
@@ -77,16 +87,20 @@ export function floorOf(board: Board, moduleBytes: number): Floor {
   return { eraseS, moduleBytes, jobBytes, digestBytes, lineS, totalS: eraseS + lineS };
 }
 
-/** (a) our erase: method clear, full verification. */
-async function ours(board: Board, module: Uint8Array): Promise<{ s: number; bytes: number; realS: number }> {
-  const { transport } = emulated(board);
+/**
+ * (a) our erase: method clear, full verification, on the terminal's default emulation
+ * (instruction level where Unicorn loads: the agent's computation is charged), optionally with the
+ * agent asked to raise its core clock (`clockHz`), or on the model (no computation charged).
+ */
+async function ours(board: Board, module: Uint8Array, o: { emulation?: EmulationChoice; clockHz?: number } = {}): Promise<{ s: number; bytes: number; realS: number; emulation: string }> {
+  const { terminal, transport } = emulated(board, o.emulation);
   let verified = false;
   const realS = await secondsAsync(async () => {
-    const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module });
+    const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module, agentClockHz: o.clockHz });
     verified = outcome.verified;
   });
   if (!verified) throw new Error(`bench: our erase of an emulated ${board.id} did not verify`);
-  return { s: transport.terminalTime(), bytes: wireBytes(transport), realS };
+  return { s: transport.terminalTime(), bytes: wireBytes(transport), realS, emulation: terminal.emulation };
 }
 
 /** Sync, Get, then Extended Erase of every sector: the start of (b) and (c). */
@@ -124,8 +138,12 @@ async function checksum(board: Board): Promise<{ s: number; bytes: number }> {
 export async function measureBoard(boardId: string, checksumBoard: string | null): Promise<BoardE2e> {
   const board = boardFile(boardId);
   const module = loadEngineModule('terminal');
-  const floor = floorOf(board, module.length);
+  const agentBytes = board.agent ? agentOfKind(loadAgentManifest(), board.agent.binary).size : module.length;
+  const floor = floorOf(board, agentBytes);
   const a = await ours(board, module);
+  const fastHz = board.agent ? FAST_CLOCK_HZ[board.agent.binary] : undefined;
+  const fast = a.emulation === 'instruction' && fastHz ? await ours(board, module, { clockHz: fastHz }) : null;
+  const model = a.emulation === 'instruction' ? await ours(board, module, { emulation: 'model' }) : a;
   const b = await readback(board);
   let c: { s: number; bytes: number } | null = null;
   if (checksumBoard) {
@@ -138,6 +156,9 @@ export async function measureBoard(boardId: string, checksumBoard: string | null
     flashBytes: board.flash.size,
     oursS: a.s,
     oursBytes: a.bytes,
+    emulation: a.emulation,
+    oursFastClock: fast ? { hz: fastHz!, s: fast.s } : null,
+    computeS: a.s - model.s,
     readbackS: b.s,
     readbackBytes: b.bytes,
     checksumS: c ? c.s : null,

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { packageRoot } from '../host/engine/module';
 import { haveValgrind, instructionsPerByte } from './callgrind';
 import { timeCliErase, type CliTime } from './cli-time';
+import { benchCpu } from './cpu';
 import { measureBoard, type BoardE2e } from './e2e';
 import { measureFootprint, type Footprint } from './footprint';
 import { BLOCK, measureKernels } from './kernels';
@@ -33,6 +34,8 @@ export interface BenchResults extends Footprint {
   cores: number;
   platform: string;
   config: { blockSize: number; totalMiB: number; rounds: number; cliRuns: number };
+  /** the committed f4 agent executed by the instruction-level emulated terminal (bench/cpu.ts) */
+  instructionLevel: Awaited<ReturnType<typeof benchCpu>>;
   sha256: {
     engineMiBs: number;
     simdMiBs: number;
@@ -115,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     log(`  ${id}`);
     e2e[id] = await measureBoard(id, checksumBoard);
   }
+  log('bench: the instruction-level emulated terminal (the committed f4 agent under Unicorn)');
+  const instructionLevel = await benchCpu(log);
   log('bench: real time of the erase command');
   const cli: Record<string, CliTime | { error: string }> = {};
   for (const [id] of E2E_BOARDS) {
@@ -161,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
     },
     ...footprint,
     e2e,
+    instructionLevel,
     cli,
     targets: [],
     durationS: 0,
