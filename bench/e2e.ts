@@ -14,7 +14,7 @@ import type { Board } from '../host/boards/types';
 import { jobSize } from '../host/engine/abi';
 import { loadEngineModule, packageRoot } from '../host/engine/module';
 import { agentOfKind, loadAgentManifest } from '../host/agent/manifest';
-import { FAST_CLOCK_HZ } from '../host/emulator/agent-model';
+import { FAST_CLOCK_HZ } from '../host/agent/clocks';
 import type { EmulationChoice } from '../host/emulator/runners';
 import { EmulatedTerminal } from '../host/emulator/terminal';
 import { planErase } from '../host/plan/erase-plan';

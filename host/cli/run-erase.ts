@@ -3,6 +3,7 @@ import { DeviceError, EXIT, errorLine } from '../errors';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type EraseOutcome, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';
+import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { openPort, type EmuOptions } from './ports';
 import { progressDisplay, progressWanted } from './progress';
 import { eraseReport, eraseSummary } from './report';
@@ -33,6 +34,8 @@ export interface EraseRun {
   command?: string;
   /** --quiet: no progress bars */
   quiet?: boolean;
+  /** --fast-clock: the agent's PLL clock for its kind (docs/agent.md, CLOCK) */
+  fastClock?: boolean;
 }
 
 /**
@@ -86,6 +89,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
         agent: run.agent,
         signature: run.signature,
         baud: port.baud,
+        agentClockHz: run.fastClock && run.board.agent ? FAST_CLOCK_HZ[run.board.agent.binary] : undefined,
         onProgress: (p) => {
           records.notePhase(p.phase);
           // the agent's upload counts bytes; the passes count sectors or blocks

@@ -1,3 +1,4 @@
+import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { createHash } from 'node:crypto';
 import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
@@ -79,12 +80,7 @@ export const RESET_CLOCK_HZ: Readonly<Record<FlashInterface, number>> = {
   stm32l4: 4_000_000,
 };
 
-/** The clock CLOCK can switch each agent kind to: the family's maximum from the PLL (agent/src/clock_*.c). */
-export const FAST_CLOCK_HZ: Readonly<Record<string, number>> = {
-  f2: 120_000_000,
-  f4: 168_000_000,
-  l4: 80_000_000,
-};
+export { FAST_CLOCK_HZ } from '../agent/clocks';
 
 /** The HAL status codes of docs/agent.md "Flash drivers". */
 export const HAL_STATUS = {
