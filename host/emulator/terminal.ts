@@ -21,6 +21,13 @@ export interface TerminalOptions {
   baud?: number;
   /** bits per byte on the line: 11 for 8E1 (default), 10 for 8N1 */
   bitsPerByte?: number;
+  /**
+   * The line is a byte stream without framing (a pty, standard input/output: `poswipe emu`): it
+   * carries no parity bit, so the parity of the part's USART cannot mismatch it, as the ROM
+   * bootloader (8E1 by AN3155) is served on it too; `bitsPerByte` then only sets the time a byte
+   * takes. Default false: a modelled wire, where the word format must be the line's.
+   */
+  byteStream?: boolean;
   /** receives one line per flash operation */
   log?: (line: string) => void;
   /**
@@ -83,6 +90,8 @@ export class EmulatedTerminal {
   readonly uniqueId: Uint8Array;
   readonly baud: number;
   readonly bitsPerByte: number;
+  /** TerminalOptions.byteStream */
+  readonly byteStream: boolean;
   readonly trust: string[];
   /** runs the code Go starts in RAM */
   readonly runner: CodeRunner;
@@ -109,6 +118,7 @@ export class EmulatedTerminal {
     this.rng = new Rng(options.seed ?? 1);
     this.baud = options.baud ?? 115200;
     this.bitsPerByte = options.bitsPerByte ?? 11;
+    this.byteStream = options.byteStream ?? false;
     this.trust = options.trust ?? [];
     this.runner = options.runner ?? selectRunner(board, { emulation: options.emulation, model: options.model });
     this.rdpLevel = options.rdp ?? this.faults.rdp ?? 0;

@@ -155,7 +155,7 @@ export class Machine {
     const port = ports.find((p) => p.base === line.gpio)!;
     const pinReady = (pin: number): boolean =>
       rcc.enabled(line.gpioEnable.register, line.gpioEnable.mask) && port.pinMode(pin) === MODE.AF && port.pinAf(pin) === line.af;
-    this.usart = new Usart('USART1', line.usart, family.usartLayout, { baud: t.baud, bitsPerByte: t.bitsPerByte }, {
+    this.usart = new Usart('USART1', line.usart, family.usartLayout, { baud: t.baud, bitsPerByte: t.bitsPerByte, byteStream: t.byteStream }, {
       clockHz: () => rcc.busHz(line.bus),
       clockOn: () => rcc.enabled(line.usartEnable.register, line.usartEnable.mask),
       txPinReady: () => pinReady(line.txPin),
