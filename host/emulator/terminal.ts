@@ -100,6 +100,13 @@ export class EmulatedTerminal {
   /** the bootloader has seen its 0x7F since the last reset */
   synced = false;
   readonly input = new ByteQueue();
+  /**
+   * Host bytes that found the part blocked waiting for input (counted), and the virtual time the
+   * last of them arrived: the instruction-level runner lets the waiting code live through the
+   * time between its wait and that arrival (cpu/machine.ts).
+   */
+  wakes = 0;
+  wokeAt = 0;
   private output: number[] = [];
   private outputHead = 0;
   private outputListener: ((bytes: Uint8Array) => void) | null = null;
@@ -168,7 +175,12 @@ export class EmulatedTerminal {
     for (const b of bytes) {
       this.clock.advance(this.byteTime);
       const v = this.lineFault(b);
-      if (v !== null) this.input.push(v);
+      if (v === null) continue;
+      if (this.input.waiting) {
+        this.wakes++;
+        this.wokeAt = this.clock.now();
+      }
+      this.input.push(v);
     }
   }
 

@@ -26,7 +26,8 @@ import { lanesOf, mergeLanes } from './bus';
  * twice in a row with RXNE clear (no other USART access in between), the agent is in a receive
  * loop, waiting for the host: the model asks
  * the machine for a byte (`wantInput`), which stops the CPU and resumes it once the host has
- * sent one; waiting takes no virtual time. Not modelled: overrun (ORE: bytes wait in the
+ * sent one (the machine lets the core poll through the virtual time the wait lasted before the
+ * byte reaches RDR/DR: cpu/machine.ts, IDLE_STEP_SECONDS). Not modelled: overrun (ORE: bytes wait in the
  * terminal's input queue instead), IDLE, LIN, IrDA, smartcard, DMA, interrupts.
  */
 export type UsartLayout = 'f2' | 'l4';
