@@ -179,7 +179,11 @@ interface Start {
   options?: TerminalOptions;
 }
 
-/** A terminal (an F407 by default) with the agent and a parameter block written through the bootloader, started with Go. */
+/**
+ * A terminal (an F407 by default) with the agent and a parameter block written through the
+ * bootloader, started with Go; the model of the agent runs it (this suite's subject; the CPU is
+ * the default runner where Unicorn loads), unless `options.emulation` says otherwise.
+ */
 async function started(o: Start = {}) {
   const { manifest, agent } = o.subject ?? f4;
   const e = emulated(o.board ?? 'stm32f407', { emulation: 'model', model: { manifest: () => manifest }, ...o.options });

@@ -87,6 +87,24 @@ test('agent f4 with the watchdog running from Go: refreshed in every wait, a 1 s
   assert.deepEqual(await run.running, { kind: 'reset', why: 'SYSRESETREQ' });
 });
 
+test('agent f4: a partial frame is dropped after 100 ms without a byte: the wait for the host passes virtual time', { skip, timeout: 60_000 }, async () => {
+  const run = startAgent('f4');
+  await hello(run);
+  // the header of a READ whose length byte was garbled on the line: it promises 4096 bytes
+  run.t.receive(Uint8Array.of(0xa5, 0x03, 1, 0x00, 0x10));
+  await new Promise((r) => setTimeout(r, 50)); // the agent takes the five bytes and waits for more
+  const polled = run.machine.cycles;
+  run.t.clock.advance(0.15); // the host waits for an answer that cannot come
+  run.t.receive(frame(0x06, 2, new Uint8Array(0))); // STATUS, sent again after the timeout
+  const status = await run.frames.next();
+  assert.equal(status.type, 0x88, 'STATUS answered: the partial frame had expired');
+  assert.equal(status.seq, 2);
+  assert.ok(run.machine.cycles - polled >= 0.15 * 16e6, 'the agent\'s cycle counter lived through the wait');
+  run.t.receive(frame(0x05, 3, new Uint8Array(0)));
+  await run.frames.next();
+  assert.deepEqual(await run.running, { kind: 'reset', why: 'SYSRESETREQ' });
+});
+
 test('agent f4: power lost during the third flash operation resolves powerloss', { skip, timeout: 60_000 }, async () => {
   const run = startAgent('f4', { faults: parseFaults(['powerloss@3']) });
   await hello(run);

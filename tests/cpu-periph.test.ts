@@ -282,7 +282,7 @@ test('RCC L4: MSI 4 MHz at reset; HSI16 by SW = 01; PLL from HSI16 R output', ()
   assert.equal(rcc.coreHz(), 80e6);
 });
 
-function usart(layout: 'f2' | 'l4', bitsPerByte = 11) {
+function usart(layout: 'f2' | 'l4', bitsPerByte = 11, byteStream = false) {
   const emitted: number[] = [];
   let wants = 0;
   const wiring: UsartWiring = {
@@ -295,7 +295,7 @@ function usart(layout: 'f2' | 'l4', bitsPerByte = 11) {
     wantInput: () => wants++,
     pc: () => 0x20003100,
   };
-  return { u: new Usart('USART1', 0x40011000, layout, { baud: 115200, bitsPerByte }, wiring), emitted, wants: () => wants };
+  return { u: new Usart('USART1', 0x40011000, layout, { baud: 115200, bitsPerByte, byteStream }, wiring), emitted, wants: () => wants };
 }
 
 test('USART F2/F4: 8E1 at BRR 139 is heard; a wrong BRR garbles every byte; UE/TE needed', () => {
@@ -326,6 +326,25 @@ test('USART F2/F4: waiting for input after two empty polls by one instruction; a
   u.write(USART_F2.CR1, 4, (1 << 13) | (1 << 3) | (1 << 2)); // 8N1 on an 8E1 line
   u.deliver(0x7f);
   assert.equal(u.read(USART_F2.SR, 4) & SR_FE, SR_FE);
+});
+
+test('USART F2/F4: a 10-bit wire garbles an 8E1 agent; a 10-bit byte stream (pty) carries no parity and hears 8E1 and 8N1', () => {
+  const e1 = (1 << 13) | (1 << 12) | (1 << 10) | (1 << 3) | (1 << 2);
+  const n1 = (1 << 13) | (1 << 3) | (1 << 2);
+  const wire = usart('f2', 10);
+  wire.u.write(USART_F2.BRR, 4, 139);
+  wire.u.write(USART_F2.CR1, 4, e1);
+  wire.u.write(USART_F2.DR, 4, 0x41);
+  assert.deepEqual(wire.emitted, [0x5a]);
+  const stream = usart('f2', 10, true);
+  stream.u.write(USART_F2.BRR, 4, 139);
+  stream.u.write(USART_F2.CR1, 4, e1);
+  stream.u.write(USART_F2.DR, 4, 0x41);
+  stream.u.write(USART_F2.CR1, 4, n1);
+  stream.u.write(USART_F2.DR, 4, 0x42);
+  stream.u.write(USART_F2.CR1, 4, (1 << 13) | (1 << 10) | (1 << 3) | (1 << 2)); // 7 data bits + parity
+  stream.u.write(USART_F2.DR, 4, 0x43);
+  assert.deepEqual(stream.emitted, [0x41, 0x42, 0x5a]);
 });
 
 test('USART L4: ISR/RDR/TDR layout, TEACK, BRR 35 from MSI 4 MHz', () => {

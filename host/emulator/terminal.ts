@@ -21,6 +21,13 @@ export interface TerminalOptions {
   baud?: number;
   /** bits per byte on the line: 11 for 8E1 (default), 10 for 8N1 */
   bitsPerByte?: number;
+  /**
+   * The line is a byte stream without framing (a pty, standard input/output: `poswipe emu`): it
+   * carries no parity bit, so the parity of the part's USART cannot mismatch it, as the ROM
+   * bootloader (8E1 by AN3155) is served on it too; `bitsPerByte` then only sets the time a byte
+   * takes. Default false: a modelled wire, where the word format must be the line's.
+   */
+  byteStream?: boolean;
   /** receives one line per flash operation */
   log?: (line: string) => void;
   /**
@@ -83,6 +90,8 @@ export class EmulatedTerminal {
   readonly uniqueId: Uint8Array;
   readonly baud: number;
   readonly bitsPerByte: number;
+  /** TerminalOptions.byteStream */
+  readonly byteStream: boolean;
   readonly trust: string[];
   /** runs the code Go starts in RAM */
   readonly runner: CodeRunner;
@@ -91,6 +100,13 @@ export class EmulatedTerminal {
   /** the bootloader has seen its 0x7F since the last reset */
   synced = false;
   readonly input = new ByteQueue();
+  /**
+   * Host bytes that found the part blocked waiting for input (counted), and the virtual time the
+   * last of them arrived: the instruction-level runner lets the waiting code live through the
+   * time between its wait and that arrival (cpu/machine.ts).
+   */
+  wakes = 0;
+  wokeAt = 0;
   private output: number[] = [];
   private outputHead = 0;
   private outputListener: ((bytes: Uint8Array) => void) | null = null;
@@ -109,6 +125,7 @@ export class EmulatedTerminal {
     this.rng = new Rng(options.seed ?? 1);
     this.baud = options.baud ?? 115200;
     this.bitsPerByte = options.bitsPerByte ?? 11;
+    this.byteStream = options.byteStream ?? false;
     this.trust = options.trust ?? [];
     this.runner = options.runner ?? selectRunner(board, { emulation: options.emulation, model: options.model });
     this.rdpLevel = options.rdp ?? this.faults.rdp ?? 0;
@@ -158,7 +175,12 @@ export class EmulatedTerminal {
     for (const b of bytes) {
       this.clock.advance(this.byteTime);
       const v = this.lineFault(b);
-      if (v !== null) this.input.push(v);
+      if (v === null) continue;
+      if (this.input.waiting) {
+        this.wakes++;
+        this.wokeAt = this.clock.now();
+      }
+      this.input.push(v);
     }
   }
 

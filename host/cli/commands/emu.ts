@@ -62,7 +62,7 @@ async function cmdEmu(o: EmuCommandOptions): Promise<number> {
   const board = loadBoardOrExit(o.board);
   const emu = mergeAliases(o);
   // everything the options say is checked (faults, image, trust key) before anything is opened
-  const terminal = createEmulatedTerminal(board, emu, { bitsPerByte: line === '8n1' ? 10 : 11 });
+  const terminal = createEmulatedTerminal(board, emu, { bitsPerByte: line === '8n1' ? 10 : 11, byteStream: true });
   const report = (text: string): void => {
     (o.stdio ? process.stderr : process.stdout).write(text + '\n');
   };

@@ -39,6 +39,15 @@ export const CYCLES_PER_INSTRUCTION = 1.5;
 /** instructions of one uc_emu_start before the machine yields to the event loop */
 export const SLICE_INSTRUCTIONS = 2_000_000;
 
+/**
+ * While the code waits for a host byte that arrives later in virtual time, it lives through the
+ * wait in steps of this many seconds (each step: one more turn of its polling loop, with the time
+ * charged to the core cycles its timers read). Well under the 100 ms inter-byte timeout of the
+ * link and under a 24-bit SysTick's wrap at the fastest core clock (2^24 / 168 MHz = 99.9 ms),
+ * so a timer polled once a turn sees all of it.
+ */
+export const IDLE_STEP_SECONDS = 0.002;
+
 /** ARM exception numbers as QEMU (Unicorn) reports them to an interrupt hook */
 const QEMU_EXCEPTIONS: Record<number, string> = {
   1: 'undefined instruction',
@@ -118,6 +127,13 @@ export class Machine {
   private readonly bus: Bus;
   private outcome: GoOutcome | null = null;
   private wantInput = false;
+  /**
+   * The code waited for input from virtual time `at` and a byte came at `until` (the clock is
+   * already there: the host's timeouts and bytes moved it): the CPU runs its polling loop through
+   * that gap before `byte` is delivered, so its timeouts (a partial frame after 100 ms, the idle
+   * reset) expire as they would on silicon.
+   */
+  private replay: { at: number; until: number; byte: number } | null = null;
   private syncedInstructions = 0;
   private cycleCount = 0;
   private lastNow: number;
@@ -155,7 +171,7 @@ export class Machine {
     const port = ports.find((p) => p.base === line.gpio)!;
     const pinReady = (pin: number): boolean =>
       rcc.enabled(line.gpioEnable.register, line.gpioEnable.mask) && port.pinMode(pin) === MODE.AF && port.pinAf(pin) === line.af;
-    this.usart = new Usart('USART1', line.usart, family.usartLayout, { baud: t.baud, bitsPerByte: t.bitsPerByte }, {
+    this.usart = new Usart('USART1', line.usart, family.usartLayout, { baud: t.baud, bitsPerByte: t.bitsPerByte, byteStream: t.byteStream }, {
       clockHz: () => rcc.busHz(line.bus),
       clockOn: () => rcc.enabled(line.usartEnable.register, line.usartEnable.mask),
       txPinReady: () => pinReady(line.txPin),
@@ -163,6 +179,13 @@ export class Machine {
       emit: (b) => t.emit([b]),
       random: () => t.rng.below(256),
       wantInput: () => {
+        const r = this.replay;
+        if (r && r.until - r.at > 0) {
+          const step = Math.min(IDLE_STEP_SECONDS, r.until - r.at);
+          r.at += step;
+          this.cycleCount += step * this.rcc.coreHz();
+          return; // the code polls on; the byte is not there yet
+        }
         this.wantInput = true;
         this.cpu.stop();
       },
@@ -254,8 +277,14 @@ export class Machine {
     const executed = n - this.syncedInstructions;
     this.syncedInstructions = n;
     const hz = this.rcc.coreHz();
-    const external = this.t.clock.now() - this.lastNow;
     const seconds = (executed * CYCLES_PER_INSTRUCTION) / hz;
+    if (this.replay) {
+      // inside a wait the clock has already passed: the polling loop's instructions are part of it
+      this.replay.at += seconds;
+      this.cycleCount += executed * CYCLES_PER_INSTRUCTION;
+      return;
+    }
+    const external = this.t.clock.now() - this.lastNow;
     this.cycleCount += external * hz + executed * CYCLES_PER_INSTRUCTION;
     this.t.clock.advance(seconds);
     this.stats.computeSeconds += seconds;
@@ -315,9 +344,21 @@ export class Machine {
       pc = this.pc();
       if (this.wantInput) {
         this.wantInput = false;
+        const r = this.replay;
+        if (r) {
+          // the code has lived through the wait: the byte arrives now
+          this.replay = null;
+          if (r.at > t.clock.now()) t.clock.advance(r.at - t.clock.now());
+          this.lastNow = r.at;
+          this.usart.deliver(r.byte);
+          continue;
+        }
+        const waitedFrom = this.lastNow;
+        const wakes = t.wakes;
         const b = await t.input.next();
         if (b === RESET_MARK) return { kind: 'interrupted' };
-        this.usart.deliver(b);
+        if (t.wakes !== wakes && t.wokeAt > waitedFrom) this.replay = { at: waitedFrom, until: t.wokeAt, byte: b };
+        else this.usart.deliver(b);
       } else {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (t.resets !== resetsAtGo) return { kind: 'interrupted' };

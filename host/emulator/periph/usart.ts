@@ -12,7 +12,9 @@ import { lanesOf, mergeLanes } from './bus';
  * bus ignores the write otherwise), UE and TE are set and the TX pin is handed to the USART
  * (alternate-function mode with the right AF, port clock on). The line's format is fixed by the
  * host: 8 data bits + even parity (11 bits a byte: M=1 + PCE=1, PS=0, 1 stop bit) or 8N1 (10
- * bits: M=0, PCE=0), at the host's baud rate. The agent's BRR gives
+ * bits: M=0, PCE=0), at the host's baud rate; on a byte stream without framing (a pty or stdio
+ * served by `poswipe emu`, `UsartLine.byteStream`) there is no parity bit to mismatch, so either
+ * of the two 8-data-bit formats is heard. The agent's BRR gives
  * baud = fCK / USARTDIV (OVER8=0: USARTDIV = BRR; OVER8=1: BRR[15:4] << 4 | BRR[2:0] << 1, baud =
  * 2 fCK / USARTDIV); more than `BAUD_TOLERANCE` off, or a different word format, and the host
  * hears a random byte for every byte sent, and the agent receives every host byte as a random
@@ -24,7 +26,8 @@ import { lanesOf, mergeLanes } from './bus';
  * twice in a row with RXNE clear (no other USART access in between), the agent is in a receive
  * loop, waiting for the host: the model asks
  * the machine for a byte (`wantInput`), which stops the CPU and resumes it once the host has
- * sent one; waiting takes no virtual time. Not modelled: overrun (ORE: bytes wait in the
+ * sent one (the machine lets the core poll through the virtual time the wait lasted before the
+ * byte reaches RDR/DR: cpu/machine.ts, IDLE_STEP_SECONDS). Not modelled: overrun (ORE: bytes wait in the
  * terminal's input queue instead), IDLE, LIN, IrDA, smartcard, DMA, interrupts.
  */
 export type UsartLayout = 'f2' | 'l4';
@@ -83,6 +86,11 @@ export interface UsartLine {
   baud: number;
   /** 11 = 8E1, 10 = 8N1 */
   bitsPerByte: number;
+  /**
+   * a byte stream without framing (pty, stdio): no parity bit on it, so only the 8 data bits of
+   * the USART's word format must fit (8E1 and 8N1 are both heard); the baud rate is still checked
+   */
+  byteStream?: boolean;
 }
 
 export interface UsartWiring {
@@ -162,7 +170,9 @@ export class Usart implements Peripheral {
     const nine = this.layout === 'f2' ? (this.cr1 & F2_CR1_M) !== 0 : (this.cr1 & L4_CR1_M0) !== 0 && (this.cr1 & L4_CR1_M1) === 0;
     const eight = this.layout === 'f2' ? (this.cr1 & F2_CR1_M) === 0 : (this.cr1 & (L4_CR1_M0 | L4_CR1_M1)) === 0;
     const oneStop = ((this.cr2 >>> CR2_STOP_SHIFT) & 3) === 0;
-    const format = this.line.bitsPerByte === 11 ? nine && parity && !odd : eight && !parity;
+    const eightE1 = nine && parity && !odd;
+    const eightN1 = eight && !parity;
+    const format = this.line.byteStream ? eightE1 || eightN1 : this.line.bitsPerByte === 11 ? eightE1 : eightN1;
     const baud = this.agentBaud();
     return format && oneStop && baud > 0 && Math.abs(baud - this.line.baud) / this.line.baud <= BAUD_TOLERANCE;
   }
