@@ -44,6 +44,7 @@ const params = encodeParams({
   rx: 10,
   af: 7,
   idleTimeoutMs: 0,
+  flashSize: 0, // the size register, which QEMU does not map
 });
 
 const noRanges = encodeJob({ ops: { hash: true }, blockSize: 4096, erasedValue: 0xff, pattern: null, erase: [], hash: [], program: [], nonce: Uint8Array.from({ length: 32 }, (_, i) => i) });

@@ -124,6 +124,7 @@ const F407_PARAMS: AgentParams = {
   rx: 10,
   af: 7,
   idleTimeoutMs: 0,
+  flashSize: 0x100000,
 };
 
 // ---- the host side, by hand ----
@@ -421,9 +422,14 @@ test('a reset through RTS while the agent runs stops it: the bootloader answers 
 
 test('a bad parameter block: no HELLO, the agent resets the part into its bootloader', async () => {
   const bad = encodeParams(F407_PARAMS);
-  bad[48] ^= 0xff; // CRC
-  assert.ok(paramsProblem(bad));
-  assert.ok(paramsProblem(encodeParams({ ...F407_PARAMS, af: 16 })), 'an AF over 15 is refused like the agent refuses it');
+  bad[52] ^= 0xff; // CRC
+  assert.ok(paramsProblem(bad, 'stm32f4'));
+  assert.ok(paramsProblem(encodeParams({ ...F407_PARAMS, af: 16 }), 'stm32f4'), 'an AF over 15 is refused like the agent refuses it');
+  assert.equal(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0 }), 'stm32f4'), null, '0: the size register');
+  assert.equal(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x200000 }), 'stm32f4'), null, 'F4: up to 2 MiB');
+  assert.match(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x200000 }), 'stm32f2') ?? '', /flash size/, 'F2: at most 1 MiB');
+  assert.match(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x200000 }), 'stm32l4') ?? '', /flash size/, 'L4: at most 1 MiB');
+  assert.match(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x100000 + 512 }), 'stm32f4') ?? '', /flash size/, 'not whole KiB');
   const { client, terminal } = await started({ params: bad });
   assert.equal(terminal.state, 'bootloader');
   assert.equal(terminal.availableOutput(), 0, 'no HELLO');

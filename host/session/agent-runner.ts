@@ -190,6 +190,8 @@ export class AgentRunner {
       rx: link.rx,
       af: link.af,
       idleTimeoutMs: this.idleTimeoutMs,
+      // the host decides what the agent covers: the board's flash, not the part's size register (which can be wrong)
+      flashSize: this.board.flash.size,
     });
     await this.client.writeMemory(this.header.params, params);
     if (this.config.signature) await this.client.writeMemory(this.header.params + SIGNATURE_BLOCK_OFFSET, encodeSignatureBlock(this.config.signature));
