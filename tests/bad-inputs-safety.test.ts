@@ -244,7 +244,7 @@ for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
   test(`${sig} during the erase: stops after the phase, exit 3, a failure report and an audit row, no certificate`, async () => {
     const t = terminal(`signal-${sig}`, 'stm32f205');
     const certs = `signal-${sig}-certs`;
-    const run = runAsync(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '2000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
+    const run = runAsync(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
     for (let i = 0; i < 600 && !(existsSync(t.log) && /erase sector/.test(readFileSync(t.log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(readFileSync(t.log, 'utf8'), /erase sector/, 'the run reached the erase');
     process.kill(run.pid(), sig);
