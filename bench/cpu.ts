@@ -158,15 +158,16 @@ export interface AgentRun {
   agent: AgentBinary;
 }
 
-/** The agent image and its parameter block in RAM, then Go (on a Machine, to read its statistics). */
-export function startAgent(kind: CpuKind, options: TerminalOptions = {}, edit?: (image: Uint8Array) => void): AgentRun {
+/** The agent image and its parameter block (`params`, else the family's with flash size 0) in RAM, then Go (on a Machine, to read its statistics). */
+export function startAgent(kind: CpuKind, options: TerminalOptions = {}, edit?: (image: Uint8Array) => void, params?: Uint8Array): AgentRun {
   const t = detachedTerminal(BOARD_OF_KIND[kind], options);
   const agent = agentBinary(kind);
   if (!agent) throw new Error(`agent/bin/${kind}.bin or agent/manifest.json missing`);
   const image = agent.image.slice();
   edit?.(image);
   t.ram.set(image, t.ramOffset(agent.load, image.length)!);
-  t.ram.set(parameterBlock(kind, t.baud), t.ramOffset(agent.params, 56)!);
+  const block = params ?? parameterBlock(kind, t.baud);
+  t.ram.set(block, t.ramOffset(agent.params, block.length)!);
   const machine = new Machine(t, familyOf(t.board, kind));
   const running = machine.run(agent.load).finally(() => machine.close());
   const frames = new FrameReader(t);

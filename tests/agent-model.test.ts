@@ -529,6 +529,25 @@ test('HAL status codes: an erase failure is OPERR 0x102; on F4 programming a pro
   assert.deepEqual(onL4.terminal.flash.bytes.subarray(target, target + 8), before.subarray(target, target + 8), 'the failing double word is not programmed');
 });
 
+test('the parameter block\'s flash size bounds hal.* as the agent does: 512 KiB given on a 1 MiB F407, a hash or erase past it is HAL status 1; inside it works', async () => {
+  const half = await started({ params: encodeParams({ ...F407_PARAMS, flashSize: 512 * 1024 }) });
+  assert.equal((await half.link.frame()).type, REPLY.HELLO);
+  await half.link.send(REQ.JOB, 1, job({ ops: { hash: true }, hash: [{ address: 0x08000000 + 512 * 1024 - 4096, size: 4096 }] }));
+  assert.equal(decodeDone((await half.link.until(REPLY.DONE)).at(-1)!.payload).status, 0);
+  await half.link.frame();
+  await half.link.send(REQ.JOB, 2, job({ ops: { hash: true }, hash: [{ address: 0x08080000, size: 4096 }] }));
+  const done = decodeDone((await half.link.until(REPLY.DONE)).at(-1)!.payload);
+  const r = decodeResult(dataOf([await half.link.frame()]));
+  assert.notEqual(done.status, 0);
+  assert.deepEqual([r.halStatus, r.failAddress], [1, 0x08080000]);
+  const sector8 = half.terminal.flash.sectorAt(0x08080000)!;
+  const before = half.terminal.flash.bytes.slice(0x80000, 0x80000 + sector8.size);
+  await half.link.send(REQ.JOB, 3, job({ ops: { erase: true }, erase: [{ address: sector8.address, size: sector8.size }] }));
+  assert.equal(decodeDone((await half.link.until(REPLY.DONE)).at(-1)!.payload).status, 6, 'HAL_ERASE');
+  assert.deepEqual(decodeResult(dataOf([await half.link.frame()])).halStatus, 1);
+  assert.deepEqual(half.terminal.flash.bytes.subarray(0x80000, 0x80000 + sector8.size), before, 'the sector past the given size is untouched');
+});
+
 // ---- the model against the agent's own bytes executed at instruction level ----
 
 /** One fixed conversation with the agent; every frame it sent, as bytes, and the flash afterwards. */
