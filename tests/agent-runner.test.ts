@@ -118,6 +118,8 @@ test('an agent binary whose header names another module is refused before anythi
   const t = new FakeTerminal({ result: () => table(1) }, { load: LOAD, size: image.length, params: PARAMS, kind: 'f4', moduleSha256: moduleSha });
   assert.throws(() => new AgentRunner(new BootloaderClient(t), board, { image, moduleSha256: sha256(Uint8Array.of(1)), baud: 115200 }), SafetyError);
   assert.throws(() => new AgentRunner(new BootloaderClient(t), loadBoard('stm32l476'), { image, moduleSha256: moduleSha, baud: 115200 }), /kind f4, board stm32l476 runs kind l4/);
+  const huge = { ...board, flash: { ...board.flash, size: 4096 * 1024 } };
+  assert.throws(() => new AgentRunner(new BootloaderClient(t), huge, { image, moduleSha256: moduleSha, baud: 115200 }), /4194304 bytes of flash: the f4 agent takes whole KiB up to 2097152/);
   assert.equal(t.ram.size, 0);
 });
 
