@@ -47,18 +47,22 @@ export const BOARD_OF_KIND: Record<CpuKind, string> = { f2: 'stm32f205', f4: 'st
 /** The reset core clock Go leaves (docs/agent.md): HSI 16 MHz on F2/F4, MSI 4 MHz on L4. */
 export const RESET_CLOCK_HZ: Record<CpuKind, number> = { f2: 16_000_000, f4: 16_000_000, l4: 4_000_000 };
 
-/** The 52-byte parameter block (docs/agent.md) for the family's line wiring. */
-export function parameterBlock(kind: CpuKind, baud: number, idleMs = 0): Uint8Array {
+/**
+ * The 56-byte parameter block, version 2 (docs/agent.md) for the family's line wiring, built by
+ * hand (not with the link codec, which it checks). flashSize 0: the agent reads the part's size register.
+ */
+export function parameterBlock(kind: CpuKind, baud: number, idleMs = 0, flashSize = 0): Uint8Array {
   const line = FAMILIES[kind].line;
-  const b = new Uint8Array(52);
+  const b = new Uint8Array(56);
   const v = new DataView(b.buffer);
-  const words = [0x42505750, 1, baud, RESET_CLOCK_HZ[kind], line.usart, line.usartEnable.register, line.usartEnable.mask, line.gpio, line.gpioEnable.register, line.gpioEnable.mask];
+  const words = [0x42505750, 2, baud, RESET_CLOCK_HZ[kind], line.usart, line.usartEnable.register, line.usartEnable.mask, line.gpio, line.gpioEnable.register, line.gpioEnable.mask];
   words.forEach((x, i) => v.setUint32(4 * i, x >>> 0, true));
   b[40] = line.txPin;
   b[41] = line.rxPin;
   b[42] = line.af;
   v.setUint32(44, idleMs, true);
-  v.setUint32(48, crc32(b.subarray(0, 48)), true);
+  v.setUint32(48, flashSize, true);
+  v.setUint32(52, crc32(b.subarray(0, 52)), true);
   return b;
 }
 
@@ -154,15 +158,16 @@ export interface AgentRun {
   agent: AgentBinary;
 }
 
-/** The agent image and its parameter block in RAM, then Go (on a Machine, to read its statistics). */
-export function startAgent(kind: CpuKind, options: TerminalOptions = {}, edit?: (image: Uint8Array) => void): AgentRun {
+/** The agent image and its parameter block (`params`, else the family's with flash size 0) in RAM, then Go (on a Machine, to read its statistics). */
+export function startAgent(kind: CpuKind, options: TerminalOptions = {}, edit?: (image: Uint8Array) => void, params?: Uint8Array): AgentRun {
   const t = detachedTerminal(BOARD_OF_KIND[kind], options);
   const agent = agentBinary(kind);
   if (!agent) throw new Error(`agent/bin/${kind}.bin or agent/manifest.json missing`);
   const image = agent.image.slice();
   edit?.(image);
   t.ram.set(image, t.ramOffset(agent.load, image.length)!);
-  t.ram.set(parameterBlock(kind, t.baud), t.ramOffset(agent.params, 52)!);
+  const block = params ?? parameterBlock(kind, t.baud);
+  t.ram.set(block, t.ramOffset(agent.params, block.length)!);
   const machine = new Machine(t, familyOf(t.board, kind));
   const running = machine.run(agent.load).finally(() => machine.close());
   const frames = new FrameReader(t);

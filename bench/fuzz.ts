@@ -2,9 +2,13 @@
  * `npm run fuzz`: property-based fuzzing (fast-check) of everything that reads bytes poswipe does
  * not control: the AN3155 frame decoders, the bootloader client's handling of answers, the
  * emulator's command parser, the board loader, the erase-image reader, the backup reader and the
- * certificate verifier.
+ * certificate verifier. Then the agent's C parsers (agent/src/link.c: the frame receiver and the
+ * parameter block) under libFuzzer, `agent/fuzz/run.sh <runs>` (clang; skipped with a note when
+ * clang is missing, a failure with POSWIPE_REQUIRE_ALL=1).
  *
- *   node build/bench/fuzz.js [--cases <n>] [--seed <s>] [--target <name>]... [--json]
+ *   node build/bench/fuzz.js [--cases <n>] [--seed <s>] [--target <name>]... [--agent-runs <n>] [--no-agent] [--json]
+ *
+ * `--target agent` names the libFuzzer step alone; other targets given with --target leave it out.
  *
  * Each target draws random and mutated inputs (mutations of real, valid files: bit flips, byte
  * changes, insertions, deletions, truncations, edited JSON fields, re-signed manifests) and checks
@@ -14,7 +18,7 @@
  * The counts of how each case ended are printed per target (so a target that rejects everything
  * at the first byte would show).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -935,11 +939,41 @@ export function formatFuzz(results: TargetResult[]): string {
   return lines.join('\n');
 }
 
+/** libFuzzer executions per agent harness in `npm run fuzz` (at least 1,000,000 per parser) */
+export const AGENT_FUZZ_RUNS = 1_000_000;
+/** the libFuzzer step's name for --target */
+const AGENT_TARGET = 'agent';
+
+export interface AgentFuzzResult {
+  name: string;
+  runs: number;
+  seconds: number;
+  ok: boolean;
+  /** why it did not run (clang missing), or null */
+  skipped: string | null;
+  /** agent/fuzz/run.sh's lines: per harness, runs and time, or the failure */
+  report: string;
+}
+
+/** Runs agent/fuzz/run.sh <runs> (both libFuzzer harnesses); skipped when clang is missing unless POSWIPE_REQUIRE_ALL=1. */
+export function runAgentFuzz(runs: number): AgentFuzzResult {
+  const base = { name: AGENT_TARGET, runs, seconds: 0 };
+  const clang = spawnSync('sh', ['-c', 'command -v clang'], { encoding: 'utf8' }).status === 0;
+  if (!clang && process.env.POSWIPE_REQUIRE_ALL !== '1') return { ...base, ok: true, skipped: 'clang is not installed', report: '' };
+  const t0 = Date.now();
+  const r = spawnSync('sh', [join(packageRoot(), 'agent', 'fuzz', 'run.sh'), String(runs)], { encoding: 'utf8' });
+  const seconds = +((Date.now() - t0) / 1000).toFixed(1);
+  const report = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim();
+  return { ...base, seconds, ok: r.status === 0, skipped: null, report };
+}
+
 async function cli(): Promise<void> {
   const argv = process.argv.slice(2);
   let cases = 100_000;
   let seed = 1;
   let json = false;
+  let agentRuns = AGENT_FUZZ_RUNS;
+  let agent = true;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -947,18 +981,20 @@ async function cli(): Promise<void> {
     else if (a === '--seed') seed = Number(argv[++i]);
     else if (a === '--target') names.push(argv[++i]);
     else if (a === '--json') json = true;
+    else if (a === '--agent-runs') agentRuns = Number(argv[++i]);
+    else if (a === '--no-agent') agent = false;
     else {
-      process.stderr.write(`fuzz: unknown option ${a}\nusage: npm run fuzz -- [--cases <n>] [--seed <s>] [--target <${TARGETS.map((t) => t.name).join('|')}>]... [--json]\n`);
+      process.stderr.write(`fuzz: unknown option ${a}\nusage: npm run fuzz -- [--cases <n>] [--seed <s>] [--target <${[...TARGETS.map((t) => t.name), AGENT_TARGET].join('|')}>]... [--agent-runs <n>] [--no-agent] [--json]\n`);
       process.exitCode = 2;
       return;
     }
   }
-  if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed)) {
-    process.stderr.write('fuzz: --cases and --seed take integers\n');
+  if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed) || !Number.isInteger(agentRuns) || agentRuns < 1) {
+    process.stderr.write('fuzz: --cases, --seed and --agent-runs take integers\n');
     process.exitCode = 2;
     return;
   }
-  const unknown = names.filter((n) => !TARGETS.some((t) => t.name === n));
+  const unknown = names.filter((n) => n !== AGENT_TARGET && !TARGETS.some((t) => t.name === n));
   if (unknown.length) {
     process.stderr.write(`fuzz: unknown target(s) ${unknown.join(', ')}\n`);
     process.exitCode = 2;
@@ -973,10 +1009,23 @@ async function cli(): Promise<void> {
     process.stderr.write(`fuzz: ${t.name}: ${r.ok ? 'ok' : 'FAILED'}, ${r.cases} cases in ${r.seconds} s\n`);
   }
   cleanupFuzz();
+  let agentResult: AgentFuzzResult | null = null;
+  if (agent && (!names.length || names.includes(AGENT_TARGET))) {
+    process.stderr.write(`fuzz: ${AGENT_TARGET}: ${agentRuns} libFuzzer runs per harness (agent/fuzz/run.sh): the agent's frame receiver and parameter block parser\n`);
+    agentResult = runAgentFuzz(agentRuns);
+    process.stderr.write(`fuzz: ${AGENT_TARGET}: ${agentResult.skipped ? `skipped (${agentResult.skipped})` : `${agentResult.ok ? 'ok' : 'FAILED'} in ${agentResult.seconds} s`}\n`);
+  }
   const total = +((Date.now() - t0) / 1000).toFixed(1);
-  if (json) process.stdout.write(JSON.stringify({ seed, casesPerTarget: cases, seconds: total, ok: results.every((r) => r.ok), targets: results }, null, 2) + '\n');
-  else process.stdout.write(`poswipe fuzz: seed ${seed}, ${cases} cases per target, ${total} s\n${formatFuzz(results)}\n`);
-  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+  const ok = results.every((r) => r.ok) && (agentResult?.ok ?? true);
+  if (json) process.stdout.write(JSON.stringify({ seed, casesPerTarget: cases, seconds: total, ok, targets: results, agent: agentResult }, null, 2) + '\n');
+  else {
+    process.stdout.write(`poswipe fuzz: seed ${seed}, ${cases} cases per target, ${total} s\n${formatFuzz(results)}\n`);
+    if (agentResult) {
+      const head = `agent (libFuzzer, ${agentResult.runs} runs per harness): ${agentResult.skipped ? `skipped: ${agentResult.skipped}` : agentResult.ok ? `ok, ${agentResult.seconds} s` : 'FAILED'}`;
+      process.stdout.write(`${head}\n${agentResult.report.split('\n').filter(Boolean).map((l) => `    ${l}`).join('\n')}\n`);
+    }
+  }
+  process.exitCode = ok ? 0 : 1;
 }
 
 if (require.main === module) void cli();

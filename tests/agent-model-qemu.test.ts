@@ -5,8 +5,11 @@
  *
  * QEMU models no flash interface, RCC or system memory, so only what needs none of them is
  * compared: HELLO, STATUS, READ, ERROR answers, the receiver's re-hunt, a JOB with no ranges
- * (the engine runs end to end), its repeat, a CLOCK refusal and RESET. Flash work is compared
- * at instruction level (tests/agent-model.test.ts). QEMU clocks the core at 168 MHz whatever
+ * (the engine runs end to end), its repeat, a CLOCK refusal and RESET; and, with a parameter
+ * block that gives the flash size (so the size register QEMU does not map is never read) and
+ * the same 1 MiB flash image on both, a hash job (PROGRESS, DONE, the digests in DATA) and a
+ * READ of its table. Erase and program are compared at instruction level
+ * (tests/agent-model.test.ts). QEMU clocks the core at 168 MHz whatever
  * RCC says, so both get a parameter block that says 168 MHz.
  */
 import { test } from 'node:test';
@@ -20,7 +23,7 @@ import { agentOfKind, loadAgentManifest } from '../host/agent/manifest';
 import { encodeJob } from '../host/engine/abi';
 import { FrameParser, REQ, encodeClock, encodeFrame, encodeParams, encodeRead, type Frame } from '../host/protocol/link';
 import { BootloaderClient } from '../host/protocol/client';
-import { ROOT, emulated } from './helpers';
+import { ROOT, emulated, toolSkip } from './helpers';
 
 const QEMU_CORE_HZ = 168_000_000;
 
@@ -29,9 +32,9 @@ function hasQemu(): boolean {
 }
 
 const committed = existsSync(path.join(ROOT, 'agent', 'manifest.json'));
-const skip = !committed ? 'the agent binaries are not committed (agent/manifest.json)' : !hasQemu() ? 'qemu-system-arm is not installed' : false;
+const skip = !committed ? 'the agent binaries are not committed (agent/manifest.json)' : toolSkip(hasQemu() ? false : 'qemu-system-arm is not installed');
 
-const params = encodeParams({
+const lineParams = {
   baud: 115200,
   coreClockHz: QEMU_CORE_HZ,
   usart: 0x40011000,
@@ -44,7 +47,10 @@ const params = encodeParams({
   rx: 10,
   af: 7,
   idleTimeoutMs: 0,
-});
+};
+const params = encodeParams({ ...lineParams, flashSize: 0 }); // the size register, which QEMU does not map: no flash reads
+const FLASH_SIZE = 1024 * 1024; // the F405 QEMU models and the F407 board
+const flashParams = encodeParams({ ...lineParams, flashSize: FLASH_SIZE }); // the board's 1 MiB: hal.read never touches the size register
 
 const noRanges = encodeJob({ ops: { hash: true }, blockSize: 4096, erasedValue: 0xff, pattern: null, erase: [], hash: [], program: [], nonce: Uint8Array.from({ length: 32 }, (_, i) => i) });
 const inner = encodeFrame(REQ.READ, 10, encodeRead(8, 4));
@@ -70,29 +76,63 @@ const SCRIPT: { send: Uint8Array; frames: number }[] = [
   { send: encodeFrame(REQ.RESET, 15), frames: 1 }, // OK
 ];
 
+/** a hash job over 256 KiB (64 blocks: one PROGRESS, a 2,096-byte result table in 3 DATA frames), then a READ of the table */
+const HASH_SCRIPT: { send: Uint8Array; frames: number }[] = [
+  { send: new Uint8Array(0), frames: 1 },
+  {
+    send: encodeFrame(REQ.JOB, 1, encodeJob({ ops: { hash: true }, blockSize: 4096, erasedValue: 0xff, pattern: null, erase: [], hash: [{ address: 0x08000000 + 0x40000, size: 0x40000 }], program: [], nonce: Uint8Array.from({ length: 32 }, (_, i) => 255 - i) })),
+    frames: 6,
+  },
+  { send: encodeFrame(REQ.READ, 2, encodeRead(40, 64)), frames: 1 },
+  { send: encodeFrame(REQ.RESET, 3), frames: 1 },
+];
+
+/** 1 MiB of xorshift32 content with the vector table {SP, entry | 1} QEMU boots from at the start */
+function flashImage(vectors: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FLASH_SIZE);
+  const v = new DataView(out.buffer);
+  let x = 0x1234567;
+  for (let i = 0; i < out.length; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    v.setUint32(i, x >>> 0, true);
+  }
+  out.set(vectors, 0);
+  return out;
+}
+
 const hex = (f: Frame): string => Buffer.from(encodeFrame(f.type, f.seq, f.payload)).toString('hex');
 
 /** Runs SCRIPT over a byte stream; `read` yields the next frame or throws on timeout. */
-async function play(send: (b: Uint8Array) => Promise<void>, read: () => Promise<Frame>): Promise<string[]> {
+async function play(script: typeof SCRIPT, send: (b: Uint8Array) => Promise<void>, read: () => Promise<Frame>): Promise<string[]> {
   const out: string[] = [];
-  for (const step of SCRIPT) {
+  for (const step of script) {
     if (step.send.length) await send(step.send);
     for (let i = 0; i < step.frames; i++) out.push(hex(await read()));
   }
   return out;
 }
 
-async function onModel(): Promise<string[]> {
+interface Scenario {
+  script: typeof SCRIPT;
+  params: Uint8Array;
+  /** the flash both start with; absent: the model's default image and QEMU's flash empty but for the vector table */
+  flash?: Uint8Array;
+}
+
+async function onModel(sc: Scenario): Promise<string[]> {
   const agent = agentOfKind(loadAgentManifest(), 'f4');
-  const { transport } = emulated('stm32f407', { emulation: 'model' });
+  const { transport } = emulated('stm32f407', { emulation: 'model', ...(sc.flash ? { image: sc.flash } : {}) });
   const client = new BootloaderClient(transport);
   await client.sync();
   await client.writeMemory(agent.load, agent.bytes);
-  await client.writeMemory(agent.params, params);
+  await client.writeMemory(agent.params, sc.params);
   await client.go(agent.load);
   const parser = new FrameParser();
   const pending: Frame[] = [];
   return play(
+    sc.script,
     (b) => transport.write(b),
     async () => {
       while (!pending.length) pending.push(...parser.push(await transport.read(1, 1000)));
@@ -101,7 +141,7 @@ async function onModel(): Promise<string[]> {
   );
 }
 
-async function onQemu(): Promise<string[]> {
+async function onQemu(sc: Scenario): Promise<string[]> {
   const agent = agentOfKind(loadAgentManifest(), 'f4');
   const dir = mkdtempSync(path.join(tmpdir(), 'poswipe-qemu-'));
   const vectors = path.join(dir, 'vectors.bin');
@@ -111,9 +151,10 @@ async function onQemu(): Promise<string[]> {
     b.writeUInt32LE(x >>> 0);
     return b;
   };
-  writeFileSync(vectors, Buffer.concat([word(sp), word(agent.entry)])); // what Go does: SP from word 0, PC from word 1
+  const table = Buffer.concat([word(sp), word(agent.entry)]); // what Go does: SP from word 0, PC from word 1
+  writeFileSync(vectors, sc.flash ?? table);
   writeFileSync(path.join(dir, 'agent.bin'), agent.bytes);
-  writeFileSync(path.join(dir, 'params.bin'), params);
+  writeFileSync(path.join(dir, 'params.bin'), sc.params);
   const port = 4600 + (process.pid % 1000);
   const qemu = spawn(
     'qemu-system-arm',
@@ -143,6 +184,7 @@ async function onQemu(): Promise<string[]> {
       wake?.();
     });
     const frames = await play(
+      sc.script,
       (b) => new Promise<void>((resolve) => sock!.write(b, () => resolve())),
       async () => {
         const deadline = Date.now() + 5000;
@@ -164,8 +206,21 @@ async function onQemu(): Promise<string[]> {
 }
 
 test('the model and the f4 agent on QEMU answer the same requests with the same frames, byte for byte', { skip, timeout: 60_000 }, async () => {
-  const qemu = await onQemu();
-  const model = await onModel();
+  const qemu = await onQemu({ script: SCRIPT, params });
+  const model = await onModel({ script: SCRIPT, params });
+  assert.equal(model.length, qemu.length);
+  model.forEach((f, i) => assert.equal(f, qemu[i], `frame ${i}`));
+});
+
+test('QEMU has no flash controller (no erase here): a hash job over 256 KiB of the same flash image gives the same frames (PROGRESS, DONE, DATA with the digests) from the model and the f4 agent on QEMU', { skip, timeout: 60_000 }, async () => {
+  const agent = agentOfKind(loadAgentManifest(), 'f4');
+  const v = new DataView(agent.bytes.buffer, agent.bytes.byteOffset);
+  const vectors = new Uint8Array(8);
+  new DataView(vectors.buffer).setUint32(0, v.getUint32(0, true), true);
+  new DataView(vectors.buffer).setUint32(4, agent.entry, true);
+  const flash = flashImage(vectors);
+  const qemu = await onQemu({ script: HASH_SCRIPT, params: flashParams, flash });
+  const model = await onModel({ script: HASH_SCRIPT, params: flashParams, flash });
   assert.equal(model.length, qemu.length);
   model.forEach((f, i) => assert.equal(f, qemu[i], `frame ${i}`));
 });

@@ -124,6 +124,7 @@ const F407_PARAMS: AgentParams = {
   rx: 10,
   af: 7,
   idleTimeoutMs: 0,
+  flashSize: 0x100000,
 };
 
 // ---- the host side, by hand ----
@@ -425,9 +426,14 @@ test('a reset through RTS while the agent runs stops it: the bootloader answers 
 
 test('a bad parameter block: no HELLO, the agent resets the part into its bootloader', async () => {
   const bad = encodeParams(F407_PARAMS);
-  bad[48] ^= 0xff; // CRC
-  assert.ok(paramsProblem(bad));
-  assert.ok(paramsProblem(encodeParams({ ...F407_PARAMS, af: 16 })), 'an AF over 15 is refused like the agent refuses it');
+  bad[52] ^= 0xff; // CRC
+  assert.ok(paramsProblem(bad, 'stm32f4'));
+  assert.ok(paramsProblem(encodeParams({ ...F407_PARAMS, af: 16 }), 'stm32f4'), 'an AF over 15 is refused like the agent refuses it');
+  assert.equal(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0 }), 'stm32f4'), null, '0: the size register');
+  assert.equal(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x200000 }), 'stm32f4'), null, 'F4: up to 2 MiB');
+  assert.match(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x200000 }), 'stm32f2') ?? '', /flash size/, 'F2: at most 1 MiB');
+  assert.match(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x200000 }), 'stm32l4') ?? '', /flash size/, 'L4: at most 1 MiB');
+  assert.match(paramsProblem(encodeParams({ ...F407_PARAMS, flashSize: 0x100000 + 512 }), 'stm32f4') ?? '', /flash size/, 'not whole KiB');
   const { client, terminal } = await started({ params: bad });
   assert.equal(terminal.state, 'bootloader');
   assert.equal(terminal.availableOutput(), 0, 'no HELLO');
@@ -525,6 +531,25 @@ test('HAL status codes: an erase failure is OPERR 0x102; on F4 programming a pro
   const l4r = decodeResult(dataOf([await onL4.link.frame()]));
   assert.deepEqual([l4r.halStatus, l4r.failAddress], [0x108, 0x08000000 + target]);
   assert.deepEqual(onL4.terminal.flash.bytes.subarray(target, target + 8), before.subarray(target, target + 8), 'the failing double word is not programmed');
+});
+
+test('the parameter block\'s flash size bounds hal.* as the agent does: 512 KiB given on a 1 MiB F407, a hash or erase past it is HAL status 1; inside it works', async () => {
+  const half = await started({ params: encodeParams({ ...F407_PARAMS, flashSize: 512 * 1024 }) });
+  assert.equal((await half.link.frame()).type, REPLY.HELLO);
+  await half.link.send(REQ.JOB, 1, job({ ops: { hash: true }, hash: [{ address: 0x08000000 + 512 * 1024 - 4096, size: 4096 }] }));
+  assert.equal(decodeDone((await half.link.until(REPLY.DONE)).at(-1)!.payload).status, 0);
+  await half.link.frame();
+  await half.link.send(REQ.JOB, 2, job({ ops: { hash: true }, hash: [{ address: 0x08080000, size: 4096 }] }));
+  const done = decodeDone((await half.link.until(REPLY.DONE)).at(-1)!.payload);
+  const r = decodeResult(dataOf([await half.link.frame()]));
+  assert.notEqual(done.status, 0);
+  assert.deepEqual([r.halStatus, r.failAddress], [1, 0x08080000]);
+  const sector8 = half.terminal.flash.sectorAt(0x08080000)!;
+  const before = half.terminal.flash.bytes.slice(0x80000, 0x80000 + sector8.size);
+  await half.link.send(REQ.JOB, 3, job({ ops: { erase: true }, erase: [{ address: sector8.address, size: sector8.size }] }));
+  assert.equal(decodeDone((await half.link.until(REPLY.DONE)).at(-1)!.payload).status, 6, 'HAL_ERASE');
+  assert.deepEqual(decodeResult(dataOf([await half.link.frame()])).halStatus, 1);
+  assert.deepEqual(half.terminal.flash.bytes.subarray(0x80000, 0x80000 + sector8.size), before, 'the sector past the given size is untouched');
 });
 
 // ---- the model against the agent's own bytes executed at instruction level ----

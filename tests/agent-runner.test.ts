@@ -50,8 +50,8 @@ test('upload: exactly the binary at its link address, then the parameter block f
   const r = await run(runner, events);
   assert.deepEqual([...t.readRam(LOAD, image.length)], [...image]);
   const written = [...t.ram.keys()].sort((a, b) => a - b);
-  assert.deepEqual(written, [...Array.from({ length: image.length }, (_, i) => LOAD + i), ...Array.from({ length: 52 }, (_, i) => PARAMS + i)], 'exactly the image and the parameter block');
-  assert.deepEqual(t.params, { baud: 115200, coreClockHz: 16e6, usart: 0x40011000, usartClockRegister: 0x40023844, usartClockMask: 0x10, gpio: 0x40020000, gpioClockRegister: 0x40023830, gpioClockMask: 0x1, tx: 9, rx: 10, af: 7, idleTimeoutMs: 60000 });
+  assert.deepEqual(written, [...Array.from({ length: image.length }, (_, i) => LOAD + i), ...Array.from({ length: 56 }, (_, i) => PARAMS + i)], 'exactly the image and the parameter block');
+  assert.deepEqual(t.params, { baud: 115200, coreClockHz: 16e6, usart: 0x40011000, usartClockRegister: 0x40023844, usartClockMask: 0x10, gpio: 0x40020000, gpioClockRegister: 0x40023830, gpioClockMask: 0x1, tx: 9, rx: 10, af: 7, idleTimeoutMs: 60000, flashSize: 0x100000 }, 'the board\'s flash size, not the size register\'s');
   assert.equal(t.ram.has(PARAMS + 64), false, 'no signature block for an unsigned session');
   assert.equal(r.blockCount, 100);
   assert.deepEqual([...r.digests[99]], [...createHash('sha256').update('99').digest()]);
@@ -118,6 +118,8 @@ test('an agent binary whose header names another module is refused before anythi
   const t = new FakeTerminal({ result: () => table(1) }, { load: LOAD, size: image.length, params: PARAMS, kind: 'f4', moduleSha256: moduleSha });
   assert.throws(() => new AgentRunner(new BootloaderClient(t), board, { image, moduleSha256: sha256(Uint8Array.of(1)), baud: 115200 }), SafetyError);
   assert.throws(() => new AgentRunner(new BootloaderClient(t), loadBoard('stm32l476'), { image, moduleSha256: moduleSha, baud: 115200 }), /kind f4, board stm32l476 runs kind l4/);
+  const huge = { ...board, flash: { ...board.flash, size: 4096 * 1024 } };
+  assert.throws(() => new AgentRunner(new BootloaderClient(t), huge, { image, moduleSha256: moduleSha, baud: 115200 }), /4194304 bytes of flash: the f4 agent takes whole KiB up to 2097152/);
   assert.equal(t.ram.size, 0);
 });
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { CpuRunner } from '../host/emulator/cpu/machine';
 import { parseFaults } from '../host/emulator/faults';
-import { agentBinary, crc32, digestsOf, expectedDigests, frame, jobBytes, runJob, startAgent } from '../bench/cpu';
+import { agentBinary, crc32, digestsOf, expectedDigests, frame, jobBytes, parameterBlock, runJob, startAgent } from '../bench/cpu';
+import { decodeResult } from '../host/engine/abi';
 
 /**
  * The real agent (agent/bin/<kind>.bin, docs/agent.md) on the instruction-level terminal: the
@@ -45,6 +46,29 @@ test('agent f4: HELLO, a hash-only job over 1 MiB, an erase job, digests match n
   const ok = await frames.next();
   assert.equal(ok.type, 0x87);
   assert.deepEqual(await running, { kind: 'reset', why: 'SYSRESETREQ' });
+});
+
+test('agent f4: the parameter block\'s flash size bounds hal.read (512 KiB given on a 1 MiB part: a hash past it is HAL status 1 at its address); a size not whole KiB or over 2 MiB resets the part', { skip, timeout: 60_000 }, async () => {
+  const run = startAgent('f4', {}, undefined, parameterBlock('f4', 115200, 0, 512 * 1024));
+  assert.equal((await run.frames.next()).type, 0x81);
+  const nonce = createHash('sha256').update('flash size').digest();
+  const inside: Array<[number, number]> = [[0x08000000 + 512 * 1024 - 4096, 4096]];
+  const ok = await runJob(run, 1, jobBytes({ ops: 4, erase: [], hash: inside, nonce, blockSize: 4096 }));
+  assert.equal(ok.status, 0);
+  assert.deepEqual(digestsOf(ok.table), expectedDigests(run.t, nonce, inside, 4096));
+  const past = await runJob(run, 2, jobBytes({ ops: 4, erase: [], hash: [[0x08000000 + 512 * 1024, 4096]], nonce, blockSize: 4096 }));
+  const r = decodeResult(past.table);
+  assert.notEqual(r.status, 0, 'a read past the given size fails');
+  assert.equal(r.halStatus, 1, 'HAL_NOT_A_SECTOR');
+  assert.equal(r.failAddress, 0x08080000);
+  run.t.receive(frame(0x05, 3, new Uint8Array(0)));
+  assert.equal((await run.frames.next()).type, 0x87);
+  await run.running;
+
+  for (const bad of [512 * 1024 + 512, 2048 * 1024 + 1024]) {
+    const refused = startAgent('f4', {}, undefined, parameterBlock('f4', 115200, 0, bad));
+    assert.deepEqual(await refused.running, { kind: 'reset', why: 'SYSRESETREQ' }, `flash size ${bad}: a bad block resets at once`);
+  }
 });
 
 /** the first frame, which must be HELLO */

@@ -16,6 +16,7 @@ import {
   REPLY,
   REQ,
   crc32,
+  PARAMS_SIZE,
   decodeParams,
   encodeAccept,
   encodeData,
@@ -285,7 +286,7 @@ export class FakeTerminal implements Transport {
 
   private startAgent(addr: number): void {
     this.log.push(`go 0x${addr.toString(16)}`);
-    this.params = decodeParams(this.readRam(this.image.params, 52));
+    this.params = decodeParams(this.readRam(this.image.params, PARAMS_SIZE));
     if (!this.params) {
       this.log.push('bad parameter block: reset');
       this.synced = false;

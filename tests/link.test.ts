@@ -134,13 +134,14 @@ test('payloads round-trip', () => {
   assert.equal(decodeSignatureBlock(new Uint8Array(72)), null);
 });
 
-test('parameter block: 52 bytes with its CRC; a flipped bit makes it invalid', () => {
-  const params: AgentParams = { baud: 115200, coreClockHz: 16e6, usart: 0x40011000, usartClockRegister: 0x40023844, usartClockMask: 0x10, gpio: 0x40020000, gpioClockRegister: 0x40023830, gpioClockMask: 1, tx: 9, rx: 10, af: 7, idleTimeoutMs: 60000 };
+test('parameter block: 56 bytes (version 2, with the flash size) and its CRC; a flipped bit makes it invalid', () => {
+  const params: AgentParams = { baud: 115200, coreClockHz: 16e6, usart: 0x40011000, usartClockRegister: 0x40023844, usartClockMask: 0x10, gpio: 0x40020000, gpioClockRegister: 0x40023830, gpioClockMask: 1, tx: 9, rx: 10, af: 7, idleTimeoutMs: 60000, flashSize: 0x100000 };
   const b = encodeParams(params);
-  assert.equal(b.length, 52);
+  assert.equal(b.length, 56);
+  assert.equal(new DataView(b.buffer).getUint32(48, true), 0x100000, 'the flash size at offset 48');
   assert.deepEqual(decodeParams(b), params);
   fc.assert(
-    fc.property(fc.nat(52 * 8 - 1), (bit) => {
+    fc.property(fc.nat(56 * 8 - 1), (bit) => {
       const c = b.slice();
       c[bit >> 3] ^= 1 << (bit & 7);
       assert.equal(decodeParams(c), null);

@@ -17,5 +17,5 @@ for h in fuzz_link fuzz_params; do
     echo "$h: FAILED (log: $out/$h.log)" >&2
     exit 1
   }
-  echo "$h: $runs runs in $(( $(date +%s) - start )) s ($(grep -E '^(Done|#[0-9]+)' "$out/$h.log" | tail -1))"
+  echo "$h: $runs runs in $(( $(date +%s) - start )) s ($(grep -aE '^(Done|#[0-9]+)' "$out/$h.log" | tail -1))"
 done

@@ -303,7 +303,8 @@ static void start_rx(void) {
 
 void agent_main(uint32_t image_crc) {
   image_crc_at_reset = image_crc;
-  if (params_parse(__params, &params) != PARAMS_OK) system_reset();
+  if (params_parse(__params, flash_max_size(), &params) != PARAMS_OK) system_reset();
+  flash_set_size(params.flash_size);
   clocks.core_hz = clocks.apb1_hz = clocks.apb2_hz = params.core_clock_hz;
   timer_init(params.core_clock_hz);
   usart_init(&params);

@@ -14,7 +14,13 @@
 
 #define FLASH_BASE_ADDRESS 0x08000000u
 
-/* bytes of main flash (from the flash size register) */
+/* the family's largest main flash in bytes: F2 1 MiB, F4 2 MiB, L4 1 MiB */
+uint32_t flash_max_size(void);
+/* the parameter block's flash size (bytes, a multiple of 1 KiB, at most flash_max_size());
+ * 0 = use the part's flash size register */
+void flash_set_size(uint32_t bytes);
+/* bytes of main flash hal.read/erase/program may touch: the parameter block's size, else the
+ * flash size register, either bounded to flash_max_size() */
 uint32_t flash_size(void);
 /* erase the one sector/page that starts at addr and has size bytes */
 uint32_t flash_erase(uint32_t addr, uint32_t size);

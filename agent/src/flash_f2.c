@@ -59,6 +59,12 @@
 #define FLASH_SIZE_REG 0x1FFF7A22u
 #define KIB 1024u
 #define F4_DUAL_BANK_SIZE (2048u * KIB) /* 2 MiB parts: two banks of 1 MiB */
+/* the largest main flash of the family (RM0090: STM32F42x/43x 2 MiB; RM0033: STM32F2 1 MiB) */
+#if defined(AGENT_KIND_F4)
+#define FAMILY_MAX_SIZE (2048u * KIB)
+#else
+#define FAMILY_MAX_SIZE (1024u * KIB)
+#endif
 
 /* sector layout of one bank: 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB (RM0090 §3.3, flash module organization) */
 #define SECTORS_PER_BANK 12u
@@ -74,7 +80,16 @@
 #define PROGRAM_MAX_US_WORD (100u * 2u)
 #define PROGRAM_UNIT 4u
 
-uint32_t flash_size(void) { return (uint32_t)REG16(FLASH_SIZE_REG) * KIB; }
+static uint32_t size_from_params; /* 0 = read FLASH_SIZE_REG */
+
+uint32_t flash_max_size(void) { return FAMILY_MAX_SIZE; }
+
+void flash_set_size(uint32_t bytes) { size_from_params = bytes; }
+
+uint32_t flash_size(void) {
+  uint32_t total = size_from_params != 0u ? size_from_params : (uint32_t)REG16(FLASH_SIZE_REG) * KIB;
+  return total < FAMILY_MAX_SIZE ? total : FAMILY_MAX_SIZE;
+}
 
 static uint32_t sector_size(uint32_t index) {
   if (index < SMALL_SECTORS) return SMALL_SECTOR;

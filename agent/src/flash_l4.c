@@ -61,13 +61,24 @@
 #define KIB 1024u
 #define PAGE_SIZE (2u * KIB)
 #define DUAL_BANK_ALWAYS (1024u * KIB)
+/* the largest main flash of the family (RM0351: STM32L4x5/L4x6 1 MiB) */
+#define FAMILY_MAX_SIZE (1024u * KIB)
 
 /* datasheet maximum times (2 KiB page erase 24.5 ms, 64-bit program 91 us), x2 */
 #define ERASE_MAX_US_PAGE (24500u * 2u)
 #define PROGRAM_MAX_US_DOUBLE_WORD (91u * 2u)
 #define PROGRAM_UNIT 8u
 
-uint32_t flash_size(void) { return (uint32_t)REG16(FLASH_SIZE_REG) * KIB; }
+static uint32_t size_from_params; /* 0 = read FLASH_SIZE_REG */
+
+uint32_t flash_max_size(void) { return FAMILY_MAX_SIZE; }
+
+void flash_set_size(uint32_t bytes) { size_from_params = bytes; }
+
+uint32_t flash_size(void) {
+  uint32_t total = size_from_params != 0u ? size_from_params : (uint32_t)REG16(FLASH_SIZE_REG) * KIB;
+  return total < FAMILY_MAX_SIZE ? total : FAMILY_MAX_SIZE;
+}
 
 static uint32_t wait_not_busy(uint32_t timeout_us) {
   uint64_t deadline = timer_poll() + timeout_us;

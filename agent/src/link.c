@@ -141,11 +141,12 @@ bool link_rx_next(link_rx_t *rx, link_frame_t *frame) {
 #define PB_RX 41u
 #define PB_AF 42u
 #define PB_IDLE_MS 44u
-#define PB_CRC 48u
+#define PB_FLASH_SIZE 48u
+#define PB_CRC 52u
 #define PIN_MAX 15u
 #define AF_MAX 15u
 
-params_status_t params_parse(const uint8_t block[PARAMS_SIZE], agent_params_t *out) {
+params_status_t params_parse(const uint8_t block[PARAMS_SIZE], uint32_t flash_max, agent_params_t *out) {
   if (le32(block + PB_MAGIC) != PARAMS_MAGIC) return PARAMS_BAD_MAGIC;
   if (le32(block + PB_VERSION) != PARAMS_VERSION) return PARAMS_BAD_VERSION;
   if (le32(block + PB_CRC) != crc32(block, PB_CRC)) return PARAMS_BAD_CRC;
@@ -162,11 +163,13 @@ params_status_t params_parse(const uint8_t block[PARAMS_SIZE], agent_params_t *o
       .rx_pin = block[PB_RX],
       .af = block[PB_AF],
       .idle_timeout_ms = le32(block + PB_IDLE_MS),
+      .flash_size = le32(block + PB_FLASH_SIZE),
   };
   if (p.tx_pin > PIN_MAX || p.rx_pin > PIN_MAX || p.af > AF_MAX) return PARAMS_BAD_VALUE;
   if (p.baud == 0 || p.core_clock_hz == 0 || p.core_clock_hz > PARAMS_MAX_CLOCK_HZ) return PARAMS_BAD_VALUE;
   uint32_t brr = usart_brr(p.core_clock_hz, p.baud);
   if (brr < USART_BRR_MIN || brr > USART_BRR_MAX) return PARAMS_BAD_VALUE;
+  if (p.flash_size % PARAMS_FLASH_UNIT != 0u || p.flash_size > flash_max) return PARAMS_BAD_VALUE;
   *out = p;
   return PARAMS_OK;
 }

@@ -156,12 +156,13 @@ void link_rx_reset(link_rx_t *rx);
 static inline bool link_rx_partial(const link_rx_t *rx) { return rx->in_frame || rx->n > 0; }
 
 /* ---- the parameter block (docs/agent.md, "Parameter block") ---- */
-#define PARAMS_SIZE 52u
+#define PARAMS_SIZE 56u
 #define PARAMS_MAGIC 0x42505750u /* "PWPB" */
-#define PARAMS_VERSION 1u
+#define PARAMS_VERSION 2u
 #define PARAMS_MAX_CLOCK_HZ 480000000u
 #define USART_BRR_MIN 16u     /* BRR below 16 is not allowed with oversampling by 16 */
 #define USART_BRR_MAX 0xFFFFu
+#define PARAMS_FLASH_UNIT 1024u /* the flash size is given in whole KiB, as the size register counts */
 
 typedef struct {
   uint32_t baud;
@@ -176,6 +177,7 @@ typedef struct {
   uint8_t rx_pin;
   uint8_t af;
   uint32_t idle_timeout_ms;
+  uint32_t flash_size; /* bytes hal.read/erase/program may touch; 0 = the part's flash size register */
 } agent_params_t;
 
 typedef enum {
@@ -183,10 +185,13 @@ typedef enum {
   PARAMS_BAD_MAGIC,
   PARAMS_BAD_VERSION,
   PARAMS_BAD_CRC,
-  PARAMS_BAD_VALUE, /* a pin or AF over 15, a zero baud rate or clock, BRR out of its 16 bits */
+  PARAMS_BAD_VALUE, /* a pin or AF over 15, a zero baud rate or clock, BRR out of its 16 bits,
+                     * a flash size that is not whole KiB or is over the family's maximum */
 } params_status_t;
 
-params_status_t params_parse(const uint8_t block[PARAMS_SIZE], agent_params_t *out);
+/* flash_max: the family's largest main flash in bytes (flash_max_size()); the block's flash size
+ * must not exceed it */
+params_status_t params_parse(const uint8_t block[PARAMS_SIZE], uint32_t flash_max, agent_params_t *out);
 /* BRR for oversampling by 16: round(clock / baud) */
 static inline uint32_t usart_brr(uint32_t clock_hz, uint32_t baud) {
   return (clock_hz + baud / 2u) / baud; /* clock_hz <= PARAMS_MAX_CLOCK_HZ: no overflow */

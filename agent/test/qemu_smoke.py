@@ -33,10 +33,11 @@ assert magic == 0x47415750 and size == len(image), 'not an agent image'
 
 
 def params_block():
-    body = struct.pack('<10I', 0x42505750, 1, 115200, QEMU_CORE_HZ,
+    body = struct.pack('<10I', 0x42505750, 2, 115200, QEMU_CORE_HZ,
                        0x40011000, 0x40023844, 1 << 4,     # USART1, RCC_APB2ENR.USART1EN
                        0x40020000, 0x40023830, 1 << 0)     # GPIOA, RCC_AHB1ENR.GPIOAEN
     body += bytes([9, 10, 7, 0]) + struct.pack('<I', 0)   # PA9 TX, PA10 RX, AF7; no idle timeout
+    body += struct.pack('<I', 0)                          # flash size: the part's size register
     return body + struct.pack('<I', zlib.crc32(body))
 
 

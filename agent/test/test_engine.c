@@ -26,6 +26,8 @@ static uint32_t erased[8][2];
 static int erase_calls;
 static uint32_t erase_status;
 uint32_t flash_size(void) { return 0x100000u; }
+uint32_t flash_max_size(void) { return 0x100000u; }
+void flash_set_size(uint32_t bytes) { (void)bytes; }
 uint32_t flash_erase(uint32_t addr, uint32_t size) {
   if (erase_calls < 8) {
     erased[erase_calls][0] = addr;

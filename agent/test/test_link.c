@@ -152,6 +152,8 @@ static void test_frames(void) {
   CHECK(feed(&rx, out, n, got, 4) == 1);
 }
 
+#define F4_MAX (2048u * 1024u)
+
 static void make_params(uint8_t b[PARAMS_SIZE]) {
   memset(b, 0, PARAMS_SIZE);
   put_le32(b + 0, PARAMS_MAGIC);
@@ -168,42 +170,68 @@ static void make_params(uint8_t b[PARAMS_SIZE]) {
   b[41] = 10;
   b[42] = 7;
   put_le32(b + 44, 30000);
-  put_le32(b + 48, crc32(b, 48));
+  put_le32(b + 48, 1024u * 1024u);
+  put_le32(b + 52, crc32(b, 52));
 }
 
 static void test_params(void) {
   uint8_t b[PARAMS_SIZE];
   agent_params_t p;
   make_params(b);
-  CHECK(params_parse(b, &p) == PARAMS_OK);
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_OK);
   CHECK(p.baud == 115200 && p.core_clock_hz == 16000000 && p.usart == 0x40011000);
   CHECK(p.usart_clock_reg == 0x40023844 && p.usart_clock_mask == 0x10);
   CHECK(p.gpio == 0x40020000 && p.gpio_clock_reg == 0x40023830 && p.gpio_clock_mask == 1);
   CHECK(p.tx_pin == 9 && p.rx_pin == 10 && p.af == 7 && p.idle_timeout_ms == 30000);
+  CHECK(p.flash_size == 1024u * 1024u);
   CHECK(usart_brr(16000000, 115200) == 139); /* 138.9 rounded */
   CHECK(usart_brr(84000000, 115200) == 729);
   CHECK(usart_brr(4000000, 115200) == 35);
 
   b[0] ^= 1;
-  CHECK(params_parse(b, &p) == PARAMS_BAD_MAGIC);
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_MAGIC);
   make_params(b);
-  put_le32(b + 4, 2);
-  CHECK(params_parse(b, &p) == PARAMS_BAD_VERSION);
+  put_le32(b + 4, 3);
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VERSION);
   make_params(b);
   b[44] ^= 1; /* any byte under the CRC */
-  CHECK(params_parse(b, &p) == PARAMS_BAD_CRC);
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_CRC);
   make_params(b);
   b[40] = 16;
-  put_le32(b + 48, crc32(b, 48));
-  CHECK(params_parse(b, &p) == PARAMS_BAD_VALUE);
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VALUE);
   make_params(b);
   put_le32(b + 8, 0);
-  put_le32(b + 48, crc32(b, 48));
-  CHECK(params_parse(b, &p) == PARAMS_BAD_VALUE);
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VALUE);
   make_params(b);
   put_le32(b + 8, 2000000); /* BRR 8: below 16 */
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VALUE);
+
+  /* the flash size: 0 (the size register), whole KiB up to the family's maximum */
+  make_params(b);
+  put_le32(b + 48, 0);
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_OK && p.flash_size == 0);
+  put_le32(b + 48, F4_MAX);
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_OK && p.flash_size == F4_MAX);
+  CHECK(params_parse(b, F4_MAX / 2u, &p) == PARAMS_BAD_VALUE); /* 2 MiB on a 1 MiB family */
+  put_le32(b + 48, F4_MAX + 1024u);
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VALUE);
+  put_le32(b + 48, 1024u * 1024u + 512u); /* not whole KiB */
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VALUE);
+  put_le32(b + 48, 1u); /* not whole KiB */
+  put_le32(b + 52, crc32(b, 52));
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VALUE);
+  /* the version-1 block (52 bytes, CRC at 48) is refused by its version */
+  make_params(b);
+  put_le32(b + 4, 1);
   put_le32(b + 48, crc32(b, 48));
-  CHECK(params_parse(b, &p) == PARAMS_BAD_VALUE);
+  CHECK(params_parse(b, F4_MAX, &p) == PARAMS_BAD_VERSION);
 }
 
 int main(void) {

@@ -40,7 +40,8 @@ else:
 
 
 def params_block():
-    body = struct.pack('<10I', 0x42505750, 1, *PARAMS) + bytes([9, 10, 7, 0]) + struct.pack('<I', 0)
+    body = struct.pack('<10I', 0x42505750, 2, *PARAMS) + bytes([9, 10, 7, 0]) + struct.pack('<I', 0)
+    body += struct.pack('<I', 0)  # flash size: 0 = the part's size register (f429: 2 MiB)
     return body + struct.pack('<I', zlib.crc32(body))
 
 

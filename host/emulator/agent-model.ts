@@ -10,6 +10,7 @@ import {
   FrameParser,
   HELLO_FLAG_CLOCK,
   LINK_ERROR,
+  PARAMS_FLASH_UNIT,
   PARAMS_SIZE,
   PROGRESS_KIND,
   REPLY,
@@ -125,15 +126,26 @@ const PARAMS_MAX_CLOCK_HZ = 480_000_000;
 const USART_BRR_MIN = 16;
 const USART_BRR_MAX = 0xffff;
 const PIN_MAX = 15;
+const KIB = 1024;
 
-/** Why the agent would refuse the block at `bytes` (and reset the part), or null when it accepts it. */
-export function paramsProblem(bytes: Uint8Array | null): string | null {
+/** The family's largest main flash (agent/src/flash_*.c `flash_max_size`): F2 1 MiB, F4 2 MiB, L4 1 MiB. */
+export const FLASH_MAX_BYTES: Readonly<Record<FlashInterface, number>> = {
+  stm32f2: 1024 * KIB,
+  stm32f4: 2048 * KIB,
+  stm32l4: 1024 * KIB,
+};
+
+/** Why the agent for flash interface `fi` would refuse the block at `bytes` (and reset the part), or null when it accepts it. */
+export function paramsProblem(bytes: Uint8Array | null, fi: FlashInterface): string | null {
   const p = bytes ? decodeParams(bytes) : null;
   if (!p) return 'bad parameter block (magic, version or CRC)';
   if (p.tx > PIN_MAX || p.rx > PIN_MAX || p.af > PIN_MAX) return 'bad parameter block (pin or alternate function over 15)';
   if (p.baud === 0 || p.coreClockHz === 0 || p.coreClockHz > PARAMS_MAX_CLOCK_HZ) return 'bad parameter block (baud rate or core clock)';
   const brr = Math.floor((p.coreClockHz + Math.floor(p.baud / 2)) / p.baud);
   if (brr < USART_BRR_MIN || brr > USART_BRR_MAX) return 'bad parameter block (USART BRR out of range)';
+  if (p.flashSize % PARAMS_FLASH_UNIT !== 0 || p.flashSize > FLASH_MAX_BYTES[fi]) {
+    return `bad parameter block (flash size ${p.flashSize} is not whole KiB up to the family's ${FLASH_MAX_BYTES[fi]})`;
+  }
   return null;
 }
 
@@ -177,7 +189,7 @@ export class ModelRunner implements CodeRunner {
       return { kind: 'fault', why: `agent ${agent.kind} uses RAM up to 0x${agent.ramEnd.toString(16)}, this part's RAM ends at 0x${ramTop.toString(16)}: its stack faults` };
     }
     const paramBytes = t.readMemory(agent.params, PARAMS_SIZE);
-    const problem = paramsProblem(paramBytes);
+    const problem = paramsProblem(paramBytes, fi);
     if (problem) return { kind: 'reset', why: problem };
     const params = decodeParams(paramBytes!)!;
     const session = new AgentSession(t, agent, params, fi, this.engine(manifest));
@@ -441,16 +453,28 @@ class AgentSession {
   }
 
   /** The HAL the engine calls, bound to the flash model with the agent's status codes. */
+  /**
+   * What hal.* may touch, as the agent's `flash_size()`: the parameter block's size when it is not
+   * 0, else the part's flash size register (the board's size here), either bounded to the
+   * family's maximum. Past the part's real flash the model answers NOT_A_SECTOR where the real
+   * agent would bus-fault (the host never sends a size over the board's).
+   */
+  private inBounds(address: number, length: number): boolean {
+    const size = Math.min(this.params.flashSize !== 0 ? this.params.flashSize : this.t.flash.size, FLASH_MAX_BYTES[this.fi]);
+    return address >= this.t.flash.base && address + length <= this.t.flash.base + size;
+  }
+
   private hal(): Hal {
     const flash = this.t.flash;
     return {
       erase: (address: number, size: number): number => {
+        if (!this.inBounds(address, size)) return HAL_STATUS.NOT_A_SECTOR;
         const s = flash.sectorAt(address);
         if (!s || s.address !== address || s.size !== size) return HAL_STATUS.NOT_A_SECTOR;
         return halStatus(flash.eraseSector(s));
       },
       read: (address: number, dst: Uint8Array): number => {
-        if (!flash.contains(address, dst.length)) return HAL_STATUS.NOT_A_SECTOR;
+        if (!this.inBounds(address, dst.length) || !flash.contains(address, dst.length)) return HAL_STATUS.NOT_A_SECTOR;
         dst.set(flash.bytes.subarray(address - flash.base, address - flash.base + dst.length));
         return HAL_STATUS.OK;
       },
@@ -476,7 +500,7 @@ class AgentSession {
    */
   private program(address: number, src: Uint8Array): number {
     const flash = this.t.flash;
-    if (!flash.contains(address, src.length)) return HAL_STATUS.NOT_A_SECTOR;
+    if (!this.inBounds(address, src.length) || !flash.contains(address, src.length)) return HAL_STATUS.NOT_A_SECTOR;
     const unit = this.t.board.flash.programUnit;
     if (address % unit !== 0 || src.length % unit !== 0) return HAL_STATUS.MISALIGNED;
     if (src.length === 0) return HAL_STATUS.OK; // no word written, no flash operation

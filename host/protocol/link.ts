@@ -17,8 +17,10 @@ export const MAX_PAYLOAD = 12376;
 export const DATA_CHUNK = 1024;
 export const AGENT_MAGIC = 0x47415750; // "PWAG"
 export const PARAMS_MAGIC = 0x42505750; // "PWPB"
-export const PARAMS_VERSION = 1;
-export const PARAMS_SIZE = 52;
+export const PARAMS_VERSION = 2;
+export const PARAMS_SIZE = 56;
+/** the parameter block's flash size is whole KiB (docs/agent.md "Parameter block") */
+export const PARAMS_FLASH_UNIT = 1024;
 export const HELLO_SIZE = 72;
 
 export const REQ = {
@@ -353,6 +355,8 @@ export interface AgentParams {
   rx: number;
   af: number;
   idleTimeoutMs: number;
+  /** bytes of flash from 0x08000000 that hal.read/erase/program may touch; 0 = the part's flash size register */
+  flashSize: number;
 }
 
 export function encodeParams(p: AgentParams): Uint8Array {
@@ -365,7 +369,8 @@ export function encodeParams(p: AgentParams): Uint8Array {
   out[41] = p.rx;
   out[42] = p.af;
   v.setUint32(44, p.idleTimeoutMs >>> 0, true);
-  v.setUint32(48, crc32(out.subarray(0, 48)), true);
+  v.setUint32(48, p.flashSize >>> 0, true);
+  v.setUint32(52, crc32(out.subarray(0, 52)), true);
   return out;
 }
 
@@ -374,7 +379,7 @@ export function decodeParams(bytes: Uint8Array): AgentParams | null {
   if (bytes.length < PARAMS_SIZE) return null;
   const v = view(bytes);
   if (v.getUint32(0, true) !== PARAMS_MAGIC || v.getUint32(4, true) !== PARAMS_VERSION) return null;
-  if (v.getUint32(48, true) !== crc32(bytes.subarray(0, 48))) return null;
+  if (v.getUint32(52, true) !== crc32(bytes.subarray(0, 52))) return null;
   const w = (i: number): number => v.getUint32(4 * i, true);
   return {
     baud: w(2),
@@ -389,6 +394,7 @@ export function decodeParams(bytes: Uint8Array): AgentParams | null {
     rx: bytes[41],
     af: bytes[42],
     idleTimeoutMs: v.getUint32(44, true),
+    flashSize: v.getUint32(48, true),
   };
 }
 

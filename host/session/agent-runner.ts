@@ -92,6 +92,14 @@ export const JOB_ROUNDS = 3;
 const MAX_SILENT_WINDOWS = 5;
 /** USART BRR with oversampling by 16: at least 16 (the mantissa's least value that gives a divider) */
 const USART_BRR_MIN = 16;
+/**
+ * The most flash each agent kind takes in its parameter block (agent/src/flash_*.c
+ * `flash_max_size`): F2 1 MiB, F4 2 MiB, L4 1 MiB; the size must be whole KiB. A block over it
+ * makes the agent reset at once, so the runner refuses such a board up front.
+ */
+export const AGENT_FLASH_MAX: Readonly<Record<string, number>> = { f2: 1024 * 1024, f4: 2048 * 1024, l4: 1024 * 1024 };
+const FLASH_SIZE_UNIT = 1024;
+
 /** the smallest READ the runner falls back to on a noisy line */
 export const READ_MIN = 64;
 
@@ -132,6 +140,10 @@ export class AgentRunner {
     if (h.size !== config.image.length) throw new SafetyError(`the agent binary has ${config.image.length} bytes, its header says ${h.size}`);
     if (hexBytes(h.moduleSha256) !== hexBytes(config.moduleSha256)) {
       throw new SafetyError(`the agent binary carries engine module ${hexBytes(h.moduleSha256)}, the host's module is ${hexBytes(config.moduleSha256)}: rebuild the agent (npm run build:agent)`);
+    }
+    const flashMax = AGENT_FLASH_MAX[h.kind];
+    if (board.flash.size % FLASH_SIZE_UNIT !== 0 || (flashMax !== undefined && board.flash.size > flashMax)) {
+      throw new SafetyError(`board ${board.id} has ${board.flash.size} bytes of flash: the ${h.kind} agent takes whole KiB up to ${flashMax ?? 'its family maximum'} in its parameter block`);
     }
     if (config.signature && config.signature.length !== 64) throw new SafetyError(`an agent signature has 64 bytes, got ${config.signature.length}`);
     // the agent sets BRR = round(clock / baud) with oversampling by 16: BRR below 16 gives no divider (USART_BRR in RM0090 and RM0351)
@@ -190,6 +202,8 @@ export class AgentRunner {
       rx: link.rx,
       af: link.af,
       idleTimeoutMs: this.idleTimeoutMs,
+      // the host decides what the agent covers: the board's flash, not the part's size register (which can be wrong)
+      flashSize: this.board.flash.size,
     });
     await this.client.writeMemory(this.header.params, params);
     if (this.config.signature) await this.client.writeMemory(this.header.params + SIGNATURE_BLOCK_OFFSET, encodeSignatureBlock(this.config.signature));
