@@ -50,28 +50,9 @@ import { RESET_MARK, type EmulatedTerminal } from './terminal';
 /** The flash interfaces the agents drive (agent/manifest.json `flashInterface`). */
 export type FlashInterface = 'stm32f2' | 'stm32f4' | 'stm32l4';
 
-const FLASH_INTERFACE_OF_BOARD: Readonly<Record<string, FlashInterface>> = {
-  stm32f205: 'stm32f2',
-  stm32f407: 'stm32f4',
-  'acme-t400': 'stm32f4',
-  stm32f429: 'stm32f4',
-  stm32l476: 'stm32l4',
-};
-const FLASH_INTERFACES: readonly string[] = ['stm32f2', 'stm32f4', 'stm32l4'];
-
-/**
- * The board's flash interface, or null when no agent drives it (F1). For now derived from the
- * board id, then its most specific family; the host's boards get a `flashInterface` field and
- * this accessor becomes a read of it.
- */
+/** The board's flash interface (board data: `flashInterface`), or null when no agent drives it (F1). */
 export function boardFlashInterface(board: Board): FlashInterface | null {
-  const direct = FLASH_INTERFACE_OF_BOARD[board.id];
-  if (direct) return direct;
-  for (const id of [...board.inherits].reverse()) {
-    if (FLASH_INTERFACE_OF_BOARD[id]) return FLASH_INTERFACE_OF_BOARD[id];
-    if (FLASH_INTERFACES.includes(id)) return id as FlashInterface;
-  }
-  return null;
+  return board.flashInterface === 'stm32f1' ? null : board.flashInterface;
 }
 
 /** The core clock at reset, by flash interface: HSI 16 MHz on F2/F4 (RM0033/RM0090 §5), MSI 4 MHz on L4 (RM0351 §6). */
