@@ -179,7 +179,8 @@ function boot(): void {
     const via = byId<HTMLSelectElement>('link').value;
     const seed = emuSeed++;
     const faults = parseFaults(fault ? [fault] : []);
-    const terminal = new EmulatedTerminal(board, { seed, faults });
+    // the page's engine module for the model of the agent (no file system here to load build/terminal.wasm from)
+    const terminal = new EmulatedTerminal(board, { seed, faults, model: { engine: () => module } });
     const name = `emu${fault ? `:${fault}` : ''}${via === 'webserial' ? ' via Web Serial' : ''}`;
     add(name, true, via !== 'webserial', async () => {
       if (via === 'webserial') {
