@@ -138,19 +138,23 @@ export function parseAgentCatalog(json: string): AgentCatalogEntry[] {
   }));
 }
 
+/** The text of `<root>/agent/manifest.json`; ManifestError when there is none. */
+function readManifestText(root: string): string {
+  const file = path.join(root, 'agent', 'manifest.json');
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ManifestError(`no agent manifest at ${file} (run npm run build:agent with the ARM toolchain)`);
+  }
+}
+
 const catalogs = new Map<string, AgentCatalogEntry[]>();
 
 /** The package's agent kinds (agent/manifest.json), read once per process; ManifestError when there is no manifest. */
 export function agentCatalog(root: string = packageRoot()): AgentCatalogEntry[] {
   const hit = catalogs.get(root);
   if (hit) return hit;
-  const file = path.join(root, 'agent', 'manifest.json');
-  let json: string;
-  try {
-    json = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ManifestError(`no agent manifest at ${file} (run npm run build:agent with the ARM toolchain)`);
-  }
+  const json = readManifestText(root);
   const c = parseAgentCatalog(json);
   catalogs.set(root, c);
   return c;
@@ -173,13 +177,7 @@ export function loadAgentManifest(root?: string): AgentManifest {
   if (provided && root === undefined) return provided;
   root ??= packageRoot();
   if (cached && root === packageRoot()) return cached;
-  const file = path.join(root, 'agent', 'manifest.json');
-  let json: string;
-  try {
-    json = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ManifestError(`no agent manifest at ${file} (run npm run build:agent with the ARM toolchain)`);
-  }
+  const json = readManifestText(root);
   const m = parseAgentManifest(json, (rel) => {
     const p = path.join(root, rel);
     try {

@@ -11,9 +11,10 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { readInputFile } from '../files/read-bounded';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
+import { writeNewKeyFile } from './key-file';
 import { AGE_RECIPIENT } from './backup-age';
 import { bech32Decode, bech32Encode } from './bech32';
 import { ensureConfigDir, configDir } from './config';
@@ -61,28 +62,6 @@ export function parseRecipients(arg: string, what = '--recipient'): { recipients
   return { recipients: lines, source: resolve(arg) };
 }
 
-/** Writes a new file through a temporary one and a link: never half-written, never over another. */
-function writeExclusive(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.partial-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeFileSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    linkSync(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`${path} already exists: refusing to overwrite a key (remove it first)`);
-    throw e;
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** PKCS#8 DER of an X25519 private key is this fixed prefix and the 32-byte scalar (RFC 8410). */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
@@ -127,8 +106,8 @@ export function writeNewAgeIdentity(prefix: string): { privatePath: string; publ
   const publicPath = resolve(`${prefix}.pub.txt`);
   for (const p of [privatePath, publicPath]) if (existsSync(p)) throw new InputError(`${p} already exists: refusing to overwrite a key (choose another --out or remove it)`);
   const k = newAgeIdentity();
-  writeExclusive(privatePath, identityFileText(k.identity, k.recipient), 0o600);
-  writeExclusive(publicPath, `${k.recipient}\n`, 0o644);
+  writeNewKeyFile(privatePath, identityFileText(k.identity, k.recipient), 0o600);
+  writeNewKeyFile(publicPath, `${k.recipient}\n`, 0o644);
   return { privatePath, publicPath, recipient: k.recipient };
 }
 
@@ -151,7 +130,7 @@ export function benchAgeIdentity(): BenchIdentity {
     const legacy = join(dir, 'backup.key.pem');
     const k = existsSync(legacy) ? ((i) => ({ identity: i, recipient: recipientOf(i) }))(identityFromPem(readText(legacy, 'bench backup key'), legacy, 'bench backup key')) : newAgeIdentity();
     try {
-      writeExclusive(identityPath, identityFileText(k.identity, k.recipient), 0o600);
+      writeNewKeyFile(identityPath, identityFileText(k.identity, k.recipient), 0o600);
       created = true;
     } catch (e) {
       if (!existsSync(identityPath)) throw e;
@@ -161,7 +140,7 @@ export function benchAgeIdentity(): BenchIdentity {
   const recipient = recipientOf(identities[0]);
   if (!existsSync(recipientPath)) {
     try {
-      writeExclusive(recipientPath, `${recipient}\n`, 0o644);
+      writeNewKeyFile(recipientPath, `${recipient}\n`, 0o644);
     } catch (e) {
       if (!existsSync(recipientPath)) throw e;
     }

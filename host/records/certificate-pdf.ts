@@ -4,10 +4,7 @@
  * SHA-256 of the signed JSON file and the Ed25519 signature. The JSON file is the authoritative,
  * verifiable record (`poswipe cert verify`); the PDF names it and carries its hash.
  */
-import type PDFKit from 'pdfkit';
-
-// loaded when a PDF is made, not at start-up: pdfkit and its fonts cost about 0.4 s to load
-const pdfkit = (): typeof PDFKit => require('pdfkit');
+import { newPdfDocument } from './pdf-document';
 
 const GREEN = '#2e7d32';
 const GREY = '#9e9e9e';
@@ -59,14 +56,7 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
   const engine = obj(san.engine);
   const sectors = (Array.isArray(c.sectors) ? c.sectors : []) as { index: number; address: string; size: number; result: string; regions: string[] }[];
 
-  const PDFDocument = pdfkit();
-  const doc = new PDFDocument({ size: 'A4', margin: 40, bufferPages: true, info: { Title: `${title} ${text(c.id)}`, Author: 'poswipe', Subject: `${text(media.board)} ${text(media.serialNumber)}` } });
-  const chunks: Buffer[] = [];
-  doc.on('data', (b: Buffer) => chunks.push(b));
-  const done = new Promise<Buffer>((res, rej) => {
-    doc.on('end', () => res(Buffer.concat(chunks)));
-    doc.on('error', rej);
-  });
+  const { doc, done } = newPdfDocument({ size: 'A4', margin: 40, bufferPages: true, info: { Title: `${title} ${text(c.id)}`, Author: 'poswipe', Subject: `${text(media.board)} ${text(media.serialNumber)}` } });
 
   const left = doc.page.margins.left;
   const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;

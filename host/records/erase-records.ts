@@ -74,6 +74,28 @@ export function writeNewFile(path: string, data: Uint8Array | string, mode = 0o6
   }
 }
 
+/**
+ * Writes a signed document (certificate, handover manifest) as new files: its PDF, its detached
+ * form (detachedPaths) and last its JSON, so that a write that fails (disk full) leaves no signed
+ * JSON behind; on failure the files this call wrote are removed again.
+ */
+export function writeSignedRecord(f: { jsonPath: string; text: string; pdfPath: string; pdf: Uint8Array }): void {
+  writeNewFile(f.pdfPath, f.pdf);
+  const detached = detachedPaths(f.jsonPath);
+  const written = [f.pdfPath];
+  try {
+    const d = detachedOf(f.text);
+    writeNewFile(detached.canonical, d.canonical);
+    written.push(detached.canonical);
+    writeNewFile(detached.sig, d.sig);
+    written.push(detached.sig);
+    writeNewFile(f.jsonPath, f.text);
+  } catch (err) {
+    for (const w of written) rmSync(w, { force: true }); // only what this call wrote
+    throw err;
+  }
+}
+
 function writeThroughTemp(path: string, data: Uint8Array | string, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
@@ -211,20 +233,7 @@ export class EraseRecords {
       const pdfPath = jsonPath.replace(/\.cert\.json$/, '.cert.pdf');
       const jsonSha256 = sha256(text);
       // the PDF and the detached signature first: a run that cannot write them all (disk full) must not leave a signed certificate behind
-      writeNewFile(pdfPath, await renderCertificatePdf({ document: JSON.parse(text), jsonSha256, jsonName: basename(jsonPath) }));
-      const detached = detachedPaths(jsonPath);
-      const written = [pdfPath];
-      try {
-        const d = detachedOf(text);
-        writeNewFile(detached.canonical, d.canonical);
-        written.push(detached.canonical);
-        writeNewFile(detached.sig, d.sig);
-        written.push(detached.sig);
-        writeNewFile(jsonPath, text);
-      } catch (err) {
-        for (const f of written) rmSync(f, { force: true }); // only what this run wrote
-        throw err;
-      }
+      writeSignedRecord({ jsonPath, text, pdfPath, pdf: await renderCertificatePdf({ document: JSON.parse(text), jsonSha256, jsonName: basename(jsonPath) }) });
       this.certificatePath = jsonPath;
       this.pdfPath = pdfPath;
       this.row.certificatePath = jsonPath;

@@ -2,9 +2,8 @@
  * The handover manifest as a PDF for people (pdfkit): the window, the bench, the counts, one table
  * row per terminal, and the signature block naming the JSON file (the record that verifies).
  */
-import type PDFKit from 'pdfkit';
+import { newPdfDocument } from './pdf-document';
 
-const pdfkit = (): typeof PDFKit => require('pdfkit');
 const INK = '#212121';
 const MUTED = '#616161';
 const GREEN = '#2e7d32';
@@ -35,14 +34,7 @@ export function renderHandoverPdf(input: { document: { handover: Obj; signature:
   const counts = (h.counts ?? {}) as Obj;
   const by = (h.preparedBy ?? {}) as Obj;
   const rows = (Array.isArray(h.terminals) ? h.terminals : []) as Obj[];
-  const PDFDocument = pdfkit();
-  const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, bufferPages: true, info: { Title: `Handover manifest ${text(h.id)}`, Author: 'poswipe' } });
-  const chunks: Buffer[] = [];
-  doc.on('data', (b: Buffer) => chunks.push(b));
-  const done = new Promise<Buffer>((res, rej) => {
-    doc.on('end', () => res(Buffer.concat(chunks)));
-    doc.on('error', rej);
-  });
+  const { doc, done } = newPdfDocument({ size: 'A4', layout: 'landscape', margin: 36, bufferPages: true, info: { Title: `Handover manifest ${text(h.id)}`, Author: 'poswipe' } });
   const left = doc.page.margins.left;
   const width = doc.page.width - left - doc.page.margins.right;
   doc.fillColor(INK).font('Helvetica-Bold').fontSize(18).text('Handover manifest', left, 36);

@@ -9,9 +9,10 @@
 import { readInputFile } from '../files/read-bounded';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { keyId } from '../key-id';
-import { closeSync, existsSync, fsyncSync, statSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { InputError } from '../errors';
+import { writeNewKeyFile } from './key-file';
 import { ensureConfigDir } from './config';
 
 export type KeyKind = 'ed25519' | 'x25519';
@@ -23,32 +24,6 @@ export interface KeyPairPaths {
 
 /** "sha256:<hex>" of the public key's SPKI DER: how every record names a key (host/key-id.ts). */
 export { keyId } from '../key-id';
-
-/**
- * Writes `text` to `path` through a temporary file in the same folder, then links it into place:
- * never a half-written key, and never over an existing file (two processes creating the bench key
- * at once: one wins, the other gets EEXIST).
- */
-function writeFileExclusive(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.partial-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeFileSync(fd, text); // every byte, or ENOSPC (writeSync may write part of it)
-    fsyncSync(fd);
-    closeSync(fd);
-    linkSync(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`${path} already exists: refusing to overwrite a key (remove it first)`);
-    throw e;
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /** Creates `<prefix>.key.pem` (private, 0600) and `<prefix>.pub.pem`; refuses to overwrite either. */
 export function writeNewKeyPair(prefix: string, kind: KeyKind = 'ed25519'): KeyPairPaths & { keyId: string } {
@@ -62,8 +37,8 @@ export function writeNewKeyPair(prefix: string, kind: KeyKind = 'ed25519'): KeyP
   const pair = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519');
   const privPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const pubPem = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
-  writeFileExclusive(privatePath, privPem, 0o600);
-  writeFileExclusive(publicPath, pubPem, 0o644);
+  writeNewKeyFile(privatePath, privPem, 0o600);
+  writeNewKeyFile(publicPath, pubPem, 0o644);
   return { privatePath, publicPath, keyId: keyId(pair.publicKey) };
 }
 
@@ -116,7 +91,7 @@ export function benchKey(name: 'signing' | 'backup'): BenchKey {
   if (!existsSync(privatePath)) {
     const pair = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519');
     try {
-      writeFileExclusive(privatePath, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+      writeNewKeyFile(privatePath, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
       created = true;
     } catch (e) {
       if (!existsSync(privatePath)) throw e; // another process created it first: use theirs
@@ -125,7 +100,7 @@ export function benchKey(name: 'signing' | 'backup'): BenchKey {
   const privateKey = loadPrivateKey(privatePath, kind, `bench ${name} key`);
   if (!existsSync(publicPath)) {
     try {
-      writeFileExclusive(publicPath, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }) as string, 0o644);
+      writeNewKeyFile(publicPath, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }) as string, 0o644);
     } catch (e) {
       if (!existsSync(publicPath)) throw e;
     }

@@ -1,13 +1,13 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
 import { newRow } from '../../records/audit';
 import { openAuditStore } from '../../records/audit-store';
 import { loadOperatorConfig } from '../../records/config';
-import { detachedOf, detachedPaths } from '../../records/detached';
-import { writeNewFile } from '../../records/erase-records';
+import { detachedPaths } from '../../records/detached';
+import { writeSignedRecord } from '../../records/erase-records';
 import { buildHandover } from '../../records/handover';
 import { renderHandoverPdf } from '../../records/handover-pdf';
 import { benchKey, loadPrivateKey } from '../../records/keys';
@@ -54,19 +54,7 @@ async function cmdHandover(o: { since?: string; until?: string; out: string; jso
   const text = signDocument('handover', body, key);
   const jsonSha256 = createHash('sha256').update(text).digest('hex');
   // the PDF and the detached signature first: no signed manifest is left by a write that fails
-  writeNewFile(pdfPath, await renderHandoverPdf({ document: JSON.parse(text), jsonName: basename(jsonPath), jsonSha256 }));
-  const written = [pdfPath];
-  try {
-    const d = detachedOf(text);
-    writeNewFile(detached.canonical, d.canonical);
-    written.push(detached.canonical);
-    writeNewFile(detached.sig, d.sig);
-    written.push(detached.sig);
-    writeNewFile(jsonPath, text);
-  } catch (err) {
-    for (const f of written) rmSync(f, { force: true }); // only what this run wrote
-    throw err;
-  }
+  writeSignedRecord({ jsonPath, text, pdfPath, pdf: await renderHandoverPdf({ document: JSON.parse(text), jsonName: basename(jsonPath), jsonSha256 }) });
   const counts = body.counts as { terminals: number; sanitized: number; notSanitized: number };
   if (o.json) out(text);
   else {
