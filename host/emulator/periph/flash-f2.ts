@@ -3,6 +3,7 @@ import type { FlashModel } from '../flash';
 import { FLASH_STATUS } from '../flash';
 import type { Peripheral } from './bus';
 import { lanesOf, mergeLanes } from './bus';
+import { FlashBusy } from './flash-busy';
 import { FlashKeys } from './flash-keys';
 
 /**
@@ -80,8 +81,7 @@ export class FlashF2 implements Peripheral {
   private acr = 0;
   private cr = 0;
   sr = 0;
-  private busyPending = false;
-  private inWait = false;
+  private readonly bsy: FlashBusy;
 
   constructor(
     readonly base: number,
@@ -89,6 +89,7 @@ export class FlashF2 implements Peripheral {
     private readonly opts: FlashF2Options,
   ) {
     this.keys = new FlashKeys(opts.onBusError);
+    this.bsy = new FlashBusy(opts.busy);
   }
 
   private crValue(): number {
@@ -96,15 +97,7 @@ export class FlashF2 implements Peripheral {
   }
 
   private srValue(): number {
-    if (this.busyPending) {
-      this.busyPending = false;
-      return (this.sr | SR_BSY) >>> 0;
-    }
-    if (this.inWait) {
-      this.inWait = false;
-      this.opts.busy(false);
-    }
-    return this.sr >>> 0;
+    return this.bsy.read(this.sr, SR_BSY);
   }
 
   read(offset: number, size: number): number {
@@ -175,12 +168,8 @@ export class FlashF2 implements Peripheral {
     this.finish(status);
   }
 
-  /** runs one FlashModel operation as a BSY period; PowerLoss passes through to the machine */
   private operate(op: () => number): number {
-    this.busyPending = true;
-    this.inWait = true;
-    this.opts.busy(true);
-    return op();
+    return this.bsy.operate(op);
   }
 
   private finish(status: number): void {

@@ -3,6 +3,7 @@ import type { FlashModel } from '../flash';
 import { FLASH_STATUS } from '../flash';
 import type { Peripheral } from './bus';
 import { lanesOf, mergeLanes } from './bus';
+import { FlashBusy } from './flash-busy';
 import { FlashKeys } from './flash-keys';
 
 /**
@@ -77,8 +78,7 @@ export class FlashL4 implements Peripheral {
   private acr = ACR_RESET;
   private cr = CR_OPTLOCK;
   sr = 0;
-  private busyPending = false;
-  private inWait = false;
+  private readonly bsy: FlashBusy;
   /** first word of a double word waiting for its second */
   private latch: { address: number; value: number } | null = null;
 
@@ -88,6 +88,7 @@ export class FlashL4 implements Peripheral {
     private readonly opts: FlashL4Options,
   ) {
     this.keys = new FlashKeys(opts.onBusError);
+    this.bsy = new FlashBusy(opts.busy);
   }
 
   private crValue(): number {
@@ -95,15 +96,7 @@ export class FlashL4 implements Peripheral {
   }
 
   private srValue(): number {
-    if (this.busyPending) {
-      this.busyPending = false;
-      return (this.sr | SR_BSY) >>> 0;
-    }
-    if (this.inWait) {
-      this.inWait = false;
-      this.opts.busy(false);
-    }
-    return this.sr >>> 0;
+    return this.bsy.read(this.sr, SR_BSY);
   }
 
   read(offset: number, size: number): number {
@@ -161,10 +154,7 @@ export class FlashL4 implements Peripheral {
   }
 
   private operate(op: () => number): number {
-    this.busyPending = true;
-    this.inWait = true;
-    this.opts.busy(true);
-    return op();
+    return this.bsy.operate(op);
   }
 
   private finish(status: number): void {
