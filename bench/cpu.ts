@@ -7,7 +7,7 @@ import { EmulatedTerminal } from '../host/emulator/terminal';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { Machine } from '../host/emulator/cpu/machine';
 import type { GoOutcome } from '../host/emulator/runner';
-import { FAMILIES, familyOf } from '../host/emulator/cpu/family';
+import { familyOf } from '../host/emulator/cpu/family';
 import type { CpuKind } from '../host/emulator/cpu/family';
 import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelAvailable, instructionLevelUnavailableReason, ucArmR } from '../host/emulator/cpu/unicorn';
 
@@ -52,7 +52,7 @@ export const RESET_CLOCK_HZ: Record<CpuKind, number> = { f2: 16_000_000, f4: 16_
  * hand (not with the link codec, which it checks). flashSize 0: the agent reads the part's size register.
  */
 export function parameterBlock(kind: CpuKind, baud: number, idleMs = 0, flashSize = 0): Uint8Array {
-  const line = FAMILIES[kind].line;
+  const line = familyOf(loadBoard(BOARD_OF_KIND[kind]), kind).line;
   const b = new Uint8Array(56);
   const v = new DataView(b.buffer);
   const words = [0x42505750, 2, baud, RESET_CLOCK_HZ[kind], line.usart, line.usartEnable.register, line.usartEnable.mask, line.gpio, line.gpioEnable.register, line.gpioEnable.mask];

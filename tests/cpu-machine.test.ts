@@ -144,7 +144,7 @@ test('cpu: an unmodelled peripheral and a wrong flash key are bus faults naming 
   assert.match((key as { why: string }).why, /^hard fault: bus error: wrong FLASH_KEYR sequence \(0x12345678\): FLASH_CR locked until reset at 0x2000301c$/);
 });
 
-test('cpu: kinds from the board (flashInterface or product ID), the line from the board link, tryCreate', () => {
+test('cpu: kinds from the board (flashInterface), the line from the board link, tryCreate', () => {
   const f407 = loadBoard('stm32f407');
   assert.equal(cpuKindOf(f407), 'f4');
   assert.equal(cpuKindOf(loadBoard('stm32f205')), 'f2');

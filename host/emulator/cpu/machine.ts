@@ -85,6 +85,7 @@ export class CpuRunner implements CodeRunner {
     if (!instructionLevelAvailable()) return { unavailable: instructionLevelUnavailableReason() };
     const kind = cpuKindOf(board);
     if (!kind) return { unavailable: `${board.id} is not an F2, F4 or L4 part (no instruction-level model)` };
+    if (!board.link) return { unavailable: `${board.id} has no link (the bootloader's USART and pins) in its board file` };
     return new CpuRunner(kind);
   }
 
