@@ -44,18 +44,16 @@ export const crc32 = (b: Uint8Array): number => CRC32.buf(b) >>> 0;
 
 export const BOARD_OF_KIND: Record<CpuKind, string> = { f2: 'stm32f205', f4: 'stm32f407', l4: 'stm32l476' };
 
-/** The reset core clock Go leaves (docs/agent.md): HSI 16 MHz on F2/F4, MSI 4 MHz on L4. */
-export const RESET_CLOCK_HZ: Record<CpuKind, number> = { f2: 16_000_000, f4: 16_000_000, l4: 4_000_000 };
-
 /**
  * The 56-byte parameter block, version 2 (docs/agent.md) for the family's line wiring, built by
  * hand (not with the link codec, which it checks). flashSize 0: the agent reads the part's size register.
  */
 export function parameterBlock(kind: CpuKind, baud: number, idleMs = 0, flashSize = 0): Uint8Array {
-  const line = familyOf(loadBoard(BOARD_OF_KIND[kind]), kind).line;
+  const board = loadBoard(BOARD_OF_KIND[kind]);
+  const line = familyOf(board, kind).line;
   const b = new Uint8Array(56);
   const v = new DataView(b.buffer);
-  const words = [0x42505750, 2, baud, RESET_CLOCK_HZ[kind], line.usart, line.usartEnable.register, line.usartEnable.mask, line.gpio, line.gpioEnable.register, line.gpioEnable.mask];
+  const words = [0x42505750, 2, baud, board.link!.resetClockHz, line.usart, line.usartEnable.register, line.usartEnable.mask, line.gpio, line.gpioEnable.register, line.gpioEnable.mask];
   words.forEach((x, i) => v.setUint32(4 * i, x >>> 0, true));
   b[40] = line.txPin;
   b[41] = line.rxPin;
