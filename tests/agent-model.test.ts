@@ -18,7 +18,7 @@ import { parseFaults } from '../host/emulator/faults';
 import { boardFlashInterface, paramsProblem } from '../host/emulator/agent-model';
 import { registerInstructionRunner, selectRunner } from '../host/emulator/runners';
 import type { CodeRunner } from '../host/emulator/runner';
-import { encodeSignatureBlock, SIGNATURE_BLOCK_OFFSET } from '../host/emulator/secure-boot';
+import { encodeSignatureBlock, SIGNATURE_BLOCK_OFFSET } from '../host/protocol/link';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { TimeoutError } from '../host/errors';
 import {

@@ -1,37 +1,20 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { AGENT_MAGIC, IMAGE_HEADER_OFFSET } from '../protocol/link';
+import { AGENT_MAGIC, IMAGE_HEADER_OFFSET, SIGNATURE_BLOCK_OFFSET, SIGNATURE_BLOCK_SIZE, decodeSignatureBlock } from '../protocol/link';
 
 /**
  * Simulated secure boot (`--emu-trust`): a check that no STM32 ROM bootloader makes, standing in
  * for a terminal whose boot code runs only signed code. With trusted keys, Go into RAM is
  * refused unless the image there carries a signature block that verifies with one of them.
  *
- * The signature block lies at the image's parameter block address + 64 (after the 52-byte
- * parameter block), little-endian:
+ * The signature block (host/protocol/link.ts, encodeSignatureBlock) lies at the image's parameter
+ * block address + 64 (after the 56-byte parameter block), little-endian:
  *   u32 magic 0x47535750 ("PWSG") | u32 signature length (64) | 64-byte Ed25519 signature
  * over the exact image bytes: [Go address, Go address + image size), the size from the image
  * header (offset 0x54).
  */
-export const SIGNATURE_MAGIC = 0x47535750; // "PWSG"
-export const SIGNATURE_LENGTH = 64;
-/** offset of the signature block from the parameter block address */
-export const SIGNATURE_BLOCK_OFFSET = 64;
-export const SIGNATURE_BLOCK_SIZE = 8 + SIGNATURE_LENGTH;
-
 /** header fields read: image size and parameter block address (docs/agent.md, "Image layout") */
 const HEADER_SIZE_AT = 0x54;
 const HEADER_PARAMS_AT = 0x58;
-
-/** The signature block the host writes at params + 64 for `signature` (64 bytes). */
-export function encodeSignatureBlock(signature: Uint8Array): Uint8Array {
-  if (signature.length !== SIGNATURE_LENGTH) throw new RangeError(`an Ed25519 signature has ${SIGNATURE_LENGTH} bytes, got ${signature.length}`);
-  const out = new Uint8Array(SIGNATURE_BLOCK_SIZE);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, SIGNATURE_MAGIC, true);
-  v.setUint32(4, SIGNATURE_LENGTH, true);
-  out.set(signature, 8);
-  return out;
-}
 
 /**
  * Why Go to `address` is refused under these trusted keys, or null when the image is signed by
@@ -48,9 +31,8 @@ export function secureBootRefusal(read: (address: number, length: number) => Uin
   if (!image) return `image size ${size} runs outside RAM`;
   const block = read(params + SIGNATURE_BLOCK_OFFSET, SIGNATURE_BLOCK_SIZE);
   if (!block) return 'no signature block in RAM';
-  const b = new DataView(block.buffer, block.byteOffset, block.byteLength);
-  if (b.getUint32(0, true) !== SIGNATURE_MAGIC || b.getUint32(4, true) !== SIGNATURE_LENGTH) return 'image is not signed (no PWSG signature block)';
-  const signature = block.subarray(8);
+  const signature = decodeSignatureBlock(block);
+  if (!signature) return 'image is not signed (no PWSG signature block)';
   for (const pem of trust) {
     if (verify(null, image, createPublicKey(pem), signature)) return null;
   }
