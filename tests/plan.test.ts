@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBoard } from '../host/boards/load';
-import { JOB_MAX, RESULT_MAX } from '../host/engine/abi';
-import { jobBytes, planErase, planRetry, resultBytes, unitsOf } from '../host/plan/erase-plan';
+import { JOB_MAX, RESULT_MAX, jobSize, resultSize } from '../host/engine/abi';
+import { planErase, planRetry, unitsOf } from '../host/plan/erase-plan';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const summary = (id: string, opts = {}) =>
@@ -32,11 +32,11 @@ test('L476: 2 KiB pages pair into 4 KiB blocks; all 512 pages and 256 blocks in 
   const board = loadBoard('stm32l476');
   assert.deepEqual(summary('stm32l476'), [{ erase: Array.from({ length: 512 }, (_, i) => i), hash: [['0x8000000', '0x100000']], blocks: 256 }]);
   assert.deepEqual(planErase(board).blocks[0].sectors, [0, 1]);
-  assert.ok(jobBytes(512, 1, 0) <= JOB_MAX);
+  assert.ok(jobSize(512, 1, 0) <= JOB_MAX);
 });
 
 test('job limits are the engine\'s: 512 blocks per job, so 2 KiB blocks on the L476 take two jobs', () => {
-  assert.equal(resultBytes(512), RESULT_MAX);
+  assert.equal(resultSize(512), RESULT_MAX);
   assert.deepEqual(summary('stm32l476', { blockSize: 2048 }), [
     { erase: Array.from({ length: 512 }, (_, i) => i), hash: [['0x8000000', '0x100000']], blocks: 512 },
   ]);

@@ -1,6 +1,6 @@
 import type { Board, Range, Sector } from '../boards/types';
 import { sectorsOf } from '../boards/load';
-import { JOB_HEADER_SIZE, JOB_MAX, MAX_BLOCKS, MAX_RANGES, RANGE_SIZE, RESULT_HEADER_SIZE } from '../engine/abi';
+import { JOB_MAX, MAX_BLOCKS, MAX_RANGES, jobSize } from '../engine/abi';
 
 export interface Block extends Range {
   /** indices (bootloader numbering) of the sectors this block lies in */
@@ -30,16 +30,6 @@ export interface ErasePlan {
 export interface PlanOptions {
   blockSize?: number;
   includeProtected?: boolean;
-}
-
-/** Bytes of an encoded job with that many ranges (docs/abi.md). */
-export function jobBytes(erase: number, hash: number, program: number): number {
-  return JOB_HEADER_SIZE + RANGE_SIZE * (erase + hash + program);
-}
-
-/** Bytes of a result table of `blocks` blocks (docs/abi.md). */
-export function resultBytes(blocks: number): number {
-  return RESULT_HEADER_SIZE + 4 * Math.ceil(blocks / 32) + 32 * blocks;
 }
 
 /**
@@ -117,7 +107,7 @@ export function packJobs(blockSize: number, units: Sector[][]): JobPlan[] {
     const hashRanges = job.hash.length + 1;
     if (erase > MAX_RANGES || hashRanges > MAX_RANGES) return false;
     if (job.blocks.length + blocks.length > MAX_BLOCKS) return false;
-    return jobBytes(erase, hashRanges, 0) <= JOB_MAX;
+    return jobSize(erase, hashRanges, 0) <= JOB_MAX;
   };
   for (const unit of units) {
     const blocks = blocksOfUnit(unit, blockSize);
