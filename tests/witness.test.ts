@@ -11,6 +11,8 @@ import { EmulatedTerminal, type TerminalOptions } from '../host/emulator/termina
 import { EmulatedTransport } from '../host/transport/emulated';
 import { parseFaults } from '../host/emulator/faults';
 import { eraseReport, eraseSummary } from '../host/cli/report';
+import { buildCertificate } from '../host/records/certificate';
+import { parseOperatorConfig } from '../host/records/config';
 import { planErase } from '../host/plan/erase-plan';
 import { METHODS, METHOD_SPECS } from '../host/plan/methods';
 import { DEFAULT_WITNESS_TARGET, chunksForTarget, drawWitnessSample, escapeProbability, WITNESS_CHUNK_BYTES } from '../host/plan/witness-sample';
@@ -206,6 +208,29 @@ test('read protection set after the erase: the witness cannot read, the run is n
   assert.ok(o.passes.every((p) => p.verified), 'the agent itself verified');
   assert.match(o.witness?.error ?? '', /NACK/);
   assert.match(o.reason ?? '', /witness could not read/);
+});
+
+test('unlock path: the part\'s own mass erase is checked by the agent and witnessed through the ROM', async () => {
+  const { board, transport } = emulated('stm32f407', { rdp: 1, emulation: 'model' });
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', unlock: true, module: engineModule() });
+  assert.equal(o.unlocked, true);
+  assert.equal(o.verified, true, o.reason ?? '');
+  assert.equal(o.witness?.ok, true);
+  // after Readout Unprotect the whole flash is planned (protected regions too), and the witness reads all of it
+  assert.equal(o.witness!.perSector, o.plan.sectors.length);
+});
+
+test('the certificate carries the witness as data', async () => {
+  const { board, transport } = emulated('stm32f205', { emulation: 'model' });
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'sample', module: engineModule() });
+  assert.equal(o.verified, true, o.reason ?? '');
+  const operator = parseOperatorConfig('{}', 'poswipe.json');
+  const cert = buildCertificate({ outcome: o, board, operator, backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'test' }, started: new Date(), ended: new Date(), command: 'erase' });
+  const w = ((cert.sanitization as Record<string, unknown>).verification as Record<string, unknown>).witness as Record<string, unknown>;
+  assert.equal(w.ok, true);
+  assert.equal(w.chunks, o.witness!.chunks);
+  assert.equal(w.seed, o.witness!.seed);
+  assert.deepEqual(w.addresses, o.witness!.addresses.map((a) => `0x${a.toString(16).padStart(8, '0')}`));
 });
 
 test('bootloader-only boards have no witness (their check is already the ROM\'s)', async () => {
