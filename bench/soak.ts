@@ -51,7 +51,9 @@ import { readIdentityFile, writeNewAgeIdentity } from '../host/records/age-keys'
 /** a session that takes longer than this (real seconds) is a hang */
 export const SESSION_TIMEOUT_S = 180;
 
-export const FAULT_KINDS = ['none', 'drop', 'flip', 'nack', 'stuck', 'erase-fail', 'powerloss', 'rdp', 'rdp+unlock', 'fake-digests', 'no-backup', 'include-protected'] as const;
+export const FAULT_KINDS = [
+  'none', 'drop', 'flip', 'nack', 'stuck', 'erase-fail', 'powerloss', 'rdp', 'rdp+unlock', 'fake-digests', 'no-backup', 'include-protected',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** commands a NACK fault is put on (every one the erase path can send) */
