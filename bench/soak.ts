@@ -8,7 +8,8 @@
  * index, or given with --only to replay one session alone): a shipped board, a method, and a random
  * combination of emulator faults (line drops and bit flips up to 1 %, a NACKed command, stuck
  * bytes, a failing sector, power loss at a random flash operation, read protection with or
- * without --unlock). The session runs `poswipe erase --port emu --json ...` in process (the
+ * without --unlock, a lying agent that reports the expected digests and erases nothing:
+ * `fake-digests`, which must never end verified). The session runs `poswipe erase --port emu --json ...` in process (the
  * commander program of host/cli/main.ts, in a worker thread so that its stdout and stderr can be
  * captured), with its own flash image file, backup, certificate folder and audit database. Then
  * the outcome is checked independently of the tool's own verdict:
@@ -50,7 +51,9 @@ import { readIdentityFile, writeNewAgeIdentity } from '../host/records/age-keys'
 /** a session that takes longer than this (real seconds) is a hang */
 export const SESSION_TIMEOUT_S = 180;
 
-export const FAULT_KINDS = ['none', 'drop', 'flip', 'nack', 'stuck', 'erase-fail', 'powerloss', 'rdp', 'rdp+unlock', 'no-backup', 'include-protected'] as const;
+export const FAULT_KINDS = [
+  'none', 'drop', 'flip', 'nack', 'stuck', 'erase-fail', 'powerloss', 'rdp', 'rdp+unlock', 'fake-digests', 'no-backup', 'include-protected',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** commands a NACK fault is put on (every one the erase path can send) */
@@ -217,6 +220,12 @@ export function planSession(seed: number): SessionPlan {
       unlock = rng.float() < 0.5;
       kinds.add(unlock ? 'rdp+unlock' : 'rdp');
     }
+    // a simulated lying terminal: the agent's digests all match and nothing is erased; only the
+    // ROM witness can tell. Not with --unlock, whose mass erase is the ROM's own and real.
+    if (board.agent && !unlock && rng.float() < 0.1) {
+      faults.push('fake-digests');
+      kinds.add('fake-digests');
+    }
   }
   if (unlock || rng.float() < 0.08) {
     // an unlocked part mass-erases itself before anything can be read: the run is --no-backup
@@ -378,6 +387,10 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
   let reason: string | null = null;
 
   if (run.code === 0) {
+    if (plan.faults.includes('fake-digests')) {
+      problems.push('exit 0 on a terminal that erased nothing (fake-digests): the witness let a lying agent through');
+      falseSuccess = true;
+    }
     if (report?.verified !== true) {
       problems.push('exit 0 but the report does not say verified');
       falseSuccess = true;

@@ -1,5 +1,6 @@
 import type { EraseOutcome } from '../session/erase';
 import { hexPid } from '../session/identify';
+import { witnessJson, witnessText } from '../session/witness';
 
 export interface ReportExtras {
   board: string;
@@ -21,6 +22,7 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     method: o.method,
     verify: o.verify,
     verification: o.verification,
+    witness: witnessJson(o.witness),
     emulation: o.emulation,
     nonce: o.nonce,
     blockSize: o.blockSize,
@@ -57,6 +59,7 @@ export function eraseSummary(o: EraseOutcome, board: string): string {
     `method ${o.method}, ${o.blocks.length} block(s) of ${o.blockSize} bytes checked (${coverageText(o)}), ${o.failed.length} failed`,
   ];
   for (const p of o.passes) lines.push(`  pass ${p.name}: ${p.verified ? 'verified' : `FAILED (${p.failed.length} block(s))`}`);
+  if (o.witness) lines.push(`  ${witnessText(o.witness)}`);
   if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);
   if (o.plan.notSanitizable.length) lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
   if (o.reason) lines.push(`  reason: ${o.reason}`);

@@ -31,7 +31,7 @@ import {
   type AgentParams,
   type Frame,
 } from '../protocol/link';
-import { FLASH_STATUS, PowerLoss } from './flash';
+import { FLASH_STATUS, PowerLoss, type FlashModel } from './flash';
 import type { CodeRunner, GoOutcome } from './runner';
 import { RESET_MARK, type EmulatedTerminal } from './terminal';
 
@@ -240,6 +240,8 @@ class AgentSession {
   private last: { seq: number; type: number } | null = null;
   /** the sequence number PROGRESS frames carry: the running job's */
   private progressSeq = 0;
+  /** what hal.* drives: the terminal's flash, or its shadow under the fake-digests fault (EmulatedTerminal.agentFlash) */
+  private readonly flash: FlashModel;
 
   constructor(
     private readonly t: EmulatedTerminal,
@@ -248,6 +250,7 @@ class AgentSession {
     private readonly fi: FlashInterface,
     module: WasmModule | string,
   ) {
+    this.flash = t.agentFlash();
     this.clockHz = params.coreClockHz;
     this.resetClockHz = RESET_CLOCK_HZ[fi];
     this.fastClockHz = FAST_CLOCK_HZ[agent.kind] ?? 0;
@@ -441,12 +444,12 @@ class AgentSession {
    * agent would bus-fault (the host never sends a size over the board's).
    */
   private inBounds(address: number, length: number): boolean {
-    const size = Math.min(this.params.flashSize !== 0 ? this.params.flashSize : this.t.flash.size, FLASH_MAX_BYTES[this.fi]);
-    return address >= this.t.flash.base && address + length <= this.t.flash.base + size;
+    const size = Math.min(this.params.flashSize !== 0 ? this.params.flashSize : this.flash.size, FLASH_MAX_BYTES[this.fi]);
+    return address >= this.flash.base && address + length <= this.flash.base + size;
   }
 
   private hal(): Hal {
-    const flash = this.t.flash;
+    const flash = this.flash;
     return {
       erase: (address: number, size: number): number => {
         if (!this.inBounds(address, size)) return HAL_STATUS.NOT_A_SECTOR;
@@ -480,7 +483,7 @@ class AgentSession {
    * it programmed. On F2/F4 programming a programmed location just clears more bits (AND).
    */
   private program(address: number, src: Uint8Array): number {
-    const flash = this.t.flash;
+    const flash = this.flash;
     if (!this.inBounds(address, src.length) || !flash.contains(address, src.length)) return HAL_STATUS.NOT_A_SECTOR;
     const unit = this.t.board.flash.programUnit;
     if (address % unit !== 0 || src.length % unit !== 0) return HAL_STATUS.MISALIGNED;

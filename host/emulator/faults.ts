@@ -18,10 +18,16 @@ export interface FaultSet {
   rdp?: 0 | 1 | null;
   /** bootloader command codes answered with NACK */
   nack: number[];
+  /**
+   * A simulated lying terminal (`fake-digests`): the code Go starts in RAM sees its erase and program
+   * operations succeed on a shadow of the flash, so its digests are exactly the expected ones, while
+   * the true flash (what the ROM bootloader's Read Memory returns) is left unchanged.
+   */
+  fakeDigests: boolean;
 }
 
 export function noFaults(): FaultSet {
-  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [], rdp: null };
+  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [], rdp: null, fakeDigests: false };
 }
 
 export const FAULT_HELP = [
@@ -31,6 +37,7 @@ export const FAULT_HELP = [
   'flip=<rate>        each byte on the line gets one bit flipped with this probability (0..1)',
   'powerloss@<n>      power is lost during the n-th flash operation (that sector is left partly erased, RAM is lost, the part restarts in its bootloader)',
   'rdp=<0|1>          the part starts read-protected (RDP level 1) or not; same as --emu-rdp',
+  'fake-digests       a simulated lying terminal: the agent\'s erase and program operations go to a shadow of the flash, so its digests match while the true flash is unchanged',
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
 ];
 
@@ -86,6 +93,8 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       if (!Number.isSafeInteger(n) || n > 0xffffffff) throw new InputError(`bad fault spec "${spec}": the operation count is at most ${0xffffffff}`);
       if (n < 1) throw new InputError(`bad fault spec "${spec}": the operation count starts at 1`);
       f.powerlossAt = n;
+    } else if (/^fake-digests$/i.test(spec)) {
+      f.fakeDigests = true;
     } else if ((m = spec.match(/^rdp=([01])$/i))) {
       f.rdp = Number(m[1]) as 0 | 1;
     } else if ((m = spec.match(/^nack@(.+)$/i))) {
@@ -96,7 +105,7 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       }
       f.nack.push(code);
     } else {
-      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command> or rdp=<0|1>`);
+      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, fake-digests or rdp=<0|1>`);
     }
   }
   return f;

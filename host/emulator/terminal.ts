@@ -116,6 +116,7 @@ export class EmulatedTerminal {
   resets = 0;
   events: string[] = [];
   private readonly observers = new Set<(e: TerminalEvent) => void>();
+  private readonly flashLog: ((line: string) => void) | undefined;
 
   constructor(
     readonly board: Board,
@@ -135,11 +136,24 @@ export class EmulatedTerminal {
       if (this.observers.size) this.notify({ type: 'flash', kind: /^\S+ erase/.test(line) ? 'erase' : 'program', line });
     };
     this.flash = new FlashModel(board, image, { clock: this.clock, faults: this.faults, rng: this.rng, log });
+    this.flashLog = options.log;
     this.ram = new Uint8Array(board.ram.size);
     const uidRng = new Rng(`uid:${board.id}:${options.seed ?? 1}`);
     this.uniqueId = new Uint8Array(board.uniqueId.bytes);
     uidRng.fill(this.uniqueId);
     void serveBootloader(this);
+  }
+
+  /**
+   * The flash the code Go starts in RAM drives, for one run of it (both runners take it at Go). It is
+   * the true flash, except with the `fake-digests` fault: then a shadow copy of it, made now, takes
+   * that code's erase and program operations (and its reads show their result), while the true flash
+   * the ROM bootloader reads stays as it was. This simulates a lying terminal; no real part does it.
+   */
+  agentFlash(): FlashModel {
+    if (!this.faults.fakeDigests) return this.flash;
+    const log = (line: string): void => this.flashLog?.(`${line} (fake-digests: shadow only, the flash is unchanged)`);
+    return new FlashModel(this.board, this.flash.bytes.slice(), { clock: this.clock, faults: this.faults, rng: this.rng, log });
   }
 
   /** which emulation runs code started in RAM (for the report) */

@@ -14,6 +14,7 @@ import type { Board } from '../boards/types';
 import { METHOD_SPECS } from '../plan/methods';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid } from '../session/identify';
+import { witnessCertificateJson } from '../session/witness';
 import { canonicalJson, prettyJson } from './canonical-json';
 import type { OperatorConfig, Person } from './config';
 import { keyId } from './keys';
@@ -150,6 +151,8 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
         digest: 'SHA-256(nonce || block address, 4 bytes little-endian || block bytes), computed on the terminal by the engine and compared with the host\'s own computation of the expected contents',
         nonce: o.nonce,
         digestsSha256: digests.digest('hex'),
+        // data only (docs/verification.md): the chunks read back through the ROM bootloader after the agent left; null off the agent path
+        witness: witnessCertificateJson(o.witness),
       },
       notSanitizable: o.plan.notSanitizable.map((r) => ({ address: hex32(r.address), size: r.size, reason: 'one-time-programmable area: cannot be erased; holds no cardholder data or keys by design of the terminal' })),
       postSanitizationClassification: i.operator.postClassification ?? null,

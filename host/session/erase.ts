@@ -12,6 +12,7 @@ import type { SessionContext } from './context';
 import { identify, refuseIfProtected, type Identity } from './identify';
 import type { EraseOutcome } from './outcome';
 import { PhaseClock } from './phase-clock';
+import { runWitness } from './witness';
 import { inBootloader, playSequence, resetPlan, type ResetPlan } from './reset';
 
 export type { BlockOutcome, EraseOutcome, PassOutcome } from './outcome';
@@ -67,8 +68,9 @@ export type BlockState = 'erased' | 'programmed' | 'verified' | 'failed';
 /**
  * One terminal, start to finish: the bench's entry sequence, identify (product ID, unique ID, read
  * protection; unlock when asked), the backup hook, then the erase path the board allows: the Wasm
- * agent (agent-erase.ts) or the bootloader's own commands (bootloader-erase.ts). The returned
- * outcome says `verified` only when every checked block matched what the host computed itself.
+ * agent (agent-erase.ts, followed by the ROM witness of witness.ts) or the bootloader's own commands
+ * (bootloader-erase.ts). The returned outcome says `verified` only when every checked block matched
+ * what the host computed itself and, on the agent path, the witness read only erased flash.
  */
 export async function eraseTerminal(transport: Transport, req: EraseRequest): Promise<EraseOutcome> {
   checkVerifyMode(req.method, req.verify);
@@ -85,7 +87,9 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     progress({ phase: 'connect', done: 1, total: 1 });
     if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
     const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random, reset };
-    return board.agent ? new AgentErase(ctx).run() : bootloaderOnlyErase(ctx);
+    if (!board.agent) return bootloaderOnlyErase(ctx);
+    // the agent has left (the part is in its ROM bootloader again): the witness reads behind it
+    return runWitness(ctx, await new AgentErase(ctx).run());
   });
 }
 

@@ -6,6 +6,7 @@ import type { Transport } from '../transport/types';
 import type { EraseRequest, VerifyMode } from './erase';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
+import type { WitnessOutcome } from './witness';
 
 /** Sectors whose blocks stay wrong are erased again and re-checked this many times. */
 export const MAX_RETRIES = 3;
@@ -48,6 +49,11 @@ export interface EraseOutcome {
   unlocked: boolean;
   /** how blocks were checked: digests from the agent, bootloader read-back, or Get Checksum CRCs */
   verification: Verification;
+  /**
+   * the independent witness on the agent path (host/session/witness.ts): chunks read back through the
+   * ROM bootloader after the agent left; null on bootloader-only paths, whose check is already the ROM's
+   */
+  witness: WitnessOutcome | null;
   /** how the emulated terminal ran the agent ('instruction': its bytes executed; 'model': the TypeScript model); null on a serial port */
   emulation: 'instruction' | 'model' | null;
   moduleSha256: string;
@@ -127,6 +133,7 @@ export function conclude(p: OutcomeParts): EraseOutcome {
     retries: p.retries,
     unlocked: p.unlocked,
     verification: p.verification,
+    witness: null, // set by runWitness (erase.ts) once the agent has left
     emulation: emulationOf(p.transport),
     moduleSha256: p.verification === 'agent-digest' ? createHash('sha256').update(p.req.module).digest('hex') : '',
     moduleBytes: p.verification === 'agent-digest' ? p.req.module.length : 0,

@@ -1,5 +1,5 @@
 import type { Board } from '../../boards/types';
-import { PowerLoss } from '../flash';
+import { PowerLoss, type FlashModel } from '../flash';
 import type { CodeRunner, GoOutcome } from '../runner';
 import type { EmulatedTerminal } from '../terminal';
 import { RESET_MARK } from '../terminal';
@@ -126,6 +126,8 @@ export class Machine {
   readonly flashInterface: FlashF2 | FlashL4;
   readonly rcc: RccF2 | RccL4;
   private readonly bus: Bus;
+  /** the flash this run drives: the terminal's, or its shadow under the fake-digests fault (EmulatedTerminal.agentFlash) */
+  private readonly flash: FlashModel;
   private outcome: GoOutcome | null = null;
   private wantInput = false;
   /**
@@ -146,6 +148,7 @@ export class Machine {
     family: CpuFamily,
   ) {
     this.lastNow = t.clock.now();
+    this.flash = t.agentFlash();
     const board = t.board;
     const now = (): number => t.clock.now();
     const rcc = family.kind === 'l4' ? new RccL4(family.rcc, now) : new RccF2(family.rcc, now);
@@ -157,8 +160,8 @@ export class Machine {
     const busy = (on: boolean): void => iwdg.busyWait(on);
     this.flashInterface =
       family.kind === 'l4'
-        ? new FlashL4(family.flashInterface, t.flash, { rdpByte, busy, onBusError })
-        : new FlashF2(family.flashInterface, t.flash, { rdpByte, busy, onBusError, dualBank: board.flash.banks.length > 1 });
+        ? new FlashL4(family.flashInterface, this.flash, { rdpByte, busy, onBusError })
+        : new FlashF2(family.flashInterface, this.flash, { rdpByte, busy, onBusError, dualBank: board.flash.banks.length > 1 });
     const ports: GpioPort[] = [];
     for (let n = 0; n < family.gpioPorts; n++) {
       const mask = 1 << n;
@@ -218,10 +221,11 @@ export class Machine {
     // SRAM: the terminal's own bytes, so RAM keeps its contents across Go and reset
     if (board.ram.size % PAGE !== 0 || board.ram.base % PAGE !== 0) throw new RangeError(`RAM of ${board.id} is not whole 4 KiB pages`);
     cpu.mapBytes(board.ram.base, t.ram, UC_PROT_ALL);
-    // flash: reads straight from the FlashModel's array (native callback), writes to the interface
+    // flash: reads straight from the FlashModel's array (native callback), writes to the interface;
+    // under fake-digests that is the shadow, so the code reads back what it believes it wrote
     const fi = this.flashInterface;
-    const flashBase = t.flash.base;
-    cpu.mmioBytes(flashBase, t.flash.bytes, (offset, size, value) => {
+    const flashBase = this.flash.base;
+    cpu.mmioBytes(flashBase, this.flash.bytes, (offset, size, value) => {
       this.sync();
       fi.arrayWrite(flashBase + offset, size, value);
     });
