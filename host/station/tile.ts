@@ -316,6 +316,8 @@ export interface TileRun {
   method: MethodName;
   verify: VerifyMode;
   module: Uint8Array;
+  /** where module and agent came from (host/agent/pinned.ts); omitted, the outcome calls it custom */
+  engine?: EraseRequest['engine'];
   signature?: Uint8Array;
   includeProtected?: boolean;
   unlock?: boolean;
@@ -344,6 +346,7 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
       unlock: run.unlock,
       backupPlanned: run.backupPlanned,
       module: run.module,
+      engine: run.engine,
       signature: run.signature,
       signal,
       onProgress: (p) => {

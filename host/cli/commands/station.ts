@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { loadEngineModule, checkModuleAbi } from '../../engine/module';
+import { loadPinned, manifestEngine } from '../../agent/pinned';
+import { checkModuleAbi } from '../../engine/module';
 import { EXIT, InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
@@ -39,7 +40,8 @@ async function cmdStation(o: StationOptions): Promise<number> {
   const board = o.board && o.board !== 'auto' ? loadBoardOrExit(o.board) : null;
   // each tile prepares its records when it starts; their folders and files are checked once, now
   checkRecordPaths(recordOptionsOf(o));
-  const module = loadEngineModule('terminal');
+  // the station runs only the pinned engine and agents (a custom engine is a single `erase --engine` run)
+  const { manifest, module } = loadPinned();
   checkModuleAbi(module);
 
   const station = new Station({
@@ -51,6 +53,7 @@ async function cmdStation(o: StationOptions): Promise<number> {
     unlock: o.unlock,
     emu: o,
     module,
+    engineFor: (b) => manifestEngine(manifest, b),
     records: recordOptionsOf(o),
     log: (line) => process.stderr.write(line + '\n'),
   });
