@@ -17,7 +17,7 @@ import type { Board } from '../boards/types';
 import { checkModuleAbi, packageRoot } from '../engine/module';
 import { InputError, SafetyError } from '../errors';
 import { readInputFile } from '../files/read-bounded';
-import { parseImageHeader } from '../protocol/link';
+import { IMAGE_HEADER_OFFSET, parseImageHeader } from '../protocol/link';
 import { ManifestError, agentOfKind, loadAgentManifest, unpinned, type AgentManifest } from './manifest';
 
 export type EngineSource = 'manifest' | 'signed-image' | 'custom';
@@ -162,7 +162,23 @@ export function chooseEngine(board: Board, o: EngineOptions): EngineChoice {
   if (o.port !== 'emu') {
     throw new InputError(`--engine on a serial port needs --agent <file>: the agent binary runs the engine compiled into it, not ${o.engineFile}`);
   }
-  return { module, modelEngine: module, engine: { source: 'custom', moduleSha256, agentSha256: committedAgentSha(manifest, board), file } };
+  // the model's agent carries the module: the committed binary with the module's hash in its header (agentCarrying)
+  const agent = agentCarrying(agentOfKind(manifest, board.agent.binary).bytes, Buffer.from(moduleSha256, 'hex'));
+  return { module, agent, modelEngine: module, engine: { source: 'custom', moduleSha256, agentSha256: sha256Hex(agent), file } };
+}
+
+/** where an agent image's header holds the SHA-256 of the engine module it carries (docs/agent.md, image header) */
+const HEADER_MODULE_SHA = IMAGE_HEADER_OFFSET + 0x28;
+
+/**
+ * A committed agent binary whose header names `moduleSha256` as the module it carries: what the
+ * model of the agent runs for `--engine` without `--agent` (host/emulator/agent-model.ts
+ * recognises exactly these bytes). Simulated: no such binary exists for a real part.
+ */
+export function agentCarrying(agent: Uint8Array, moduleSha256: Uint8Array): Uint8Array {
+  const out = new Uint8Array(agent);
+  out.set(moduleSha256, HEADER_MODULE_SHA);
+  return out;
 }
 
 /** The provenance of a signed image's module and agent (`flash`: openImage has checked both signatures). */

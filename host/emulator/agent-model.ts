@@ -4,7 +4,7 @@ import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
 import { RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
 import { wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../engine/module';
-import { loadPinnedEngine } from '../agent/pinned';
+import { agentCarrying, loadPinnedEngine } from '../agent/pinned';
 import {
   AGENT_STATE,
   DATA_CHUNK,
@@ -166,7 +166,8 @@ export class ModelRunner implements CodeRunner {
     } catch (err) {
       return { kind: 'fault', why: `no committed agent binaries to compare with (${(err as Error).message}); a model cannot execute unknown code (instruction-level emulation can)` };
     }
-    const agent = recognise(t, manifest, address);
+    const custom = this.options.customEngine ? createHash('sha256').update(this.options.customEngine).digest() : null;
+    const agent = recognise(t, manifest, address, custom);
     if (typeof agent === 'string') return { kind: 'fault', why: agent };
     const fi = boardFlashInterface(t.board);
     if (agent.flashInterface !== fi) {
@@ -180,8 +181,7 @@ export class ModelRunner implements CodeRunner {
     const problem = paramsProblem(paramBytes, fi);
     if (problem) return { kind: 'reset', why: problem };
     const params = decodeParams(paramBytes!)!;
-    const carried = this.options.customEngine ? createHash('sha256').update(this.options.customEngine).digest() : agent.header.moduleSha256;
-    const session = new AgentSession(t, agent, params, fi, this.engine(manifest), carried);
+    const session = new AgentSession(t, agent, params, fi, this.engine(manifest), custom ?? agent.header.moduleSha256);
     return session.run();
   }
 
@@ -208,13 +208,17 @@ export class ModelRunner implements CodeRunner {
   }
 }
 
-/** The manifest agent whose exact bytes lie in RAM at `address`, or why there is none. */
-function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number): AgentBinary | string {
+/**
+ * The manifest agent whose exact bytes lie in RAM at `address`, or why there is none. With a
+ * custom engine (`customSha`) the agent is the committed one carrying that module (agentCarrying).
+ */
+function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number, customSha: Uint8Array | null): AgentBinary | string {
   const unknown = `the code at 0x${address.toString(16).padStart(8, '0')} is not one of the committed agent binaries; a model cannot execute it (instruction-level emulation can)`;
   for (const a of manifest.agents) {
     if (a.load !== address) continue;
     const bytes = t.readMemory(address, a.size);
-    if (bytes && sha256(bytes) === a.sha256) return a;
+    const want = customSha ? sha256(agentCarrying(a.bytes, customSha)) : a.sha256;
+    if (bytes && sha256(bytes) === want) return a;
   }
   return unknown;
 }

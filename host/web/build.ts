@@ -14,6 +14,7 @@ import { join, relative } from 'node:path';
 import { loadPinned } from '../agent/pinned';
 import { listBoards } from '../boards/load';
 import { packageRoot } from '../engine/module';
+import { PoswipeError } from '../errors';
 
 const SHIMS: Record<string, string> = {
   crypto: 'crypto.ts',
@@ -89,7 +90,8 @@ if (require.main === module) {
     (r) => process.stdout.write(`build:web: ${r.dir} (${r.files.join(', ')}; bundle ${(r.bundleBytes / 1024).toFixed(0)} KiB)\n`),
     (err) => {
       process.stderr.write(`build:web: ${(err as Error).message}\n`);
-      process.exitCode = 1;
+      // a refusal keeps its code (an unpinned engine: 4); a failed bundle is 1
+      process.exitCode = err instanceof PoswipeError ? err.exitCode : 1;
     },
   );
 }

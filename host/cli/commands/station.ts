@@ -67,6 +67,8 @@ async function cmdStation(o: StationOptions): Promise<number> {
     await station.close();
     await server.close();
     const states = station.tiles.map((t) => t.state.status);
+    // a terminal refused for safety (e.g. a product ID several board files share) says so: exit 4
+    if (station.tiles.some((t) => t.state.status === 'error' && t.state.exitCode === EXIT.SAFETY)) return EXIT.SAFETY;
     if (states.some((s) => s === 'error' || s === 'stopped')) return EXIT.DEVICE;
     if (states.some((s) => s === 'failed')) return EXIT.VERIFY_FAILED;
     return EXIT.OK;
