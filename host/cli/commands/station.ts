@@ -117,7 +117,7 @@ export function register(program: Command): void {
         .option('--unlock', 'remove read protection (the part mass-erases itself)')
         .option('--baud <n>', 'line speed of serial ports (default 115200)')
         .option('--start', 'start every terminal at once instead of waiting for the page')
-        .option('--once', 'start every terminal, exit when all have ended (0 all verified, 1 some failed, 3 an error)'),
+        .option('--once', 'start every terminal, exit when all have ended (0 all verified, 1 some failed, 3 an error, 4 one refused for safety)'),
     ),
   ).action(act(async (o: StationOptions) => cmdStation(o)));
 }
