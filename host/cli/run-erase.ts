@@ -29,8 +29,6 @@ export interface EraseRun {
   engine: EngineProvenance;
   /** `--engine` without `--agent` on an emulated port: the model of the agent runs this module */
   modelEngine?: Uint8Array;
-  /** with an `emu` port: the board to emulate when it is not `board` (flash --board) */
-  emuBoard?: Board;
   /** backup, certificate, signing key, operator fields, audit database (records/erase-records.ts) */
   records?: RecordOptions;
   /** `--reset`: the DTR/RTS entry sequence instead of the board's (`none` for no reset) */
@@ -81,7 +79,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
   try {
     // a custom engine without its agent runs only on the model of the agent, which is handed that module
     const model = run.modelEngine ? { emulation: 'model' as const, model: { customEngine: run.modelEngine } } : {};
-    const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu, model);
+    const port = await openPort(run.port, run.board, run.emu, model);
     const display = progressDisplay(progressWanted(run.quiet));
     records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
     let outcome: EraseOutcome;
