@@ -40,7 +40,8 @@ export class ManifestError extends Error {}
  * a SafetyError (exit 4), since running it would certify whatever it reports.
  */
 export function unpinned(file: string, found: string, expected: string): SafetyError {
-  return new SafetyError(`${file}: SHA-256 ${found} on disk, the shipped agent/manifest.json pins ${expected}: refused (a locally changed build; rebuild from a clean checkout, or name it with --engine)`);
+  const why = 'refused (a locally changed build; rebuild from a clean checkout, or name it with --engine)';
+  return new SafetyError(`${file}: SHA-256 ${found} on disk, the shipped agent/manifest.json pins ${expected}: ${why}`);
 }
 
 interface RawAgent {

@@ -128,9 +128,12 @@ function readCustomAgent(file: string, board: Board, moduleSha: string): Uint8Ar
   } catch (err) {
     throw new InputError(`--agent ${file}: ${(err as Error).message}`);
   }
-  if (header.kind !== board.agent!.binary) throw new InputError(`--agent ${file}: an agent of kind ${header.kind}, board ${board.id} needs kind ${board.agent!.binary}`);
+  const kind = board.agent!.binary;
+  if (header.kind !== kind) throw new InputError(`--agent ${file}: an agent of kind ${header.kind}, board ${board.id} needs kind ${kind}`);
   const carried = Buffer.from(header.moduleSha256).toString('hex');
-  if (carried !== moduleSha) throw new InputError(`--agent ${file}: carries engine module ${carried}, not the --engine module ${moduleSha}: they must be built together`);
+  if (carried !== moduleSha) {
+    throw new InputError(`--agent ${file}: carries engine module ${carried}, not the --engine module ${moduleSha}: they must be built together`);
+  }
   return bytes;
 }
 

@@ -16,7 +16,8 @@ export function boardOfProductId(pid: number, matches: readonly Board[]): Board 
   if (!matches.length) throw new DeviceError(`no board file for product ID ${hexPid(pid)} (see poswipe boards)`);
   if (matches.length > 1) {
     const ids = matches.map((b) => b.id).sort();
-    throw new SafetyError(`product ID ${hexPid(pid)} matches several board files (${ids.join(', ')}): refused to guess; name the terminal's board with --board ${ids[0]} (or another of them)`);
+    const ask = `name the terminal's board with --board ${ids[0]} (or another of them)`;
+    throw new SafetyError(`product ID ${hexPid(pid)} matches several board files (${ids.join(', ')}): refused to guess; ${ask}`);
   }
   return matches[0];
 }

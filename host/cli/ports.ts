@@ -119,7 +119,12 @@ export function checkSerialPortPath(port: string): void {
  * `emu` opens an in-process emulated terminal of `board` (`extra`: what the options do not cover,
  * e.g. the model's engine for `--engine`); anything else is a serial device.
  */
-export async function openPort(port: string, board: Board | null, o: EmuOptions & { baud?: string }, extra: Partial<TerminalOptions> = {}): Promise<OpenedPort> {
+export async function openPort(
+  port: string,
+  board: Board | null,
+  o: EmuOptions & { baud?: string },
+  extra: Partial<TerminalOptions> = {},
+): Promise<OpenedPort> {
   if (port === 'emu') {
     if (!board) throw new InputError('--port emu needs --board to know which terminal to emulate');
     const terminal = createEmulatedTerminal(board, o, extra);

@@ -58,7 +58,7 @@ export function register(program: Command): void {
       .option('--unlock', 'remove read protection (the part mass-erases itself)')
       .option('--baud <n>', 'line speed (default 115200)')
       .option('--fast-clock', "ask the agent to raise the core clock with the PLL before the jobs (F4 168, F2 120, L4 80 MHz): the hashing takes a tenth of the time; not yet tried on silicon")
-      .option('--engine <file>', 'run this engine module instead of the pinned build/terminal.wasm (with --agent, or on --port emu\'s model of the agent); records call it custom')
+      .option('--engine <file>', 'run this engine module, not the pinned build/terminal.wasm (with --agent, or on the model with --port emu); marked custom')
       .option('--agent <file>', 'with --engine: the agent binary built with that engine (uploaded instead of the committed one)')
       .option('--json', 'one JSON report on stdout')),
   ).action(act(async (o) => cmdErase(o)));

@@ -66,7 +66,8 @@ function recordRefusal(o: FlashOptions, err: unknown): void {
  */
 export function refuseOtherBoard(imageBoard: Board, terminalBoard: Board, how: string, imageFile: string): void {
   if (terminalBoard.id !== imageBoard.id) {
-    throw new SafetyError(`image ${imageFile} is built for board ${imageBoard.id}, the terminal is ${terminalBoard.id} (${how}): refused; build an image for ${terminalBoard.id}`);
+    const what = `image ${imageFile} is built for board ${imageBoard.id}, the terminal is ${terminalBoard.id} (${how})`;
+    throw new SafetyError(`${what}: refused; build an image for ${terminalBoard.id}`);
   }
 }
 
