@@ -155,6 +155,22 @@ test('a changed build/terminal.wasm: erase, station and build refuse with exit 4
   assert.ok(!existsSync(path.join(work, 'web-out', 'poswipe-web.js')), 'nothing bundled');
 });
 
+test('erase --board auto checks --engine/--agent before detection opens the port: a missing module, --agent alone (exit 2, nothing sent)', { skip: toolSkip(hasSocat ? false : 'socat is not installed'), timeout: 30000 }, async () => {
+  const pty = await recordingPty('auto-engine');
+  try {
+    const missing = await run(CLI, ['erase', '--board', 'auto', '--port', pty.link, '--no-backup', '--engine', path.join(work, 'no-such.wasm')]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /--engine .*no-such\.wasm: no such file/);
+    const alone = await run(CLI, ['erase', '--board', 'auto', '--port', pty.link, '--no-backup', '--agent', path.join(ROOT, 'agent', 'bin', 'f4.bin')]);
+    assert.equal(alone.code, 2, alone.stderr);
+    assert.match(alone.stderr, /--agent <file> goes with --engine <file>/);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(pty.bytes(), 0, 'nothing reached the port');
+  } finally {
+    pty.stop();
+  }
+});
+
 test('a changed agent binary: erase exits 4 naming it and both hashes, even for a board of another kind', async () => {
   const root = copyRoot();
   const l4 = manifest.agents.find((a) => a.kind === 'l4')!;

@@ -82,6 +82,18 @@ export function loadPinned(root?: string): { manifest: AgentManifest; module: Ui
   return { manifest, module: loadPinnedEngine(manifest, root) };
 }
 
+/**
+ * What chooseEngine can check before the board is known (`--board auto` detects it by opening the
+ * port): the pinned files, or the `--engine` module (and that `--agent` does not come alone).
+ */
+export function precheckEngine(o: Omit<EngineOptions, 'port'>): void {
+  if (o.agentFile !== undefined && o.engineFile === undefined) {
+    throw new InputError('--agent <file> goes with --engine <file>: the agent binary carries the engine it was built with');
+  }
+  if (o.engineFile === undefined) loadPinned(o.root);
+  else readCustomEngine(o.engineFile);
+}
+
 /** The committed agent of the board's kind (its SHA-256), or null for a board erased through the bootloader. */
 function committedAgentSha(manifest: AgentManifest, board: Board): string | null {
   if (!board.agent) return null;

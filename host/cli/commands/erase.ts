@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { chooseEngine, loadPinned } from '../../agent/pinned';
+import { chooseEngine, precheckEngine } from '../../agent/pinned';
 import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
@@ -18,7 +18,7 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
     checkVerifyMode(o.method as MethodName, o.verify);
     checkRecordPaths(recordOptionsOf(o));
     // and the pinned engine and agents (the board's agent kind is checked once it is known)
-    if (o.engine === undefined) loadPinned();
+    precheckEngine({ engineFile: o.engine, agentFile: o.agent });
   }
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
