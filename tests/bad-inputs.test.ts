@@ -189,9 +189,10 @@ test('a port that answers garbage (a pty served by socat and a random-byte answe
   }
 });
 
-test('wrong device: an image built for stm32f407 run on an emulated stm32f205: exit 3, product ID mismatch', () => {
+test('wrong device: an image built for stm32f407 run on an emulated stm32f205: exit 4, not the image\'s board', () => {
+  // (was exit 3 from the product ID check in the session; --board must now be the image's board file: refused before the port opens)
   const img = freshImage('wrong-device.bin', 'stm32f205');
-  expectFailure(cli(['flash', '--image', image, '--trust', 'k.pub.pem', '--port', 'emu', '--board', 'stm32f205', '--no-backup', '--emu-image', img.path]), 3, /product ID mismatch: board stm32f407 expects 0x0413, the terminal answered 0x0411/);
+  expectFailure(cli(['flash', '--image', image, '--trust', 'k.pub.pem', '--port', 'emu', '--board', 'stm32f205', '--no-backup', '--emu-image', img.path]), 4, /is built for board stm32f407, the terminal is stm32f205 \(--board stm32f205\): refused/);
   assert.ok(readFileSync(img.path).equals(img.bytes), 'nothing written to the wrong device');
 });
 

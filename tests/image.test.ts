@@ -106,10 +106,28 @@ test('flash runs the image on an emulated F407 and verifies (exit 0), reading th
   assert.ok(fs.readFileSync(flash).every((b) => b === 0xff), 'the emulated flash was erased');
 });
 
-test('the same image on an emulated F205 is refused: product ID (exit 3)', () => {
+test('the same image with --board stm32f205 is refused before the port opens: not the image\'s board (exit 4)', () => {
+  // (this was exit 3 from the session's product ID check; --board must now name the image's own board file)
   const r = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--board', 'stm32f205', '--trust', 'fw.pub.pem']);
-  assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stderr, /product ID mismatch.*0x0413.*0x0411/);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /image f407\.img is built for board stm32f407, the terminal is stm32f205 \(--board stm32f205\): refused/);
+});
+
+test('a stm32f407 image on --board acme-t400 (same product ID, another board file) is refused: exit 4, nothing sent', () => {
+  const log = path.join(dir, 'acme.log');
+  const flash = path.join(dir, 'acme.bin');
+  const original = Buffer.alloc(F407_FLASH, 0x5a);
+  fs.writeFileSync(flash, original);
+  const r = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--board', 'acme-t400', '--trust', 'fw.pub.pem', '--no-backup', '--emu-log', log, '--emu-image', flash]);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /built for board stm32f407, the terminal is acme-t400/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.ok(!fs.existsSync(log), 'no flash operation');
+  assert.ok(fs.readFileSync(flash).equals(original), 'the emulated T400 is unchanged');
+  // the control: naming the image's own board runs it
+  const ok = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--board', 'stm32f407', '--trust', 'fw.pub.pem', '--no-backup', '--emu-log', log, '--emu-image', flash]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(fs.existsSync(log), 'the control run wrote the flash');
 });
 
 function assertNothingSent(args: string[], want: number, why: RegExp, label: string): void {

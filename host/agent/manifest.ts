@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../engine/module';
+import { SafetyError } from '../errors';
 import { LINK_VERSION, parseImageHeader, type AgentImageHeader } from '../protocol/link';
 
 /**
@@ -34,6 +35,15 @@ export interface AgentManifest {
 
 export class ManifestError extends Error {}
 
+/**
+ * The one-line refusal of a file whose SHA-256 is not the one the manifest pins (host/agent/pinned.ts):
+ * a SafetyError (exit 4), since running it would certify whatever it reports.
+ */
+export function unpinned(file: string, found: string, expected: string): SafetyError {
+  const why = 'refused (a locally changed build; rebuild from a clean checkout, or name it with --engine)';
+  return new SafetyError(`${file}: SHA-256 ${found} on disk, the shipped agent/manifest.json pins ${expected}: ${why}`);
+}
+
 interface RawAgent {
   kind: string;
   core: string;
@@ -55,7 +65,7 @@ const hex = (s: string, what: string): number => {
 /** Checks one binary against its manifest entry; pure (the bytes are given). */
 export function checkAgentBinary(raw: RawAgent, bytes: Uint8Array, linkVersion: number, abiVersion: number, moduleSha256: string): AgentBinary {
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== raw.sha256) throw new ManifestError(`agent ${raw.kind}: ${raw.binary} has SHA-256 ${sha}, the manifest says ${raw.sha256}`);
+  if (sha !== raw.sha256) throw unpinned(raw.binary, sha, raw.sha256);
   const header = parseImageHeader(bytes);
   const load = hex(raw.load, `${raw.kind}.load`);
   const mismatch = (field: string, a: unknown, b: unknown): never => {

@@ -115,11 +115,19 @@ export function checkSerialPortPath(port: string): void {
   if (process.platform === 'linux' && Math.floor(st.rdev / 256) % 4096 === LINUX_MEM_MAJOR) throw not('a memory device (like /dev/null)');
 }
 
-/** `emu` opens an in-process emulated terminal of `board`; anything else is a serial device. */
-export async function openPort(port: string, board: Board | null, o: EmuOptions & { baud?: string }): Promise<OpenedPort> {
+/**
+ * `emu` opens an in-process emulated terminal of `board` (`extra`: what the options do not cover,
+ * e.g. the model's engine for `--engine`); anything else is a serial device.
+ */
+export async function openPort(
+  port: string,
+  board: Board | null,
+  o: EmuOptions & { baud?: string },
+  extra: Partial<TerminalOptions> = {},
+): Promise<OpenedPort> {
   if (port === 'emu') {
     if (!board) throw new InputError('--port emu needs --board to know which terminal to emulate');
-    const terminal = createEmulatedTerminal(board, o);
+    const terminal = createEmulatedTerminal(board, o, extra);
     const transport = new EmulatedTransport(terminal, { realtime: o.realtime });
     return {
       transport,

@@ -39,7 +39,7 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     coverage: o.coverage,
     retries: o.retries,
     unlocked: o.unlocked,
-    engine: { sha256: o.moduleSha256, bytes: o.moduleBytes },
+    engine: { sha256: o.moduleSha256, bytes: o.moduleBytes, ...(o.engine ?? {}) },
     timings: o.timings,
     terminalTimings: o.terminalTimings,
     wire: o.wire,
@@ -63,6 +63,8 @@ export function eraseSummary(o: EraseOutcome, board: string): string {
   if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);
   if (o.plan.notSanitizable.length) lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
   if (o.reason) lines.push(`  reason: ${o.reason}`);
+  const e = o.engine;
+  if (e?.source === 'custom') lines.push(`  engine: CUSTOM module ${e.moduleSha256}${e.file ? ` (${e.file})` : ''}, not the pinned one`);
   if (o.emulation) lines.push(`  emulated terminal: ${o.emulation === 'model' ? 'the TypeScript model of the agent' : 'instruction-level (the agent binary executed)'}`);
   lines.push(`  time: ${o.timings.total.toFixed(2)} s real, ${o.terminalTimings.total.toFixed(2)} s on the terminal; line: ${o.wire.bytesTx} bytes out, ${o.wire.bytesRx} bytes in`);
   return lines.join('\n');

@@ -9,6 +9,7 @@ import { progressDisplay, progressWanted } from './progress';
 import { eraseReport, eraseSummary } from './report';
 import { out } from './common';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
+import type { EngineProvenance } from '../agent/pinned';
 
 /** Everything one erase run needs; `erase` builds it from options, `flash` from a signed image. */
 export interface EraseRun {
@@ -24,8 +25,10 @@ export interface EraseRun {
   module: Uint8Array;
   agent?: Uint8Array;
   signature?: Uint8Array;
-  /** with an `emu` port: the board to emulate when it is not `board` (flash --board) */
-  emuBoard?: Board;
+  /** where module and agent came from (host/agent/pinned.ts: manifest, signed image or --engine) */
+  engine: EngineProvenance;
+  /** `--engine` without `--agent` on an emulated port: the model of the agent runs this module */
+  modelEngine?: Uint8Array;
   /** backup, certificate, signing key, operator fields, audit database (records/erase-records.ts) */
   records?: RecordOptions;
   /** `--reset`: the DTR/RTS entry sequence instead of the board's (`none` for no reset) */
@@ -74,7 +77,9 @@ function interruptible(): { signal: AbortSignal; release: () => void } {
 async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
   const interrupt = interruptible();
   try {
-    const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
+    // a custom engine without its agent runs only on the model of the agent, which is handed that module
+    const model = run.modelEngine ? { emulation: 'model' as const, model: { customEngine: run.modelEngine } } : {};
+    const port = await openPort(run.port, run.board, run.emu, model);
     const display = progressDisplay(progressWanted(run.quiet));
     records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
     let outcome: EraseOutcome;
@@ -87,6 +92,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
         unlock: run.unlock,
         module: run.module,
         agent: run.agent,
+        engine: run.engine,
         signature: run.signature,
         baud: port.baud,
         agentClockHz: run.fastClock && run.board.agent ? FAST_CLOCK_HZ[run.board.agent.binary] : undefined,

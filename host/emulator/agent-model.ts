@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
 import { RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
-import { loadEngineModule, wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../engine/module';
+import { wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../engine/module';
+import { agentCarrying, loadPinnedEngine } from '../agent/pinned';
 import {
   AGENT_STATE,
   DATA_CHUNK,
@@ -133,8 +134,14 @@ export function paramsProblem(bytes: Uint8Array | null, fi: FlashInterface): str
 export interface ModelRunnerOptions {
   /** the committed agents; agent/manifest.json by default */
   manifest?: () => AgentManifest;
-  /** the engine module the agents carry; build/terminal.wasm by default */
+  /** the engine module the agents carry; build/terminal.wasm by default, refused unless the manifest pins it (host/agent/pinned.ts) */
   engine?: () => Uint8Array;
+  /**
+   * `--engine <file>` on an emulated port: the agent carries this module instead of the manifest's
+   * (its HELLO reports this module's SHA-256). Only the model can do this: a real agent runs the
+   * engine compiled into its binary.
+   */
+  customEngine?: Uint8Array;
 }
 
 /** WebAssembly.RuntimeError (typed locally: the repo compiles without the DOM lib) */
@@ -159,7 +166,8 @@ export class ModelRunner implements CodeRunner {
     } catch (err) {
       return { kind: 'fault', why: `no committed agent binaries to compare with (${(err as Error).message}); a model cannot execute unknown code (instruction-level emulation can)` };
     }
-    const agent = recognise(t, manifest, address);
+    const custom = this.options.customEngine ? createHash('sha256').update(this.options.customEngine).digest() : null;
+    const agent = recognise(t, manifest, address, custom);
     if (typeof agent === 'string') return { kind: 'fault', why: agent };
     const fi = boardFlashInterface(t.board);
     if (agent.flashInterface !== fi) {
@@ -173,7 +181,7 @@ export class ModelRunner implements CodeRunner {
     const problem = paramsProblem(paramBytes, fi);
     if (problem) return { kind: 'reset', why: problem };
     const params = decodeParams(paramBytes!)!;
-    const session = new AgentSession(t, agent, params, fi, this.engine(manifest));
+    const session = new AgentSession(t, agent, params, fi, this.engine(manifest), custom ?? agent.header.moduleSha256);
     return session.run();
   }
 
@@ -181,12 +189,12 @@ export class ModelRunner implements CodeRunner {
   private engine(manifest: AgentManifest): WasmModule | string {
     let bytes: Uint8Array;
     try {
-      bytes = (this.options.engine ?? (() => loadEngineModule('terminal')))();
+      bytes = this.options.customEngine ?? (this.options.engine ?? (() => loadPinnedEngine(manifest)))();
     } catch (err) {
       return (err as Error).message;
     }
     const sha = sha256(bytes);
-    if (sha !== manifest.moduleSha256) return `engine module SHA-256 ${sha} is not the ${manifest.moduleSha256} the agents carry`;
+    if (!this.options.customEngine && sha !== manifest.moduleSha256) return `engine module SHA-256 ${sha} is not the ${manifest.moduleSha256} the agents carry`;
     let m = compiled.get(sha);
     if (!m) {
       try {
@@ -200,13 +208,17 @@ export class ModelRunner implements CodeRunner {
   }
 }
 
-/** The manifest agent whose exact bytes lie in RAM at `address`, or why there is none. */
-function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number): AgentBinary | string {
+/**
+ * The manifest agent whose exact bytes lie in RAM at `address`, or why there is none. With a
+ * custom engine (`customSha`) the agent is the committed one carrying that module (agentCarrying).
+ */
+function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number, customSha: Uint8Array | null): AgentBinary | string {
   const unknown = `the code at 0x${address.toString(16).padStart(8, '0')} is not one of the committed agent binaries; a model cannot execute it (instruction-level emulation can)`;
   for (const a of manifest.agents) {
     if (a.load !== address) continue;
     const bytes = t.readMemory(address, a.size);
-    if (bytes && sha256(bytes) === a.sha256) return a;
+    const want = customSha ? sha256(agentCarrying(a.bytes, customSha)) : a.sha256;
+    if (bytes && sha256(bytes) === want) return a;
   }
   return unknown;
 }
@@ -249,6 +261,8 @@ class AgentSession {
     private readonly params: AgentParams,
     private readonly fi: FlashInterface,
     module: WasmModule | string,
+    /** the module SHA-256 HELLO reports: the agent header's, or a custom engine's */
+    private readonly moduleSha256: Uint8Array,
   ) {
     this.flash = t.agentFlash();
     this.clockHz = params.coreClockHz;
@@ -321,7 +335,7 @@ class AgentSession {
       abiVersion: h.abiVersion,
       agentVersion: h.agentVersion,
       coreClockHz: this.clockHz,
-      moduleSha256: h.moduleSha256,
+      moduleSha256: this.moduleSha256,
       jobMax: engine ? engine.jobMax : 0,
       resultMax: engine ? engine.resultMax : 0,
       kind: h.kind,

@@ -39,6 +39,11 @@ export interface PdfInput {
 }
 
 /** Renders the PDF into a buffer. */
+/** a custom engine (`erase --engine`) is said on the certificate, never left to the hash alone */
+function customMark(engine: Record<string, unknown>): string {
+  return engine.source === 'custom' ? ', CUSTOM engine (--engine), not the pinned build' : '';
+}
+
 export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
   const c = input.document.certificate;
   const sig = input.document.signature ?? {};
@@ -117,7 +122,7 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     ['Passes', passes.map((p) => `${text(p.name)} (${text(p.kind)}${p.pattern ? `, ${text(p.pattern)}` : ''}${p.seed ? `, seed ${text(p.seed)}` : ''}): ${p.verified ? 'verified' : 'FAILED'}`).join('; ')],
     ['Key store', Array.isArray(keys.regions) && keys.regions.length ? `${keys.zeroized ? 'zeroized and verified' : 'NOT zeroized'}: ${text(keys.note)}` : keys.note],
     ['Verification', `${text(ver.method)}: ${text(ver.blocksChecked)} blocks of ${kib(Number(ver.blockSize))}, coverage ${((Number(obj(ver.coverage).fraction) || 0) * 100).toFixed(1)}%, ${text(ver.retries)} retries; nonce ${text(ver.nonce)}`],
-    ['Tool', `${text(tool.name)} ${text(tool.version)} (${text(tool.command)}); engine SHA-256 ${text(engine.sha256)} (${text(engine.bytes)} bytes)`],
+    ['Tool', `${text(tool.name)} ${text(tool.version)} (${text(tool.command)}); engine SHA-256 ${text(engine.sha256)} (${text(engine.bytes)} bytes)${customMark(engine)}`],
     ['Not sanitizable', Array.isArray(san.notSanitizable) && san.notSanitizable.length ? (san.notSanitizable as Obj[]).map((r) => `${text(r.address)} (${text(r.size)} bytes): ${text(r.reason)}`).join('; ') : 'nothing'],
     ['Post-sanitization class.', san.postSanitizationClassification],
     ['Media destination', `${text(dest.type)}${dest.details ? `: ${text(dest.details)}` : ''}`],

@@ -139,7 +139,8 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
       },
       readoutUnprotect: o.unlocked ? 'the terminal was read-protected; Readout Unprotect made the part mass-erase itself, then every block was checked' : null,
       tool: { name: 'poswipe', version: toolVersion(), command: i.command },
-      engine: { sha256: o.moduleSha256, bytes: o.moduleBytes, ...(i.engineSource ?? {}) },
+      // source (manifest, signed-image or custom), moduleSha256, agentSha256, file: a custom engine is marked as such
+      engine: { sha256: o.moduleSha256, bytes: o.moduleBytes, ...(o.engine ?? {}), ...(i.engineSource ?? {}) },
       verification: {
         method: sampled ? 'quick sampling' : 'full',
         mode: o.verify,

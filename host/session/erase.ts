@@ -9,6 +9,7 @@ import { checkVerifyMode, type VerifyMode } from './verify-mode';
 import { AgentErase } from './agent-erase';
 import { bootloaderOnlyErase } from './bootloader-erase';
 import type { SessionContext } from './context';
+import type { EngineProvenance } from '../agent/pinned';
 import { identify, refuseIfProtected, type Identity } from './identify';
 import type { EraseOutcome } from './outcome';
 import { PhaseClock } from './phase-clock';
@@ -39,6 +40,8 @@ export interface EraseRequest {
   unlock?: boolean;
   /** the engine module the agent must carry (build/terminal.wasm, or a signed image's): HELLO's module SHA-256 is checked against it */
   module: Uint8Array;
+  /** where `module` and `agent` came from (host/agent/pinned.ts); omitted = not checked, and the outcome calls it custom */
+  engine?: EngineProvenance;
   /** the agent binary to upload (a signed image's); by default the committed one of the board's kind (agent/manifest.json) */
   agent?: Uint8Array;
   /** Ed25519 signature over the agent binary (signed images): written in the signature block at params + 64 */

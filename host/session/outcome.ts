@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EngineProvenance } from '../agent/pinned';
 import type { Range } from '../boards/types';
 import type { ErasePlan } from '../plan/erase-plan';
 import type { MethodName, Pass } from '../plan/methods';
@@ -58,6 +59,8 @@ export interface EraseOutcome {
   emulation: 'instruction' | 'model' | null;
   moduleSha256: string;
   moduleBytes: number;
+  /** where the engine and agent came from (manifest, signed image, custom); null where no agent ran (bootloader-only boards) */
+  engine: EngineProvenance | null;
   timings: Record<string, number>;
   terminalTimings: Record<string, number>;
   wire: { bytesTx: number; bytesRx: number };
@@ -69,6 +72,13 @@ export interface EraseOutcome {
 export function emulationOf(transport: Transport): 'instruction' | 'model' | null {
   const e = (transport as { terminal?: { emulation?: unknown } }).terminal?.emulation;
   return e === 'instruction' || e === 'model' ? e : null;
+}
+
+/** The request's engine provenance; a caller that did not say where its module came from gets `custom`, never `manifest`. */
+function engineOf(req: EraseRequest): EngineProvenance {
+  if (req.engine) return req.engine;
+  const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+  return { source: 'custom', moduleSha256: sha(req.module), agentSha256: req.agent ? sha(req.agent) : null };
 }
 
 function hex32(n: number): string {
@@ -137,6 +147,7 @@ export function conclude(p: OutcomeParts): EraseOutcome {
     emulation: emulationOf(p.transport),
     moduleSha256: p.verification === 'agent-digest' ? createHash('sha256').update(p.req.module).digest('hex') : '',
     moduleBytes: p.verification === 'agent-digest' ? p.req.module.length : 0,
+    engine: p.verification === 'agent-digest' ? engineOf(p.req) : null,
     timings: p.clock.real(),
     terminalTimings: p.clock.terminal(),
     wire: p.transport.stats(),

@@ -18,6 +18,7 @@ import { createEmulatedTerminal, openPort, type EmuOptions } from '../cli/ports'
 import { detectBoard } from '../cli/detect';
 import { eraseReport } from '../cli/report';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
+import type { EngineProvenance } from '../agent/pinned';
 import { parsePortSpec, type PortSpec } from './port-spec';
 import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from './tile';
 
@@ -31,6 +32,8 @@ export interface StationConfig {
   unlock?: boolean;
   emu: EmuOptions & { baud?: string };
   module: Uint8Array;
+  /** the provenance of `module` and of the agent a terminal of `board` gets (host/agent/pinned.ts manifestEngine) */
+  engineFor?: (board: Board) => EngineProvenance;
   signature?: Uint8Array;
   /** backup, certificate, audit options (records/erase-records.ts) */
   records: RecordOptions;
@@ -227,6 +230,7 @@ export class Station {
         method: this.config.method,
         verify: this.config.verify,
         module: this.config.module,
+        engine: this.config.engineFor?.(board),
         signature: this.config.signature,
         includeProtected: this.config.includeProtected,
         unlock: this.config.unlock,

@@ -5,7 +5,7 @@
  * build both run sessions through `runTile`.
  */
 import type { Board, Range } from '../boards/types';
-import { EXIT, PoswipeError } from '../errors';
+import { EXIT, PoswipeError, exitCodeOf } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type BlockState, type EraseOutcome, type EraseRequest, type VerifyMode } from '../session/erase';
@@ -79,6 +79,8 @@ export interface TileSnapshot {
   /** hex addresses of the blocks that ended failed */
   failed: string[];
   reason: string | null;
+  /** the exit code of what ended the run in `error` (docs/cli.md: 4 refused for safety, 3 device, 2 input); null otherwise */
+  exitCode: number | null;
   links: TileLink[];
   runs: number;
   /** the last few lines worth showing (backup notes, errors) */
@@ -151,6 +153,7 @@ export class Tile {
       map: '',
       failed: [],
       reason: null,
+      exitCode: null,
       links: [],
       runs: 0,
       log: [],
@@ -230,7 +233,7 @@ export class Tile {
     if (!continuing) this.startedAt = Date.now();
     this.terminalAtStart = transport.terminalTime();
     this.codes = this.cells.map((_, i) => (this.protectedCells.has(i) ? CELL_CODES.protected : CELL_CODES.untouched));
-    Object.assign(this.state, { status: 'running', phase: 'connect', done: 0, total: 1, note: '', failed: [], reason: null, links: [] });
+    Object.assign(this.state, { status: 'running', phase: 'connect', done: 0, total: 1, note: '', failed: [], reason: null, exitCode: null, links: [] });
     if (!continuing) Object.assign(this.state, { realSeconds: 0, terminalSeconds: 0, log: [] });
     if (!continuing) this.state.runs++;
     this.changed();
@@ -291,6 +294,7 @@ export class Tile {
     const stopped = err instanceof StoppedError || (this.controller?.signal.aborted ?? false);
     this.state.status = stopped ? 'stopped' : 'error';
     this.state.reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    this.state.exitCode = stopped ? null : exitCodeOf(err);
     this.state.note = stopped ? 'stopped: not verified' : 'error: not verified';
     this.state.links = links;
     this.end();
@@ -316,6 +320,8 @@ export interface TileRun {
   method: MethodName;
   verify: VerifyMode;
   module: Uint8Array;
+  /** where module and agent came from (host/agent/pinned.ts); omitted, the outcome calls it custom */
+  engine?: EraseRequest['engine'];
   signature?: Uint8Array;
   includeProtected?: boolean;
   unlock?: boolean;
@@ -344,6 +350,7 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
       unlock: run.unlock,
       backupPlanned: run.backupPlanned,
       module: run.module,
+      engine: run.engine,
       signature: run.signature,
       signal,
       onProgress: (p) => {

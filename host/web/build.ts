@@ -11,9 +11,10 @@
 import { build, type Plugin } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadAgentManifest } from '../agent/manifest';
+import { loadPinned } from '../agent/pinned';
 import { listBoards } from '../boards/load';
 import { packageRoot } from '../engine/module';
+import { PoswipeError } from '../errors';
 
 const SHIMS: Record<string, string> = {
   crypto: 'crypto.ts',
@@ -47,9 +48,10 @@ export async function buildWeb(outDir?: string): Promise<WebBuildResult> {
   const root = packageRoot();
   const dir = outDir ?? join(root, 'build', 'web');
   mkdirSync(dir, { recursive: true });
-  const engine = readFileSync(join(root, 'build', 'terminal.wasm'));
-  // the agents as committed (checked by the page with parseAgentManifest, as loadAgentManifest does on disk)
-  const manifest = loadAgentManifest(root);
+  // only the pinned engine and the committed agents are bundled: a changed build/terminal.wasm or agent is refused (host/agent/pinned.ts);
+  // the page checks the agents again with parseAgentManifest, as loadAgentManifest does on disk
+  const { manifest, module } = loadPinned(root);
+  const engine = Buffer.from(module);
   const manifestJson = readFileSync(join(root, 'agent', 'manifest.json'), 'utf8');
   const listed = (JSON.parse(manifestJson) as { agents: { binary: string }[] }).agents.map((a) => a.binary);
   const agents = { manifest: manifestJson, binaries: Object.fromEntries(listed.map((rel) => [rel, readFileSync(join(root, rel)).toString('base64')])) };
@@ -88,7 +90,8 @@ if (require.main === module) {
     (r) => process.stdout.write(`build:web: ${r.dir} (${r.files.join(', ')}; bundle ${(r.bundleBytes / 1024).toFixed(0)} KiB)\n`),
     (err) => {
       process.stderr.write(`build:web: ${(err as Error).message}\n`);
-      process.exitCode = 1;
+      // a refusal keeps its code (an unpinned engine: 4); a failed bundle is 1
+      process.exitCode = err instanceof PoswipeError ? err.exitCode : 1;
     },
   );
 }

@@ -6,7 +6,8 @@
  *
  * Boards, the engine module and the agent binaries are embedded by the build (POSWIPE_EMBEDDED); nothing is fetched.
  */
-import { ManifestError, parseAgentManifest, provideAgentManifest } from '../agent/manifest';
+import { ManifestError, parseAgentManifest, provideAgentManifest, unpinned } from '../agent/manifest';
+import { manifestEngine, sha256Hex } from '../agent/pinned';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
@@ -55,13 +56,14 @@ function boot(): void {
   const module = decodeBase64(embedded.engine);
   checkModuleAbi(module);
   // the committed agents, checked against their manifest as on disk; the session uploads them, the in-page emulator recognises them
-  provideAgentManifest(
-    parseAgentManifest(embedded.agents.manifest, (rel) => {
-      const b64 = embedded.agents.binaries[rel];
-      if (b64 === undefined) throw new ManifestError(`agent binary ${rel} is not embedded in this page`);
-      return decodeBase64(b64);
-    }),
-  );
+  const agentManifest = parseAgentManifest(embedded.agents.manifest, (rel) => {
+    const b64 = embedded.agents.binaries[rel];
+    if (b64 === undefined) throw new ManifestError(`agent binary ${rel} is not embedded in this page`);
+    return decodeBase64(b64);
+  });
+  // the bundle was built with the pinned engine (host/web/build.ts); checked again, as the CLI does on disk
+  if (sha256Hex(module) !== agentManifest.moduleSha256) throw unpinned('the embedded engine module', sha256Hex(module), agentManifest.moduleSha256);
+  provideAgentManifest(agentManifest);
   const boards = embedded.boards;
   const terminals: Terminal[] = [];
   let emuSeed = 1;
@@ -121,6 +123,7 @@ function boot(): void {
         method: t.method,
         verify: 'full',
         module,
+        engine: manifestEngine(agentManifest, t.board),
         finalize: async (outcome): Promise<TileLink[]> => {
           const report = eraseReport(outcome, { board: t.board.id, certificate: null, backup: null });
           if (t.reportUrl) URL.revokeObjectURL(t.reportUrl);

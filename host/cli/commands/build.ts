@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { probeWritableFile } from '../../files/write-probe';
-import { loadEngineModule } from '../../engine/module';
+import { loadPinned } from '../../agent/pinned';
 import { EXIT, InputError, PoswipeError, errorLine } from '../../errors';
 import { buildImage, type VerifyPolicy } from '../../image/build';
 import { describeConformance } from '../../image/conformance';
@@ -42,12 +42,8 @@ async function cmdBuild(o: BuildOptions): Promise<number> {
   probeWritableFile(o.out, '--out', { mayExist: true });
   const board = loadBoardOrExit(o.board);
   const key = loadPrivateKey(o.key);
-  let module: Uint8Array;
-  try {
-    module = loadEngineModule('terminal');
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
+  // only the pinned engine is signed: a signature makes whatever it covers trusted by flash
+  const { module } = loadPinned();
   // the conformance check runs inside buildImage, before anything is signed
   let built: ReturnType<typeof buildImage>;
   try {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { loadEngineModule, checkModuleAbi } from '../../engine/module';
+import { chooseEngine, precheckEngine } from '../../agent/pinned';
 import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
@@ -11,18 +11,19 @@ import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
 
-async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string; fastClock?: boolean }): Promise<number> {
+async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string; fastClock?: boolean; engine?: string; agent?: string }): Promise<number> {
   if (o.board === 'auto') {
     // detection opens the port: what can be checked without it is checked first
     if (o.method !== undefined && !METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
     checkVerifyMode(o.method as MethodName, o.verify);
     checkRecordPaths(recordOptionsOf(o));
+    // and the pinned engine and agents (the board's agent kind is checked once it is known)
+    precheckEngine({ engineFile: o.engine, agentFile: o.agent });
   }
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   checkVerifyMode(o.method as MethodName, o.verify);
-  const module = loadEngineModule('terminal');
-  checkModuleAbi(module);
+  const chosen = chooseEngine(b, { engineFile: o.engine, agentFile: o.agent, port: o.port });
   return runErase({
     board: b,
     port: o.port,
@@ -33,7 +34,10 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
     unlock: o.unlock,
     json: o.json,
     quiet: o.quiet,
-    module,
+    module: chosen.module,
+    agent: chosen.agent,
+    engine: chosen.engine,
+    modelEngine: chosen.modelEngine,
     records: recordOptionsOf(o),
     reset: o.reset,
     fastClock: o.fastClock,
@@ -54,6 +58,8 @@ export function register(program: Command): void {
       .option('--unlock', 'remove read protection (the part mass-erases itself)')
       .option('--baud <n>', 'line speed (default 115200)')
       .option('--fast-clock', "ask the agent to raise the core clock with the PLL before the jobs (F4 168, F2 120, L4 80 MHz): the hashing takes a tenth of the time; not yet tried on silicon")
+      .option('--engine <file>', 'run this engine module, not the pinned build/terminal.wasm (with --agent, or on the model with --port emu); marked custom')
+      .option('--agent <file>', 'with --engine: the agent binary built with that engine (uploaded instead of the committed one)')
       .option('--json', 'one JSON report on stdout')),
   ).action(act(async (o) => cmdErase(o)));
 }

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { InputError } from '../../errors';
+import { SafetyError } from '../../errors';
+import type { Board } from '../../boards/types';
+import { signedImageEngine } from '../../agent/pinned';
+import { detectBoard } from '../detect';
 import { boardForImage, openImage } from '../../image/build';
 import { readInputFile } from '../../files/read-bounded';
 import { loadTrustKeys } from '../../image/sign';
@@ -56,22 +59,28 @@ function recordRefusal(o: FlashOptions, err: unknown): void {
   }
 }
 
+/**
+ * The terminal's board (`--board`, or detected from the product ID on a serial port) must be the
+ * image's board file, not only a board with the same product ID: an image for a plain part run on
+ * a terminal board would treat its boot sector, keys and data as plain flash. Pure.
+ */
+export function refuseOtherBoard(imageBoard: Board, terminalBoard: Board, how: string, imageFile: string): void {
+  if (terminalBoard.id !== imageBoard.id) {
+    const what = `image ${imageFile} is built for board ${imageBoard.id}, the terminal is ${terminalBoard.id} (${how})`;
+    throw new SafetyError(`${what}: refused; build an image for ${terminalBoard.id}`);
+  }
+}
+
 async function flashChecked(o: FlashOptions): Promise<number> {
   const trusted = loadTrustKeys(o.trust);
   const image = openImage(new Uint8Array(readInputFile(o.image, '--image', 'image')), trusted, `image ${o.image}`);
   const local = loadBoardOrExit(image.manifest.board.id);
   const board = boardForImage(image, local, `image ${o.image}`);
-  let emuBoard = board;
-  if (o.board) {
-    const named = loadBoardOrExit(o.board);
-    if (o.port !== 'emu' && named.id !== board.id) {
-      throw new InputError(`--board ${o.board}: the image ${o.image} is bound to board ${board.id}; --board only chooses the emulated terminal with --port emu`);
-    }
-    emuBoard = named;
-  }
+  if (o.board) refuseOtherBoard(board, loadBoardOrExit(o.board), `--board ${o.board}`, o.image);
+  // without --board a serial terminal names its board by its product ID (refused when several files share it)
+  else if (o.port !== 'emu') refuseOtherBoard(board, await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')), 'detected', o.image);
   return runErase({
     board,
-    emuBoard: o.port === 'emu' ? emuBoard : undefined,
     port: o.port,
     emu: o,
     method: image.method,
@@ -80,6 +89,7 @@ async function flashChecked(o: FlashOptions): Promise<number> {
     quiet: o.quiet,
     module: image.module,
     agent: image.agent,
+    engine: signedImageEngine(image.module, image.agent, o.image),
     signature: image.agentSignature,
     records: recordOptionsOf(o),
     command: 'flash',
@@ -96,7 +106,7 @@ export function register(program: Command): void {
       .requiredOption('--image <image>', 'erase image made by poswipe build')
       .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal of the image\'s board')
       .requiredOption('--trust <public.pem>', 'trusted public key (repeatable; a file may hold several)', (v: string, prev: string[] = []) => [...prev, v])
-      .option('--board <board>', 'with --port emu: emulate this board instead of the image\'s')
+      .option('--board <board>', 'the terminal\'s board: must be the image\'s (default: detected from the product ID on a serial port)')
       .option('--baud <n>', 'line speed (default 115200)')
       .option('--json', 'one JSON report on stdout')),
   ).action(act(async (o: FlashOptions) => cmdFlash(o)));

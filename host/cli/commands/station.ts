@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { loadEngineModule, checkModuleAbi } from '../../engine/module';
+import { loadPinned, manifestEngine } from '../../agent/pinned';
+import { checkModuleAbi } from '../../engine/module';
 import { EXIT, InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
@@ -39,7 +40,8 @@ async function cmdStation(o: StationOptions): Promise<number> {
   const board = o.board && o.board !== 'auto' ? loadBoardOrExit(o.board) : null;
   // each tile prepares its records when it starts; their folders and files are checked once, now
   checkRecordPaths(recordOptionsOf(o));
-  const module = loadEngineModule('terminal');
+  // the station runs only the pinned engine and agents (a custom engine is a single `erase --engine` run)
+  const { manifest, module } = loadPinned();
   checkModuleAbi(module);
 
   const station = new Station({
@@ -51,6 +53,7 @@ async function cmdStation(o: StationOptions): Promise<number> {
     unlock: o.unlock,
     emu: o,
     module,
+    engineFor: (b) => manifestEngine(manifest, b),
     records: recordOptionsOf(o),
     log: (line) => process.stderr.write(line + '\n'),
   });
@@ -64,6 +67,8 @@ async function cmdStation(o: StationOptions): Promise<number> {
     await station.close();
     await server.close();
     const states = station.tiles.map((t) => t.state.status);
+    // a terminal refused for safety (e.g. a product ID several board files share) says so: exit 4
+    if (station.tiles.some((t) => t.state.status === 'error' && t.state.exitCode === EXIT.SAFETY)) return EXIT.SAFETY;
     if (states.some((s) => s === 'error' || s === 'stopped')) return EXIT.DEVICE;
     if (states.some((s) => s === 'failed')) return EXIT.VERIFY_FAILED;
     return EXIT.OK;
@@ -112,7 +117,7 @@ export function register(program: Command): void {
         .option('--unlock', 'remove read protection (the part mass-erases itself)')
         .option('--baud <n>', 'line speed of serial ports (default 115200)')
         .option('--start', 'start every terminal at once instead of waiting for the page')
-        .option('--once', 'start every terminal, exit when all have ended (0 all verified, 1 some failed, 3 an error)'),
+        .option('--once', 'start every terminal, exit when all have ended (0 all verified, 1 some failed, 3 an error, 4 one refused for safety)'),
     ),
   ).action(act(async (o: StationOptions) => cmdStation(o)));
 }
