@@ -1,0 +1,177 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadBoard, sectorsOf } from '../host/boards/load';
+import { InputError, NackError, SafetyError } from '../host/errors';
+import { parseFaults } from '../host/emulator/faults';
+import { judgeSizeProbe, planSizeProbe } from '../host/plan/size-probe';
+import { BootloaderClient } from '../host/protocol/client';
+import { eraseTerminal } from '../host/session/erase';
+import { eraseSummary } from '../host/cli/report';
+import { emulated, engineModule, runCli } from './helpers';
+
+const KIB = 1024;
+const f103 = loadBoard('stm32f103xb');
+const f407 = loadBoard('stm32f407');
+const TXN = Buffer.from('TXN 100000 4111********1111 APPROVED');
+
+/** A part whose flash answers Read Memory up to `physical` bytes (the simulated ROM's check, for the pure judge). */
+function physicalFlash(base: number, physical: number): (a: number) => boolean {
+  return (a) => a >= base && a < base + physical;
+}
+
+/** An image of the board's size: erased, with transaction records in both halves (the upper one is what a lying register hides). */
+function imageWithUpperData(size: number): Uint8Array {
+  const img = new Uint8Array(size).fill(0xff);
+  img.set(TXN, 0x100);
+  img.set(TXN, size / 2 + 0x40);
+  img.set(TXN, size - TXN.length);
+  return img;
+}
+
+function allErased(bytes: Uint8Array): boolean {
+  return bytes.every((b) => b === 0xff);
+}
+
+// ---- the planner and the judge (pure) ----
+
+test('size probe plan: past a 64 KiB claim every page of an F103xB is probed at both ends; a true claim only gets the claim and the byte past the layout', () => {
+  const lying = planSizeProbe(f103, 64 * KIB);
+  assert.equal(lying.probes.filter((p) => p.role === 'sector').length, 64 * 2);
+  assert.deepEqual(lying.probes.filter((p) => p.role === 'claimed').map((p) => p.address), [0x08000000, 0x0800ffff]);
+  assert.deepEqual(lying.probes.filter((p) => p.role === 'beyond').map((p) => p.address), [0x08020000]);
+  assert.equal(lying.probes.find((p) => p.role === 'sector')!.address, 0x08010000);
+  const honest = planSizeProbe(f103, 128 * KIB);
+  assert.deepEqual(honest.probes.map((p) => p.role), ['claimed', 'claimed', 'beyond']);
+});
+
+test('size probe judge: flash that answers past the claim is found and planned; a true small part stays small', () => {
+  const lying = judgeSizeProbe(planSizeProbe(f103, 64 * KIB), physicalFlash(0x08000000, 128 * KIB));
+  assert.deepEqual(lying, { register: 64 * KIB, boardFile: 128 * KIB, found: 128 * KIB, planned: 128 * KIB });
+  const small = judgeSizeProbe(planSizeProbe(f407, 512 * KIB), physicalFlash(0x08000000, 512 * KIB));
+  assert.deepEqual(small, { register: 512 * KIB, boardFile: 1024 * KIB, found: 512 * KIB, planned: 512 * KIB });
+  const hidden = judgeSizeProbe(planSizeProbe(f407, 512 * KIB), physicalFlash(0x08000000, 1024 * KIB));
+  assert.equal(hidden.planned, 1024 * KIB);
+  // a claim off the sector grid: the sector holding its end answers, so it is planned whole
+  const offGrid = judgeSizeProbe(planSizeProbe(f407, 100 * KIB), physicalFlash(0x08000000, 1024 * KIB));
+  assert.equal(offGrid.planned, 1024 * KIB);
+});
+
+test('size probe judge: answers that do not describe one flash are refused (SafetyError, exit 4)', () => {
+  const plan = planSizeProbe(f103, 64 * KIB);
+  const base = 0x08000000;
+  // a hole: page 70 silent, page 71 answers
+  const hole = (a: number): boolean => a < base + 128 * KIB && !(a >= base + 70 * KIB && a < base + 71 * KIB);
+  assert.throws(() => judgeSizeProbe(plan, hole), (e: Error) => e instanceof SafetyError && /sector 71 .* after sector 70/.test(e.message));
+  // a page answering at one end only
+  const half = (a: number): boolean => a < base + 100 * KIB + 512;
+  assert.throws(() => judgeSizeProbe(plan, half), (e: Error) => e instanceof SafetyError && /sector 100 .*first byte only/.test(e.message));
+  // Read Memory refused inside the claim: a refusal for another reason than the end
+  assert.throws(() => judgeSizeProbe(plan, () => false), (e: Error) => e instanceof SafetyError && /inside the 64 KiB/.test(e.message));
+  // flash past the board file's layout
+  assert.throws(() => judgeSizeProbe(plan, (a) => a < base + 256 * KIB), (e: Error) => e instanceof SafetyError && /more flash than its board file/.test(e.message));
+  // a claim off the grid: flash ending inside a sector, or a sector silent around a claimed byte that answered
+  assert.throws(() => judgeSizeProbe(planSizeProbe(f407, 100 * KIB), physicalFlash(base, 100 * KIB)), (e: Error) => e instanceof SafetyError && /sector 4 .*first byte only/.test(e.message));
+  const contradictory = (a: number): boolean => a < base + 64 * KIB || a === base + 100 * KIB - 1;
+  assert.throws(() => judgeSizeProbe(planSizeProbe(f407, 100 * KIB), contradictory), (e: Error) => e instanceof SafetyError && /sector boundary/.test(e.message));
+});
+
+test('size probe plan: a register above the board file (the largest part of its product ID), or one the board needs but could not be read, is refused', () => {
+  assert.throws(() => planSizeProbe(f103, 256 * KIB), (e: Error) => e instanceof SafetyError && /reports 256 KiB, more than the 128 KiB/.test(e.message));
+  assert.throws(() => planSizeProbe(f407, 2048 * KIB), SafetyError);
+  assert.throws(() => planSizeProbe(f407, null), (e: Error) => e instanceof SafetyError && /could not be read/.test(e.message));
+});
+
+// ---- the fault and the emulated part ----
+
+test('fault flash-size=<KiB>: parsed, and bad values are one-line usage errors naming the spec', () => {
+  assert.equal(parseFaults(['flash-size=64']).flashSizeKiB, 64);
+  assert.equal(parseFaults([]).flashSizeKiB, null);
+  for (const bad of ['flash-size=', 'flash-size=abc', 'flash-size=0', 'flash-size=4097', 'flash-size=1.5', 'flash-size=-64', 'flash-size=0x40']) {
+    assert.throws(() => parseFaults([bad]), (e: Error) => e instanceof InputError && e.message.includes(`"${bad}"`) && !e.message.includes('\n'), bad);
+  }
+});
+
+test('emulated part: the register lies under the fault, the physical flash stays; Read Memory inside it answers, past it NACKs (AN3155)', async () => {
+  const { board, terminal, transport } = emulated('stm32f103xb', { faults: parseFaults(['flash-size=64']) });
+  assert.deepEqual([...terminal.readMemory(board.flash.sizeRegister!, 2)!], [64, 0]);
+  assert.equal(terminal.flash.size, 128 * KIB);
+  const client = new BootloaderClient(transport, { attempts: 1 });
+  await client.sync();
+  assert.equal((await client.readMemory(0x0801ffff, 1)).length, 1);
+  await assert.rejects(client.readMemory(0x08020000, 1), NackError);
+  const honest = emulated('stm32f103xb').terminal;
+  assert.deepEqual([...honest.readMemory(board.flash.sizeRegister!, 2)!], [128, 0]);
+});
+
+// ---- sessions ----
+
+test('F103xB with the register saying 64 KiB: all 128 KiB planned, erased and verified; the outcome records the sizes', async () => {
+  const board = f103;
+  const image = imageWithUpperData(board.flash.size);
+  const { terminal, transport } = emulated('stm32f103xb', { image, faults: parseFaults(['flash-size=64']) });
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
+  assert.equal(o.verified, true, o.reason ?? '');
+  assert.deepEqual(o.flashSize, { register: 64 * KIB, boardFile: 128 * KIB, found: 128 * KIB, planned: 128 * KIB, probe: 'read-memory' });
+  assert.equal(o.plan.sectors.length, sectorsOf(board).length);
+  assert.ok(allErased(terminal.flash.bytes), 'data left in the flash');
+  assert.match(eraseSummary(o, board.id), /^flash: register says 64 KiB, 128 KiB found and erased$/m);
+});
+
+test('a normal part (no fault): unchanged plan, found == register', async () => {
+  const { board, terminal, transport } = emulated('stm32f103xb', { image: imageWithUpperData(f103.flash.size) });
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
+  assert.equal(o.verified, true, o.reason ?? '');
+  assert.equal(o.flashSize.found, o.flashSize.register);
+  assert.equal(o.flashSize.planned, 128 * KIB);
+  assert.equal(o.plan.sectors.length, 128);
+  assert.ok(allErased(terminal.flash.bytes));
+});
+
+test('a register reporting more than the board file: refused (SafetyError) before any flash operation', async () => {
+  const image = imageWithUpperData(f103.flash.size);
+  const { board, terminal, transport } = emulated('stm32f103xb', { image: image.slice(), faults: parseFaults(['flash-size=256']) });
+  await assert.rejects(eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() }), SafetyError);
+  assert.equal(terminal.flash.operations, 0);
+  assert.deepEqual(terminal.flash.bytes, image);
+});
+
+// ---- the command line (the issue's "done when") ----
+
+const work = mkdtempSync(path.join(tmpdir(), 'poswipe-size-'));
+
+function eraseWithLyingRegister(boardId: string, kib: number): { code: number; report: Record<string, unknown> | null; stderr: string; before: Uint8Array; after: Uint8Array } {
+  const board = loadBoard(boardId);
+  const img = path.join(work, `${boardId}-${kib}.img`);
+  const before = imageWithUpperData(board.flash.size);
+  writeFileSync(img, before);
+  const r = runCli(['erase', '--board', boardId, '--port', 'emu', '--no-backup', '--method', 'clear', '--json', '--emu-fault', `flash-size=${kib}`, '--emu-image', img], { cwd: work });
+  return { code: r.code, report: r.code === 0 ? JSON.parse(r.stdout) : null, stderr: r.stderr, before, after: new Uint8Array(readFileSync(img)) };
+}
+
+test('erase --board stm32f103xb --emu-fault flash-size=64: exit 0 with every byte of the 128 KiB image erased (bootloader path)', () => {
+  const r = eraseWithLyingRegister('stm32f103xb', 64);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(allErased(r.after), 'exit 0 with data left');
+  assert.deepEqual(r.report!.flashSize, { register: 64 * KIB, boardFile: 128 * KIB, found: 128 * KIB, planned: 128 * KIB, probe: 'read-memory' });
+});
+
+test('erase --board stm32f407 --emu-fault flash-size=512: exit 0 with the whole 1 MiB erased (agent path)', () => {
+  const r = eraseWithLyingRegister('stm32f407', 512);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(allErased(r.after), 'exit 0 with data left');
+  assert.equal((r.report!.flashSize as { planned: number }).planned, 1024 * KIB);
+  assert.equal((r.report!.blocks as unknown[]).length, 256);
+});
+
+test('erase with the register over-reporting (flash-size=2048 on an F407): exit 4, image unchanged; a bad spec is exit 2', () => {
+  const r = eraseWithLyingRegister('stm32f407', 2048);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /2048 KiB, more than the 1024 KiB/);
+  assert.deepEqual(r.after, r.before);
+  const bad = runCli(['erase', '--board', 'stm32f407', '--port', 'emu', '--no-backup', '--emu-fault', 'flash-size=0'], { cwd: work });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /flash-size=0/);
+});
