@@ -6,6 +6,8 @@ import path from 'node:path';
 import { loadBoard, sectorsOf } from '../host/boards/load';
 import { InputError, NackError, SafetyError } from '../host/errors';
 import { parseFaults } from '../host/emulator/faults';
+import { CpuRunner, Machine } from '../host/emulator/cpu/machine';
+import { cpuKindOf, familyOf } from '../host/emulator/cpu/family';
 import { judgeSizeProbe, planSizeProbe } from '../host/plan/size-probe';
 import { BootloaderClient } from '../host/protocol/client';
 import { eraseTerminal } from '../host/session/erase';
@@ -106,6 +108,17 @@ test('emulated part: the register lies under the fault, the physical flash stays
   assert.deepEqual([...honest.readMemory(board.flash.sizeRegister!, 2)!], [128, 0]);
 });
 
+test('emulated CPU: code on the part reads the lying register too (flash-size=512 on an F407), the flash array keeps 1 MiB', { skip: CpuRunner.available() ? false : CpuRunner.unavailableReason() }, () => {
+  const { board, terminal } = emulated('stm32f407', { faults: parseFaults(['flash-size=512']) });
+  const m = new Machine(terminal, familyOf(board, cpuKindOf(board)!));
+  try {
+    assert.deepEqual([...m.cpu.read(board.flash.sizeRegister!, 2)], [0x00, 0x02]);
+    assert.equal(m.cpu.read(0x080fff00, 4).length, 4);
+  } finally {
+    m.close();
+  }
+});
+
 // ---- sessions ----
 
 test('F103xB with the register saying 64 KiB: all 128 KiB planned, erased and verified; the outcome records the sizes', async () => {
@@ -118,6 +131,16 @@ test('F103xB with the register saying 64 KiB: all 128 KiB planned, erased and ve
   assert.equal(o.plan.sectors.length, sectorsOf(board).length);
   assert.ok(allErased(terminal.flash.bytes), 'data left in the flash');
   assert.match(eraseSummary(o, board.id), /^flash: register says 64 KiB, 128 KiB found and erased$/m);
+});
+
+test('a read-protected F103xB with a lying register, --unlock: probed once it reads again, 128 KiB blank-checked', async () => {
+  const { board, terminal, transport } = emulated('stm32f103xb', { image: imageWithUpperData(f103.flash.size), rdp: 1, faults: parseFaults(['flash-size=64']) });
+  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule(), unlock: true });
+  assert.equal(o.verified, true, o.reason ?? '');
+  assert.equal(o.unlocked, true);
+  assert.deepEqual([o.flashSize.register, o.flashSize.planned], [64 * KIB, 128 * KIB]);
+  assert.equal(o.blocks.reduce((n, b) => n + b.size, 0), 128 * KIB);
+  assert.ok(allErased(terminal.flash.bytes));
 });
 
 test('a normal part (no fault): unchanged plan, found == register', async () => {
@@ -164,6 +187,7 @@ test('erase --board stm32f407 --emu-fault flash-size=512: exit 0 with the whole 
   assert.ok(allErased(r.after), 'exit 0 with data left');
   assert.equal((r.report!.flashSize as { planned: number }).planned, 1024 * KIB);
   assert.equal((r.report!.blocks as unknown[]).length, 256);
+  assert.equal(r.report!.emulation, CpuRunner.available() ? 'instruction' : 'model');
 });
 
 test('erase with the register over-reporting (flash-size=2048 on an F407): exit 4, image unchanged; a bad spec is exit 2', () => {
