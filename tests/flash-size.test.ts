@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadBoard, sectorsOf } from '../host/boards/load';
-import { InputError, NackError, SafetyError } from '../host/errors';
+import { DeviceError, InputError, NackError, SafetyError } from '../host/errors';
 import { parseFaults } from '../host/emulator/faults';
 import { CpuRunner, Machine } from '../host/emulator/cpu/machine';
 import { cpuKindOf, familyOf } from '../host/emulator/cpu/family';
@@ -141,6 +141,14 @@ test('a read-protected F103xB with a lying register, --unlock: probed once it re
   assert.deepEqual([o.flashSize.register, o.flashSize.planned], [64 * KIB, 128 * KIB]);
   assert.equal(o.blocks.reduce((n, b) => n + b.size, 0), 128 * KIB);
   assert.ok(allErased(terminal.flash.bytes));
+});
+
+test('a read-protected part whose register, readable only after --unlock, over-reports: a device error (exit 3), since the mass erase already changed it', async () => {
+  const { board, transport } = emulated('stm32f103xb', { rdp: 1, faults: parseFaults(['flash-size=256']) });
+  await assert.rejects(
+    eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule(), unlock: true }),
+    (e: Error) => e instanceof DeviceError && !(e instanceof SafetyError) && /after Readout Unprotect .*256 KiB/.test(e.message),
+  );
 });
 
 test('a normal part (no fault): unchanged plan, found == register', async () => {

@@ -112,5 +112,12 @@ async function connect(
   if (reset.enter.length) await playSequence(transport, reset.enter);
   identity = await identify(client, req.board);
   if (identity.readProtected) throw new DeviceError('the terminal is still read-protected after Readout Unprotect');
-  return { identity, unlocked: true, ...(await probeFlashSize(client, req.board, identity)) };
+  try {
+    return { identity, unlocked: true, ...(await probeFlashSize(client, req.board, identity)) };
+  } catch (err) {
+    // the register was hidden until now and the part has already mass-erased itself: not a refusal
+    // before anything changed (exit 4 promises that), but a part this session cannot finish
+    if (err instanceof SafetyError) throw new DeviceError(`after Readout Unprotect (the part mass-erased itself): ${err.message}`);
+    throw err;
+  }
 }
