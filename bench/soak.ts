@@ -51,7 +51,20 @@ import { readIdentityFile, writeNewAgeIdentity } from '../host/records/age-keys'
 /** a session that takes longer than this (real seconds) is a hang */
 export const SESSION_TIMEOUT_S = 180;
 
-export const FAULT_KINDS = ['none', 'drop', 'flip', 'nack', 'stuck', 'erase-fail', 'powerloss', 'rdp', 'rdp+unlock', 'no-backup', 'include-protected', 'flash-size'] as const;
+export const FAULT_KINDS = [
+  'none',
+  'drop',
+  'flip',
+  'nack',
+  'stuck',
+  'erase-fail',
+  'powerloss',
+  'rdp',
+  'rdp+unlock',
+  'no-backup',
+  'include-protected',
+  'flash-size',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** commands a NACK fault is put on (every one the erase path can send) */

@@ -33,13 +33,18 @@ function imageWithUpperData(size: number): Uint8Array {
   return img;
 }
 
+/** an assert.throws check: a SafetyError (exit 4) whose message matches */
+function refused(re: RegExp): (e: Error) => boolean {
+  return (e) => e instanceof SafetyError && re.test(e.message);
+}
+
 function allErased(bytes: Uint8Array): boolean {
   return bytes.every((b) => b === 0xff);
 }
 
 // ---- the planner and the judge (pure) ----
 
-test('size probe plan: past a 64 KiB claim every page of an F103xB is probed at both ends; a true claim only gets the claim and the byte past the layout', () => {
+test('size probe plan: past a 64 KiB claim every F103xB page is probed at both ends; a true claim gets the claim and the byte past the layout', () => {
   const lying = planSizeProbe(f103, 64 * KIB);
   assert.equal(lying.probes.filter((p) => p.role === 'sector').length, 64 * 2);
   assert.deepEqual(lying.probes.filter((p) => p.role === 'claimed').map((p) => p.address), [0x08000000, 0x0800ffff]);
@@ -66,24 +71,24 @@ test('size probe judge: answers that do not describe one flash are refused (Safe
   const base = 0x08000000;
   // a hole: page 70 silent, page 71 answers
   const hole = (a: number): boolean => a < base + 128 * KIB && !(a >= base + 70 * KIB && a < base + 71 * KIB);
-  assert.throws(() => judgeSizeProbe(plan, hole), (e: Error) => e instanceof SafetyError && /sector 71 .* after sector 70/.test(e.message));
+  assert.throws(() => judgeSizeProbe(plan, hole), refused(/sector 71 .* after sector 70/));
   // a page answering at one end only
   const half = (a: number): boolean => a < base + 100 * KIB + 512;
-  assert.throws(() => judgeSizeProbe(plan, half), (e: Error) => e instanceof SafetyError && /sector 100 .*first byte only/.test(e.message));
+  assert.throws(() => judgeSizeProbe(plan, half), refused(/sector 100 .*first byte only/));
   // Read Memory refused inside the claim: a refusal for another reason than the end
-  assert.throws(() => judgeSizeProbe(plan, () => false), (e: Error) => e instanceof SafetyError && /inside the 64 KiB/.test(e.message));
+  assert.throws(() => judgeSizeProbe(plan, () => false), refused(/inside the 64 KiB/));
   // flash past the board file's layout
-  assert.throws(() => judgeSizeProbe(plan, (a) => a < base + 256 * KIB), (e: Error) => e instanceof SafetyError && /more flash than its board file/.test(e.message));
+  assert.throws(() => judgeSizeProbe(plan, (a) => a < base + 256 * KIB), refused(/more flash than its board file/));
   // a claim off the grid: flash ending inside a sector, or a sector silent around a claimed byte that answered
-  assert.throws(() => judgeSizeProbe(planSizeProbe(f407, 100 * KIB), physicalFlash(base, 100 * KIB)), (e: Error) => e instanceof SafetyError && /sector 4 .*first byte only/.test(e.message));
+  assert.throws(() => judgeSizeProbe(planSizeProbe(f407, 100 * KIB), physicalFlash(base, 100 * KIB)), refused(/sector 4 .*first byte only/));
   const contradictory = (a: number): boolean => a < base + 64 * KIB || a === base + 100 * KIB - 1;
-  assert.throws(() => judgeSizeProbe(planSizeProbe(f407, 100 * KIB), contradictory), (e: Error) => e instanceof SafetyError && /sector boundary/.test(e.message));
+  assert.throws(() => judgeSizeProbe(planSizeProbe(f407, 100 * KIB), contradictory), refused(/sector boundary/));
 });
 
 test('size probe plan: a register above the board file (the largest part of its product ID), or one the board needs but could not be read, is refused', () => {
-  assert.throws(() => planSizeProbe(f103, 256 * KIB), (e: Error) => e instanceof SafetyError && /reports 256 KiB, more than the 128 KiB/.test(e.message));
+  assert.throws(() => planSizeProbe(f103, 256 * KIB), refused(/reports 256 KiB, more than the 128 KiB/));
   assert.throws(() => planSizeProbe(f407, 2048 * KIB), SafetyError);
-  assert.throws(() => planSizeProbe(f407, null), (e: Error) => e instanceof SafetyError && /could not be read/.test(e.message));
+  assert.throws(() => planSizeProbe(f407, null), refused(/could not be read/));
 });
 
 // ---- the fault and the emulated part ----
@@ -108,7 +113,9 @@ test('emulated part: the register lies under the fault, the physical flash stays
   assert.deepEqual([...honest.readMemory(board.flash.sizeRegister!, 2)!], [128, 0]);
 });
 
-test('emulated CPU: code on the part reads the lying register too (flash-size=512 on an F407), the flash array keeps 1 MiB', { skip: CpuRunner.available() ? false : CpuRunner.unavailableReason() }, () => {
+const noCpu = CpuRunner.available() ? false : CpuRunner.unavailableReason();
+
+test('emulated CPU: code on the part reads the lying register too (flash-size=512 on an F407), the flash array keeps 1 MiB', { skip: noCpu }, () => {
   const { board, terminal } = emulated('stm32f407', { faults: parseFaults(['flash-size=512']) });
   const m = new Machine(terminal, familyOf(board, cpuKindOf(board)!));
   try {
@@ -134,7 +141,8 @@ test('F103xB with the register saying 64 KiB: all 128 KiB planned, erased and ve
 });
 
 test('a read-protected F103xB with a lying register, --unlock: probed once it reads again, 128 KiB blank-checked', async () => {
-  const { board, terminal, transport } = emulated('stm32f103xb', { image: imageWithUpperData(f103.flash.size), rdp: 1, faults: parseFaults(['flash-size=64']) });
+  const image = imageWithUpperData(f103.flash.size);
+  const { board, terminal, transport } = emulated('stm32f103xb', { image, rdp: 1, faults: parseFaults(['flash-size=64']) });
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule(), unlock: true });
   assert.equal(o.verified, true, o.reason ?? '');
   assert.equal(o.unlocked, true);
@@ -143,7 +151,7 @@ test('a read-protected F103xB with a lying register, --unlock: probed once it re
   assert.ok(allErased(terminal.flash.bytes));
 });
 
-test('a read-protected part whose register, readable only after --unlock, over-reports: a device error (exit 3), since the mass erase already changed it', async () => {
+test('a locked part whose register (readable after --unlock only) over-reports: a device error (exit 3), the mass erase changed it already', async () => {
   const { board, transport } = emulated('stm32f103xb', { rdp: 1, faults: parseFaults(['flash-size=256']) });
   await assert.rejects(
     eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule(), unlock: true }),
@@ -173,12 +181,21 @@ test('a register reporting more than the board file: refused (SafetyError) befor
 
 const work = mkdtempSync(path.join(tmpdir(), 'poswipe-size-'));
 
-function eraseWithLyingRegister(boardId: string, kib: number): { code: number; report: Record<string, unknown> | null; stderr: string; before: Uint8Array; after: Uint8Array } {
+interface LyingRun {
+  code: number;
+  report: Record<string, unknown> | null;
+  stderr: string;
+  before: Uint8Array;
+  after: Uint8Array;
+}
+
+function eraseWithLyingRegister(boardId: string, kib: number): LyingRun {
   const board = loadBoard(boardId);
   const img = path.join(work, `${boardId}-${kib}.img`);
   const before = imageWithUpperData(board.flash.size);
   writeFileSync(img, before);
-  const r = runCli(['erase', '--board', boardId, '--port', 'emu', '--no-backup', '--method', 'clear', '--json', '--emu-fault', `flash-size=${kib}`, '--emu-image', img], { cwd: work });
+  const args = ['erase', '--board', boardId, '--port', 'emu', '--no-backup', '--method', 'clear', '--json'];
+  const r = runCli([...args, '--emu-fault', `flash-size=${kib}`, '--emu-image', img], { cwd: work });
   return { code: r.code, report: r.code === 0 ? JSON.parse(r.stdout) : null, stderr: r.stderr, before, after: new Uint8Array(readFileSync(img)) };
 }
 

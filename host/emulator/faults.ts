@@ -29,7 +29,10 @@ export function noFaults(): FaultSet {
   return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [], rdp: null, flashSizeKiB: null };
 }
 
-/** The largest register value a fault may set: above every shipped board's flash (2 MiB at most), so over-reporting can be tried, while a typo such as 65536 is refused. */
+/**
+ * The largest register value a fault may set: above every shipped board's flash (2 MiB at most),
+ * so over-reporting can be tried, while a typo such as 65536 is refused.
+ */
 export const MAX_FLASH_SIZE_KIB = 4096;
 
 export const FAULT_HELP = [
@@ -114,7 +117,10 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       }
       f.nack.push(code);
     } else {
-      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, rdp=<0|1> or flash-size=<KiB>`);
+      throw new InputError(
+        `bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, ` +
+          'rdp=<0|1> or flash-size=<KiB>',
+      );
     }
   }
   return f;

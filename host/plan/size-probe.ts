@@ -64,7 +64,8 @@ export function planSizeProbe(board: Board, register: number | null): SizeProbeP
   }
   if (register !== null && register > size) {
     throw new SafetyError(
-      `the terminal's flash-size register reports ${kib(register)}, more than the ${kib(size)} of board ${board.id} (the largest part of its product ID): the flash size cannot be determined; use a board file for this part`,
+      `the terminal's flash-size register reports ${kib(register)}, more than the ${kib(size)} of board ${board.id} ` +
+        '(the largest part of its product ID): the flash size cannot be determined; use a board file for this part',
     );
   }
   const claim = register ?? 0;
@@ -94,7 +95,10 @@ export function judgeSizeProbe(plan: SizeProbePlan, answered: (address: number) 
       throw new SafetyError(`Read Memory of ${hex32(p.address)}, inside the ${kib(claim)} the flash-size register reports, is refused (NACK): ${cannot}`);
     }
     if (p.role === 'beyond' && answered(p.address)) {
-      throw new SafetyError(`flash answers Read Memory at ${hex32(p.address)}, past the ${kib(size)} board ${board.id} describes: the part has more flash than its board file; use a board file for this part`);
+      throw new SafetyError(
+        `flash answers Read Memory at ${hex32(p.address)}, past the ${kib(size)} board ${board.id} describes: ` +
+          'the part has more flash than its board file; use a board file for this part',
+      );
     }
   }
   let end = base + claim;
@@ -111,13 +115,18 @@ export function judgeSizeProbe(plan: SizeProbePlan, answered: (address: number) 
       gap ??= s;
       continue;
     }
-    if (gap) throw new SafetyError(`sector ${s.index} (${hex32(s.address)}) answers Read Memory after sector ${gap.index} (${hex32(gap.address)}) did not: ${cannot}`);
+    if (gap) {
+      throw new SafetyError(`sector ${s.index} (${hex32(s.address)}) answers Read Memory after sector ${gap.index} (${hex32(gap.address)}) did not: ${cannot}`);
+    }
     end = s.address + s.size;
   }
   const found = end - base;
   // a claim off the sector grid with its sector silent: no whole-sector size holds what the register says
   if (!sectorsOf(board).some((s) => s.address + s.size === end) && found !== 0) {
-    throw new SafetyError(`the flash-size register reports ${kib(claim)}, which does not end on a sector boundary of board ${board.id}, and the sector holding its end does not answer: ${cannot}`);
+    throw new SafetyError(
+      `the flash-size register reports ${kib(claim)}, which does not end on a sector boundary of board ${board.id}, ` +
+        `and the sector holding its end does not answer: ${cannot}`,
+    );
   }
   if (found === 0) throw new SafetyError(`no sector of ${board.id} answers Read Memory: ${cannot}`);
   return { register, boardFile: size, found, planned: Math.max(claim, found) };

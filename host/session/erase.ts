@@ -103,7 +103,10 @@ async function connect(
   if (!identity.readProtected) return { identity, unlocked: false, ...(await probeFlashSize(client, req.board, identity)) };
   if (!req.unlock) refuseIfProtected(identity, req.board);
   if (req.backupPlanned) {
-    throw new SafetyError(`the terminal (${req.board.id}) is read-protected: its data cannot be backed up, and --unlock mass-erases it; pass --no-backup to go ahead without a backup`);
+    throw new SafetyError(
+      `the terminal (${req.board.id}) is read-protected: its data cannot be backed up, and --unlock mass-erases it; ` +
+        'pass --no-backup to go ahead without a backup',
+    );
   }
   progress({ phase: 'unlock', done: 0, total: 1, note: 'Readout Unprotect: the part mass-erases itself' });
   await client.readoutUnprotect(req.board.timing.massErase.maxMs * 2 + 1000);

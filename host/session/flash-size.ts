@@ -34,7 +34,10 @@ async function answers(probe: BootloaderClient, address: number): Promise<boolea
       await probe.resync();
     }
   }
-  if (nacks === 0) throw new DeviceError(`probing the flash size at 0x${address.toString(16).padStart(8, '0')}: no answer in ${PROBE_TRIES} tries (${last?.message ?? 'no reply'})`);
+  if (nacks === 0) {
+    const at = `0x${address.toString(16).padStart(8, '0')}`;
+    throw new DeviceError(`probing the flash size at ${at}: no answer in ${PROBE_TRIES} tries (${last?.message ?? 'no reply'})`);
+  }
   return false;
 }
 
