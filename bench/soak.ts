@@ -40,6 +40,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import { listBoards, sectorsOf } from '../host/boards/load';
 import type { Board } from '../host/boards/types';
+import { MAX_FLASH_SIZE_KIB } from '../host/emulator/faults';
 import { initialImage } from '../host/emulator/image';
 import { Rng, hashString } from '../host/emulator/rng';
 import { METHOD_SPECS, METHODS, type MethodName } from '../host/plan/methods';
@@ -52,7 +53,19 @@ import { readIdentityFile, writeNewAgeIdentity } from '../host/records/age-keys'
 export const SESSION_TIMEOUT_S = 180;
 
 export const FAULT_KINDS = [
-  'none', 'drop', 'flip', 'nack', 'stuck', 'erase-fail', 'powerloss', 'rdp', 'rdp+unlock', 'fake-digests', 'no-backup', 'include-protected',
+  'none',
+  'drop',
+  'flip',
+  'nack',
+  'stuck',
+  'erase-fail',
+  'powerloss',
+  'rdp',
+  'rdp+unlock',
+  'no-backup',
+  'include-protected',
+  'fake-digests',
+  'flash-size',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -214,6 +227,14 @@ export function planSession(seed: number): SessionPlan {
       const ops = flashOps(board, method);
       faults.push(`powerloss@${1 + rng.below(Math.ceil(ops * 1.05))}`);
       kinds.add('powerloss');
+    }
+    if (rng.float() < 0.1) {
+      // a lying flash-size register: under-reporting (a part marked smaller than its die) must still
+      // be erased whole, over-reporting is refused
+      const kib = board.flash.size / 1024;
+      const claims = [kib / 4, kib / 2, kib * 2].filter((k) => Number.isInteger(k) && k >= 1 && k <= MAX_FLASH_SIZE_KIB);
+      faults.push(`flash-size=${claims[rng.below(claims.length)]}`);
+      kinds.add('flash-size');
     }
     if (rng.float() < 0.12) {
       rdp = true;

@@ -37,6 +37,7 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     skipped: o.plan.skipped.map((s) => ({ index: s.sector.index, address: hex32(s.sector.address), size: s.sector.size, reason: s.reason })),
     notSanitizable: o.plan.notSanitizable.map((r) => ({ address: hex32(r.address), size: r.size, reason: 'one-time-programmable area: cannot be erased' })),
     coverage: o.coverage,
+    flashSize: o.flashSize,
     retries: o.retries,
     unlocked: o.unlocked,
     engine: { sha256: o.moduleSha256, bytes: o.moduleBytes, ...(o.engine ?? {}) },
@@ -52,10 +53,25 @@ export function coverageText(o: Pick<EraseOutcome, 'verify' | 'coverage' | 'bloc
   return `sample, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`;
 }
 
+/**
+ * e.g. "flash: register says 64 KiB, 128 KiB found and erased": the register is a claim, the
+ * found size what answered Read Memory, and only a verified run says "erased".
+ */
+export function flashSizeText(o: Pick<EraseOutcome, 'flashSize' | 'verified'>): string {
+  const f = o.flashSize;
+  const kib = (n: number): string => `${n / 1024} KiB`;
+  const claim = f.register === null ? 'no flash-size register' : `register says ${kib(f.register)}`;
+  const found = f.probe === 'read-memory' ? `${kib(f.found)} found` : `${kib(f.found)} assumed (not probed)`;
+  const done = o.verified ? 'erased' : 'planned (not verified)';
+  const planned = f.planned === f.found ? ` and ${done}` : `, ${kib(f.planned)} ${done}`;
+  return `flash: ${claim}, ${found}${planned}${f.planned < f.boardFile ? ` (board file: up to ${kib(f.boardFile)})` : ''}`;
+}
+
 /** A few lines for a person at the bench. */
 export function eraseSummary(o: EraseOutcome, board: string): string {
   const lines = [
     `${o.verified ? 'VERIFIED' : 'NOT VERIFIED'}: ${board} pid ${hexPid(o.identity.pid)} uid ${o.identity.uid ?? 'unknown'}`,
+    flashSizeText(o),
     `method ${o.method}, ${o.blocks.length} block(s) of ${o.blockSize} bytes checked (${coverageText(o)}), ${o.failed.length} failed`,
   ];
   for (const p of o.passes) lines.push(`  pass ${p.name}: ${p.verified ? 'verified' : `FAILED (${p.failed.length} block(s))`}`);

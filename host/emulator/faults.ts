@@ -19,6 +19,11 @@ export interface FaultSet {
   /** bootloader command codes answered with NACK */
   nack: number[];
   /**
+   * what the flash-size register reads (KiB), or null for the truth: the register lies while the
+   * physical flash stays the board's (an F103C8 marked 64 KiB with 128 KiB inside)
+   */
+  flashSizeKiB: number | null;
+  /**
    * A simulated lying terminal (`fake-digests`): the code Go starts in RAM sees its erase and program
    * operations succeed on a shadow of the flash, so its digests are exactly the expected ones, while
    * the true flash (what the ROM bootloader's Read Memory returns) is left unchanged.
@@ -27,8 +32,14 @@ export interface FaultSet {
 }
 
 export function noFaults(): FaultSet {
-  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [], rdp: null, fakeDigests: false };
+  return { stuck: [], eraseFail: [], drop: 0, flip: 0, powerlossAt: null, nack: [], rdp: null, flashSizeKiB: null, fakeDigests: false };
 }
+
+/**
+ * The largest register value a fault may set: above every shipped board's flash (2 MiB at most),
+ * so over-reporting can be tried, while a typo such as 65536 is refused.
+ */
+export const MAX_FLASH_SIZE_KIB = 4096;
 
 export const FAULT_HELP = [
   'stuck@<addr>       that byte keeps its value through erase and program (image value, or 0x00 where the image is erased)',
@@ -39,7 +50,15 @@ export const FAULT_HELP = [
   'rdp=<0|1>          the part starts read-protected (RDP level 1) or not; same as --emu-rdp',
   'fake-digests       a simulated lying terminal: the agent\'s erase and program operations go to a shadow of the flash, so its digests match while the true flash is unchanged',
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
+  `flash-size=<KiB>   the flash-size register reads <KiB> (1..${MAX_FLASH_SIZE_KIB}); the physical flash stays the board's`,
 ];
+
+function parseFlashSize(spec: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new InputError(`bad fault spec "${spec}": "${text}" is not a whole number of KiB`);
+  const n = Number(text);
+  if (n < 1 || n > MAX_FLASH_SIZE_KIB) throw new InputError(`bad fault spec "${spec}": the flash size is 1 to ${MAX_FLASH_SIZE_KIB} KiB`);
+  return n;
+}
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
@@ -95,6 +114,8 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       f.powerlossAt = n;
     } else if (/^fake-digests$/i.test(spec)) {
       f.fakeDigests = true;
+    } else if ((m = spec.match(/^flash-size=(.*)$/i))) {
+      f.flashSizeKiB = parseFlashSize(spec, m[1]);
     } else if ((m = spec.match(/^rdp=([01])$/i))) {
       f.rdp = Number(m[1]) as 0 | 1;
     } else if ((m = spec.match(/^nack@(.+)$/i))) {
@@ -105,7 +126,10 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       }
       f.nack.push(code);
     } else {
-      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, fake-digests or rdp=<0|1>`);
+      throw new InputError(
+        `bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, ` +
+          'fake-digests, rdp=<0|1> or flash-size=<KiB>',
+      );
     }
   }
   return f;

@@ -306,7 +306,8 @@ export class EmulatedTerminal {
     if (address >= uid && address + length <= uid + this.uniqueId.length) return this.uniqueId.slice(address - uid, address - uid + length);
     const reg = this.board.flash.sizeRegister;
     if (reg !== null && address >= reg && address + length <= reg + 2) {
-      const kib = this.board.flash.size / 1024;
+      // the register may lie (fault flash-size=<KiB>); the flash model keeps the board's physical size
+      const kib = this.faults.flashSizeKiB ?? this.board.flash.size / 1024;
       return Uint8Array.of(kib & 0xff, kib >> 8).slice(address - reg, address - reg + length);
     }
     return null;

@@ -10,7 +10,7 @@ import { AgentRunner, type AgentEvent } from './agent-runner';
 import { DEFAULT_BAUD, seedWords, type SessionContext } from './context';
 import type { BlockState } from './erase';
 import { playSequence } from './reset';
-import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
+import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome, type PathOutcome } from './outcome';
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
@@ -68,7 +68,7 @@ export class AgentErase {
     this.keyRegions = board.regions.filter((r) => r.kind === 'keys');
   }
 
-  async run(): Promise<EraseOutcome> {
+  async run(): Promise<PathOutcome> {
     const { ctx } = this;
     ctx.req.signal?.throwIfAborted();
     ctx.clock.start('upload');

@@ -7,7 +7,7 @@ import { CMD, stm32Crc32 } from '../protocol/frames';
 import { blocksOfRange, planErase, type Block } from '../plan/erase-plan';
 import { METHOD_SPECS } from '../plan/methods';
 import { sampleBlocks, seededDraw } from '../plan/sampling';
-import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
+import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome, type PathOutcome } from './outcome';
 import { seedWords, type SessionContext } from './context';
 
 /**
@@ -16,7 +16,7 @@ import { seedWords, type SessionContext } from './context';
  * written with Write Memory, and verification per block by Get Checksum (0xA1, CRC computed on
  * the host the STM32 way) where the bootloader has it, else by reading every block back.
  */
-export async function bootloaderOnlyErase(ctx: SessionContext): Promise<EraseOutcome> {
+export async function bootloaderOnlyErase(ctx: SessionContext): Promise<PathOutcome> {
   const { client, board, req, progress, clock } = ctx;
   const spec = METHOD_SPECS[req.method];
   // after Readout Unprotect the part has mass-erased everything, protected regions too: check all of it

@@ -10,7 +10,7 @@ import type { ResetPlan } from './reset';
 export interface SessionContext {
   client: BootloaderClient;
   transport: Transport;
-  /** the board as the part reports itself (flash-size register applied) */
+  /** the board resized to the planned flash size (flash-size.ts: register, then Read Memory probes) */
   board: Board;
   req: EraseRequest;
   identity: Identity;

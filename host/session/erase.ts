@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Board } from '../boards/types';
-import { boardWithFlashSize } from '../boards/layout';
 import { DeviceError, SafetyError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
@@ -11,17 +10,14 @@ import { bootloaderOnlyErase } from './bootloader-erase';
 import type { SessionContext } from './context';
 import type { EngineProvenance } from '../agent/pinned';
 import { identify, refuseIfProtected, type Identity } from './identify';
+import { probeFlashSize, type FlashSizeOutcome } from './flash-size';
 import type { EraseOutcome } from './outcome';
 import { PhaseClock } from './phase-clock';
 import { runWitness } from './witness';
 import { inBootloader, playSequence, resetPlan, type ResetPlan } from './reset';
 
 export type { BlockOutcome, EraseOutcome, PassOutcome } from './outcome';
-
-/** The board as the part reports itself: its flash-size register, where readable, overrides the file's size. */
-function boardForIdentity(board: Board, id: Identity): Board {
-  return id.flashSizeRegister !== null && id.flashSizeRegister !== board.flash.size ? boardWithFlashSize(board, id.flashSizeRegister) : board;
-}
+export type { FlashSizeOutcome } from './flash-size';
 
 export type { VerifyMode } from './verify-mode';
 
@@ -86,34 +82,51 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
   progress({ phase: 'connect', done: 0, total: 1 });
   const reset = req.reset ?? resetPlan(req.board);
   return inBootloader(transport, reset, async () => {
-    const { identity, board, unlocked } = await connect(client, transport, req, reset, progress);
+    const { identity, board, unlocked, flashSize } = await connect(client, transport, req, reset, progress);
     progress({ phase: 'connect', done: 1, total: 1 });
     if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
     const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random, reset };
-    if (!board.agent) return bootloaderOnlyErase(ctx);
+    if (!board.agent) return { ...(await bootloaderOnlyErase(ctx)), flashSize };
     // the agent has left (the part is in its ROM bootloader again): the witness reads behind it
-    return runWitness(ctx, await new AgentErase(ctx).run());
+    return runWitness(ctx, { ...(await new AgentErase(ctx).run()), flashSize });
   });
 }
 
 /**
- * Identifies the part; a read-protected one is refused, or unlocked with `--unlock` (Readout
- * Unprotect mass-erases it; a part whose data was to be backed up needs --no-backup first).
+ * Identifies the part and finds its flash size (flash-size.ts: the register's claim, then Read
+ * Memory past it); a read-protected one is refused, or unlocked with `--unlock` (Readout
+ * Unprotect mass-erases it; a part whose data was to be backed up needs --no-backup first) and
+ * probed once it reads again.
  */
-async function connect(client: BootloaderClient, transport: Transport, req: EraseRequest, reset: ResetPlan, progress: (p: Progress) => void): Promise<{ identity: Identity; board: Board; unlocked: boolean }> {
+async function connect(
+  client: BootloaderClient,
+  transport: Transport,
+  req: EraseRequest,
+  reset: ResetPlan,
+  progress: (p: Progress) => void,
+): Promise<{ identity: Identity; board: Board; unlocked: boolean; flashSize: FlashSizeOutcome }> {
   let identity = await identify(client, req.board);
-  const board = boardForIdentity(req.board, identity);
-  if (!identity.readProtected) return { identity, board, unlocked: false };
-  if (!req.unlock) refuseIfProtected(identity, board);
+  if (!identity.readProtected) return { identity, unlocked: false, ...(await probeFlashSize(client, req.board, identity)) };
+  if (!req.unlock) refuseIfProtected(identity, req.board);
   if (req.backupPlanned) {
-    throw new SafetyError(`the terminal (${board.id}) is read-protected: its data cannot be backed up, and --unlock mass-erases it; pass --no-backup to go ahead without a backup`);
+    throw new SafetyError(
+      `the terminal (${req.board.id}) is read-protected: its data cannot be backed up, and --unlock mass-erases it; ` +
+        'pass --no-backup to go ahead without a backup',
+    );
   }
   progress({ phase: 'unlock', done: 0, total: 1, note: 'Readout Unprotect: the part mass-erases itself' });
-  await client.readoutUnprotect(board.timing.massErase.maxMs * 2 + 1000);
+  await client.readoutUnprotect(req.board.timing.massErase.maxMs * 2 + 1000);
   await transport.sleep(100);
   // the part reset itself: BOOT0 is sampled again, so a wired bench must put it back in its bootloader
   if (reset.enter.length) await playSequence(transport, reset.enter);
   identity = await identify(client, req.board);
   if (identity.readProtected) throw new DeviceError('the terminal is still read-protected after Readout Unprotect');
-  return { identity, board, unlocked: true };
+  try {
+    return { identity, unlocked: true, ...(await probeFlashSize(client, req.board, identity)) };
+  } catch (err) {
+    // the register was hidden until now and the part has already mass-erased itself: not a refusal
+    // before anything changed (exit 4 promises that), but a part this session cannot finish
+    if (err instanceof SafetyError) throw new DeviceError(`after Readout Unprotect (the part mass-erased itself): ${err.message}`);
+    throw err;
+  }
 }

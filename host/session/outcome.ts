@@ -5,6 +5,7 @@ import type { ErasePlan } from '../plan/erase-plan';
 import type { MethodName, Pass } from '../plan/methods';
 import type { Transport } from '../transport/types';
 import type { EraseRequest, VerifyMode } from './erase';
+import type { FlashSizeOutcome } from './flash-size';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
 import type { WitnessOutcome } from './witness';
@@ -66,7 +67,12 @@ export interface EraseOutcome {
   wire: { bytesTx: number; bytesRx: number };
   /** why the run is not verified, in one line (null when verified) */
   reason: string | null;
+  /** the flash sizes (bytes): what the register claimed, the board file's layout, what answered Read Memory, what was planned (flash-size.ts) */
+  flashSize: FlashSizeOutcome;
 }
+
+/** What an erase path concludes; eraseTerminal adds the flash sizes its connect step found. */
+export type PathOutcome = Omit<EraseOutcome, 'flashSize'>;
 
 /** The emulated transport's terminal says how it runs code (EmulatedTerminal.emulation); a serial port has no terminal object. */
 export function emulationOf(transport: Transport): 'instruction' | 'model' | null {
@@ -107,7 +113,7 @@ export interface OutcomeParts {
  * The verdict of a session: verified only when the final check covered blocks, every one of them
  * matched, every pattern pass verified, the key store was zeroized and no sector failed.
  */
-export function conclude(p: OutcomeParts): EraseOutcome {
+export function conclude(p: OutcomeParts): PathOutcome {
   p.clock.stop();
   const failedSectors = [...p.failedSectors];
   const failed = p.finalBlocks.filter((b) => !b.ok).map((b) => b.address);
