@@ -30,6 +30,39 @@ export interface PassOutcome {
   verified: boolean;
 }
 
+/**
+ * The ROM witness (H-witness): after the agent's digests matched, chunks of the planned flash read
+ * back through the bootloader's Read Memory and compared on the host. null where it did not run.
+ */
+export interface WitnessOutcome {
+  chunks: number;
+  chunkBytes: number;
+  addresses: number[];
+  /** addresses of the chunks that did not hold what they must */
+  mismatches: number[];
+  ok: boolean;
+  seed: string;
+  /** the sampling rule's target: a terminal that left `fraction` of the flash unerased escapes with probability <= escape */
+  target: { fraction: number; escape: number };
+}
+
+/** Which engine module and agent binary ran (H-guard): the shipped manifest's, a signed image's, or a custom --engine. */
+export interface EngineRecord {
+  source: 'manifest' | 'signed-image' | 'custom';
+  moduleSha256: string;
+  agentSha256: string | null;
+  file?: string;
+}
+
+/** The flash sizes, in bytes (H-size): what the register claimed, the board file, what the probe found, what was planned. */
+export interface FlashSizeRecord {
+  register: number | null;
+  boardFile: number;
+  found: number;
+  planned: number;
+  probe: 'read-memory' | 'register-only' | 'none';
+}
+
 export interface EraseOutcome {
   verified: boolean;
   identity: Identity;
@@ -57,6 +90,11 @@ export interface EraseOutcome {
   wire: { bytesTx: number; bytesRx: number };
   /** why the run is not verified, in one line (null when verified) */
   reason: string | null;
+  // Filled in by other branches (witness, engine pinning, flash-size probe); optional until they land, and
+  // the certificate says only what is present (docs/records.md).
+  witness?: WitnessOutcome | null;
+  engine?: EngineRecord;
+  flashSize?: FlashSizeRecord;
 }
 
 /** The emulated transport's terminal says how it runs code (EmulatedTerminal.emulation); a serial port has no terminal object. */
