@@ -91,13 +91,13 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     doc.moveTo(left, doc.y + 1).lineTo(left + width, doc.y + 1).lineWidth(0.5).strokeColor(GREY).stroke();
     doc.moveDown(0.3);
   };
-  const rows = (pairs: [string, unknown][]): void => {
+  const rows = (pairs: [string, unknown][], size = 8): void => {
     for (const [label, value] of pairs) {
       if (doc.y > doc.page.height - 70) doc.addPage();
       const y = doc.y;
-      doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text(label, left, y, { width: 140 });
-      doc.font('Helvetica').fontSize(8.5).fillColor(INK).text(text(value), left + 145, y, { width: width - 145 });
-      doc.y = Math.max(doc.y, y + 11);
+      doc.font('Helvetica').fontSize(size).fillColor(MUTED).text(label, left, y, { width: 140 });
+      doc.font('Helvetica').fontSize(size).fillColor(INK).text(text(value), left + 145, y, { width: width - 145 });
+      doc.y = Math.max(doc.y, y + size + 2.5);
     }
   };
 
@@ -108,9 +108,8 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     ['Serial number (unique ID)', media.serialNumber],
     ['Product ID', media.productId],
     ['Property number', media.propertyNumber],
-    ['Media type', media.mediaType],
     // version 1 certificates carry no flashSize
-    ...(media.flashSize === undefined ? [] : [['Flash size', flash.note] as [string, unknown]]),
+    ['Media type / flash size', media.flashSize === undefined ? media.mediaType : `${text(media.mediaType)}; ${text(flash.note)}`],
     ['Source / classification', `${text(media.source)} / ${text(media.classification)}`],
     ['Data backed up', `${text(media.dataBackedUp)}${media.backupLocation ? `: ${text(media.backupLocation)}` : ''}`],
     ['Backup', media.backupSha256 ? `SHA-256 ${text(media.backupSha256)}, ${text(media.backupEncryption)}` : media.backupNote],
@@ -125,25 +124,35 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     ['Key store', Array.isArray(keys.regions) && keys.regions.length ? `${keys.zeroized ? 'zeroized and verified' : 'NOT zeroized'}: ${text(keys.note)}` : keys.note],
     ['Verification', `${text(ver.method)}: ${text(ver.blocksChecked)} blocks of ${kib(Number(ver.blockSize))}, coverage ${((Number(obj(ver.coverage).fraction) || 0) * 100).toFixed(1)}%, ${text(ver.retries)} retries; nonce ${text(ver.nonce)}`],
     ['How blocks were checked', ver.digest],
-    ['ROM witness', witness ? `${text(witness.note)}; seed ${text(witness.seed)}` : say('witnessNone')],
-    ['Tool', `${text(tool.name)} ${text(tool.version)} (${text(tool.command)})`],
+    // the witness's seed and addresses are in the JSON file
+    ['ROM witness', witness ? witness.note : say('witnessNone')],
     [
-      'Engine on the terminal',
-      engine
-        ? `${text(engine.note)}; module SHA-256 ${text(engine.sha256)} (${text(engine.bytes)} bytes)${engine.agentSha256 ? `; agent SHA-256 ${text(engine.agentSha256)}` : ''}${engine.file ? `; file ${text(engine.file)}` : ''}`
-        : say('engineNone'),
+      'Tool / engine',
+      `${text(tool.name)} ${text(tool.version)} (${text(tool.command)}); engine on the terminal: ${
+        engine
+          ? `${text(engine.note)}; module SHA-256 ${text(engine.sha256)} (${text(engine.bytes)} bytes)${engine.agentSha256 ? `; agent SHA-256 ${text(engine.agentSha256)}` : ''}${engine.file ? `; file ${text(engine.file)}` : ''}`
+          : say('engineNone')
+      }`,
     ],
     ['Not sanitizable', Array.isArray(san.notSanitizable) && san.notSanitizable.length ? (san.notSanitizable as Obj[]).map((r) => `${text(r.address)} (${text(r.size)} bytes): ${text(r.reason)}`).join('; ') : 'nothing'],
-    ['Post-sanitization class.', san.postSanitizationClassification],
-    ['Media destination', `${text(dest.type)}${dest.details ? `: ${text(dest.details)}` : ''}`],
+    ['Destination / post class.', `${text(dest.type)}${dest.details ? `: ${text(dest.details)}` : ''} / ${text(san.postSanitizationClassification)}`],
     ['Started / ended', `${text(timing.started)} / ${text(timing.ended)} (${text(timing.durationSeconds)} s)`],
     ['Notes', san.notes],
   ]);
 
-  // how each region was verified (version 1 certificates have no regions)
+  // how each region was verified (version 1 certificates have no regions); small, so that a
+  // terminal's certificate stays on one page
   if (regions.length) {
-    section('Regions: how each was verified');
-    rows(regions.map((r) => [`${text(r.name)} (${text(r.kind)}) ${text(r.address)}, ${kib(Number(r.size))}`, `${Array.isArray(r.verifiedBy) ? (r.verifiedBy as string[]).join(' + ') : text(r.verifiedBy)}: ${text(r.note)}${typeof r.witnessChunks === 'number' && r.witnessChunks > 0 ? `; ${r.witnessChunks} witness chunk(s)` : ''}`]));
+    rows(
+      regions.map((r) => {
+        const by = Array.isArray(r.verifiedBy) ? (r.verifiedBy as string[]).join(' + ') : text(r.verifiedBy);
+        const note = text(r.note);
+        // "not covered: …" notes say it themselves
+        const said = note.startsWith(by) ? note : `${by}: ${note}`;
+        return [`Region ${text(r.name)} (${text(r.kind)})`, `${text(r.address)}, ${kib(Number(r.size))}: ${said}${typeof r.witnessChunks === 'number' && r.witnessChunks > 0 ? `; ${r.witnessChunks} witness chunk(s)` : ''}`];
+      }),
+      7,
+    );
   }
 
   // the sector map: one rectangle per sector, its width growing with the square root of its size
