@@ -69,7 +69,8 @@ function overlap(a: Range, b: Range): number {
 
 /** The board's regions, then the stretches of flash no region names ("unnamed"), in address order. */
 function regionsOf(o: EraseOutcome, board: Board): { name: string; kind: string; address: number; size: number }[] {
-  const named: { name: string; kind: string; address: number; size: number }[] = board.regions.map((r) => ({ name: r.name, kind: r.kind, address: r.address, size: r.size }));
+  type Named = { name: string; kind: string; address: number; size: number };
+  const named: Named[] = board.regions.map((r) => ({ name: r.name, kind: r.kind, address: r.address, size: r.size }));
   const sectors = [...o.plan.sectors, ...o.plan.skipped.map((s) => s.sector)].sort((a, b) => a.address - b.address);
   const out = [...named];
   if (sectors.length) {
@@ -114,7 +115,8 @@ export function engineOf(o: EraseOutcome): Record<string, unknown> | null {
   if (o.verification !== 'agent-digest') return null;
   const e = o.engine;
   const source = e?.source ?? null;
-  const note = source === 'custom' ? say('engineCustom') : source === 'signed-image' ? say('engineSignedImage') : source === 'manifest' ? say('engineManifest') : say('engineUnrecorded');
+  const NOTE = { custom: 'engineCustom', 'signed-image': 'engineSignedImage', manifest: 'engineManifest' } as const;
+  const note = say(source ? NOTE[source] : 'engineUnrecorded');
   return {
     sha256: e?.moduleSha256 ?? o.moduleSha256,
     bytes: o.moduleBytes,
@@ -129,7 +131,8 @@ export function engineOf(o: EraseOutcome): Record<string, unknown> | null {
 /** The flash sizes (bytes): what the register claimed and what was found; only the board file's when the run did not record them. */
 export function flashSizeOf(o: EraseOutcome, board: Board): Record<string, unknown> {
   const f = o.flashSize;
-  if (!f) return { register: null, boardFile: board.flash.size, found: null, planned: null, probe: null, note: say('flashSizeUnrecorded', { boardFile: board.flash.size }) };
+  const boardFile = board.flash.size;
+  if (!f) return { register: null, boardFile, found: null, planned: null, probe: null, note: say('flashSizeUnrecorded', { boardFile }) };
   const vars = { register: f.register ?? 'none', found: f.found, planned: f.planned, probe: f.probe, boardFile: f.boardFile };
   const note = f.register === null ? say('flashSizeNoRegister', vars) : f.register === f.found ? say('flashSizeSame', vars) : say('flashSizeDiffers', vars);
   return { register: f.register, boardFile: f.boardFile, found: f.found, planned: f.planned, probe: f.probe, note };

@@ -17,10 +17,15 @@ export const SENTENCES = {
     when: 'always; {kib} is the size found (outcome.flashSize.found) when recorded, else the board file\'s size',
   },
   methodUsedUnlock: { text: 'mass erase (Readout Unprotect) + blank check', when: 'outcome.unlocked: the method\'s passes did not run' },
-  methodUsedOverwrite: { text: 'overwrite and block erase', when: 'not unlocked, and a pattern pass over the planned flash ran (outcome.passes has a program pass other than zeroize-keys)' },
+  methodUsedOverwrite: {
+    text: 'overwrite and block erase',
+    when: 'not unlocked, and a pattern pass over the planned flash ran (outcome.passes has a program pass other than zeroize-keys)',
+  },
   methodUsedErase: { text: 'block erase', when: 'not unlocked, and only erase passes ran over the planned flash' },
   methodDetailsUnlock: {
-    text: "the terminal was read-protected: Readout Unprotect made the part mass-erase its whole flash, then every planned block was blank-checked; the passes of the requested method ({method}) did not run",
+    text:
+      "the terminal was read-protected: Readout Unprotect made the part mass-erase its whole flash, then " +
+      "every planned block was blank-checked; the passes of the requested method ({method}) did not run",
     when: 'outcome.unlocked (otherwise methodDetails is the method\'s own description, METHOD_SPECS[method].description)',
   },
   readoutUnprotect: {
@@ -37,19 +42,28 @@ export const SENTENCES = {
   },
   keysNone: { text: 'the board declares no key store', when: 'the board declares no key store' },
   digestAgent: {
-    text: "SHA-256(nonce || block address, 4 bytes little-endian || block bytes), computed on the terminal by the engine and compared with the host's own computation of the expected contents",
+    text:
+      "SHA-256(nonce || block address, 4 bytes little-endian || block bytes), computed on the terminal by " +
+      "the engine and compared with the host's own computation of the expected contents",
     when: "outcome.verification is 'agent-digest' (the agent ran)",
   },
   digestChecksum: {
-    text: "the ROM bootloader's Get Checksum (0xA1) CRC-32 of each block, compared with the host's CRC-32 of the expected contents; no code of poswipe ran on the terminal",
+    text:
+      "the ROM bootloader's Get Checksum (0xA1) CRC-32 of each block, compared with the host's CRC-32 of " +
+      "the expected contents; no code of poswipe ran on the terminal",
     when: "outcome.verification is 'get-checksum' (bootloader-only part whose bootloader has Get Checksum)",
   },
   digestReadBack: {
-    text: "each block read twice through the ROM bootloader (Read Memory), the two reads agreeing, and compared on the host with the expected contents; the digest is SHA-256(nonce || block address, 4 bytes little-endian || bytes read), computed on the host; no code of poswipe ran on the terminal",
+    text:
+      "each block read twice through the ROM bootloader (Read Memory), the two reads agreeing, and " +
+      "compared on the host with the expected contents; the digest is SHA-256(nonce || block address, 4 " +
+      "bytes little-endian || bytes read), computed on the host; no code of poswipe ran on the terminal",
     when: "outcome.verification is 'read-back' (bootloader-only part without Get Checksum)",
   },
   witnessOk: {
-    text: '{chunks} chunks of {chunkBytes} bytes read through the ROM bootloader (Read Memory) after the agent finished, at addresses drawn from a fresh random seed: all as expected',
+    text:
+      '{chunks} chunks of {chunkBytes} bytes read through the ROM bootloader (Read Memory) after the agent ' +
+      'finished, at addresses drawn from a fresh random seed: all as expected',
     when: 'outcome.witness is present and ok',
   },
   witnessFailed: {
@@ -57,9 +71,15 @@ export const SENTENCES = {
     when: 'outcome.witness is present and not ok (a failure report only: such a run is never certified)',
   },
   witnessNone: { text: 'no ROM witness ran', when: 'outcome.witness is null or absent' },
-  engineManifest: { text: 'the engine module and agent binary shipped with this version of poswipe (agent/manifest.json)', when: "outcome.engine.source is 'manifest'" },
+  engineManifest: {
+    text: 'the engine module and agent binary shipped with this version of poswipe (agent/manifest.json)',
+    when: "outcome.engine.source is 'manifest'",
+  },
   engineSignedImage: { text: 'the engine module and agent binary inside a signed image the bench trusts', when: "outcome.engine.source is 'signed-image'" },
-  engineCustom: { text: 'CUSTOM: an engine module given with --engine, not the one shipped with this version of poswipe', when: "outcome.engine.source is 'custom'" },
+  engineCustom: {
+    text: 'CUSTOM: an engine module given with --engine, not the one shipped with this version of poswipe',
+    when: "outcome.engine.source is 'custom'",
+  },
   engineNone: {
     text: "none: the bootloader's own commands erased and checked the flash; no code of poswipe ran on the terminal",
     when: 'sanitization.engine is null (bootloader-only parts): printed on the PDF',
@@ -70,21 +90,36 @@ export const SENTENCES = {
     text: 'the flash-size register claimed {register} bytes; {found} bytes were found ({probe}) and {planned} bytes planned',
     when: 'outcome.flashSize present and register differs from found',
   },
-  flashSizeNoRegister: { text: 'the part has no readable flash-size register; {found} bytes were found ({probe}) and {planned} bytes planned', when: 'outcome.flashSize present and register is null' },
+  flashSizeNoRegister: {
+    text: 'the part has no readable flash-size register; {found} bytes were found ({probe}) and {planned} bytes planned',
+    when: 'outcome.flashSize present and register is null',
+  },
   flashSizeUnrecorded: { text: 'the run did not record the flash sizes: the board file says {boardFile} bytes', when: 'outcome.flashSize is absent' },
   regionProtected: { text: 'not covered: {reason}, left as it was', when: 'a region none of whose bytes were planned, because a protected sector holds it' },
   regionOutside: { text: 'not covered: outside the plan', when: 'a region none of whose bytes were planned, for any other reason' },
   regionPartly: { text: '{planned} of {size} bytes planned; the rest was not covered: {reason}', when: 'a region only part of whose bytes were planned' },
-  regionUnchecked: { text: 'erased, but none of its blocks was in the sampled final check', when: 'a planned region with no block in the final check (quick sampling)' },
+  regionUnchecked: {
+    text: 'erased, but none of its blocks was in the sampled final check',
+    when: 'a planned region with no block in the final check (quick sampling)',
+  },
   regionChecked: { text: '{checked} of {blocks} blocks checked in the final check', when: 'a planned region with at least one block in the final check' },
-  backupTaken: { text: 'data regions {names} backed up before the erase (keys never)', when: 'a backup holding data regions was written and read back before the erase' },
-  backupHoldsNone: { text: 'the board declares no data regions: the backup file holds none', when: 'a backup file was written but the board declares no data regions' },
+  backupTaken: {
+    text: 'data regions {names} backed up before the erase (keys never)',
+    when: 'a backup holding data regions was written and read back before the erase',
+  },
+  backupHoldsNone: {
+    text: 'the board declares no data regions: the backup file holds none',
+    when: 'a backup file was written but the board declares no data regions',
+  },
   backupUnlocked: {
     text: 'the terminal was read-protected: Readout Unprotect mass-erased it before anything could be read',
     when: 'no backup, and outcome.unlocked',
   },
   backupOptedOut: { text: 'none made (--no-backup)', when: 'no backup, --no-backup given' },
-  backupNoDataRegions: { text: 'board {board} declares no data regions: nothing to back up (no file written)', when: 'no backup, the board declares no data regions' },
+  backupNoDataRegions: {
+    text: 'board {board} declares no data regions: nothing to back up (no file written)',
+    when: 'no backup, the board declares no data regions',
+  },
   backupNone: { text: 'no backup', when: 'no backup for any other reason' },
   notSanitizable: {
     text: 'one-time-programmable area: cannot be erased; holds no cardholder data or keys by design of the terminal',
