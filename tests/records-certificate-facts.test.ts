@@ -25,7 +25,8 @@ async function run(boardId: string, o: { method?: MethodName; rdp?: 1 } = {}): P
   const { board, transport } = emulated(boardId, o.rdp ? { rdp: 1 } : {});
   const outcome = await eraseTerminal(transport, { board, method: o.method ?? 'clear', verify: 'full', unlock: o.rdp === 1, module: engineModule() });
   assert.equal(outcome.verified, true, outcome.reason ?? '');
-  return { outcome, board, operator: emptyOperatorConfig(), backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'none made (--no-backup)' }, started: new Date(0), ended: new Date(1000), command: 'erase' };
+  return { outcome, board, operator: emptyOperatorConfig(), backup: { taken: false, path: null, sha256: null, encryption: null,
+      regions: [], note: 'none made (--no-backup)' }, started: new Date(0), ended: new Date(1000), command: 'erase' };
 }
 
 function certOf(input: CertificateInput): { cert: Obj; text: string } {
@@ -36,7 +37,8 @@ function certOf(input: CertificateInput): { cert: Obj; text: string } {
 /** A witness that read one chunk at the start of every planned sector (SIMULATED: H-witness computes the real one). */
 function simulatedWitness(outcome: EraseOutcome, ok = true): WitnessOutcome {
   const addresses = outcome.plan.sectors.map((s) => s.address);
-  return { chunks: addresses.length, chunkBytes: 64, addresses, mismatches: ok ? [] : [addresses[0]], ok, seed: 'ab'.repeat(32), target: { fraction: 0.05, escape: 1e-6 } };
+  return { chunks: addresses.length, chunkBytes: 64, addresses, mismatches: ok ? [] : [addresses[0]], ok, seed: 'ab'.repeat(32),
+      target: { fraction: 0.05, escape: 1e-6 } };
 }
 
 function hasPdftotext(): boolean {
@@ -122,9 +124,13 @@ test('an F407 run: agent digests, engine hash of the module that ran; clear is "
 
 test('the engine source (SIMULATED outcome.engine): manifest, signed image, and a custom engine marked custom', async () => {
   const input = await run('stm32f407');
-  const engine = (source: 'manifest' | 'signed-image' | 'custom', file?: string): CertificateInput => ({ ...input, outcome: { ...input.outcome, engine: { source, moduleSha256: '11'.repeat(32), agentSha256: '22'.repeat(32), file } } });
+  const engine = (source: 'manifest' | 'signed-image' | 'custom', file?: string): CertificateInput => ({ ...input,
+      outcome: { ...input.outcome, engine: { source, moduleSha256: '11'.repeat(32), agentSha256: '22'.repeat(32),
+      file } } });
   const custom = certOf(engine('custom', '/tmp/my.wasm')).cert.sanitization.engine;
-  assert.deepEqual({ source: custom.source, custom: custom.custom, sha256: custom.sha256, agentSha256: custom.agentSha256, file: custom.file }, { source: 'custom', custom: true, sha256: '11'.repeat(32), agentSha256: '22'.repeat(32), file: '/tmp/my.wasm' });
+  assert.deepEqual({ source: custom.source, custom: custom.custom, sha256: custom.sha256, agentSha256: custom.agentSha256,
+      file: custom.file }, { source: 'custom', custom: true, sha256: '11'.repeat(32), agentSha256: '22'.repeat(32),
+      file: '/tmp/my.wasm' });
   assert.match(custom.note, /^CUSTOM: /);
   const manifest = certOf(engine('manifest')).cert.sanitization.engine;
   assert.equal(manifest.custom, false);
@@ -147,7 +153,8 @@ test('flash sizes (SIMULATED outcome.flashSize): the register claim and the size
   const same = certOf({ ...input, outcome: { ...input.outcome, flashSize: { ...lied, register: 131072 } } }).cert;
   assert.match(same.media.flashSize.note, /agree: 131072 bytes/);
   const none = certOf(input).cert;
-  assert.deepEqual(none.media.flashSize, { register: null, boardFile: input.board.flash.size, found: null, planned: null, probe: null, note: `the run did not record the flash sizes: the board file says ${input.board.flash.size} bytes` });
+  assert.deepEqual(none.media.flashSize, { register: null, boardFile: input.board.flash.size, found: null, planned: null,
+      probe: null, note: `the run did not record the flash sizes: the board file says ${input.board.flash.size} bytes` });
 });
 
 test('each region says how it was verified: the protected boot sector not covered, a witness sample only where a chunk fell and only when ok', async () => {
@@ -182,7 +189,8 @@ test('each region says how it was verified: the protected boot sector not covere
   assert.match(failed.sanitization.verification.witness.note, /^1 of \d+ chunks .* did not hold what they must$/);
 });
 
-test('the PDF says what happened, sentence by sentence', { skip: toolSkip(hasPdftotext() ? false : 'pdftotext not installed (apt-get install poppler-utils)') }, async () => {
+test('the PDF says what happened, sentence by sentence', { skip: toolSkip(hasPdftotext() ? false : 'pdftotext not installed (apt-get install poppler-utils)') },
+    async () => {
   // unlocked dod3: mass erase + blank check, no overwrite anywhere
   const unlocked = await pdfText(certOf(await run('stm32f407', { method: 'dod3', rdp: 1 })).text);
   assert.match(unlocked, /mass erase \(Readout Unprotect\) \+ blank check/);
@@ -199,7 +207,9 @@ test('the PDF says what happened, sentence by sentence', { skip: toolSkip(hasPdf
 
   // F407 with the other branches' fields (SIMULATED): agent digests + witness, custom engine, flash sizes
   const input = await run('acme-t400');
-  const full = { ...input.outcome, witness: simulatedWitness(input.outcome), engine: { source: 'custom' as const, moduleSha256: '33'.repeat(32), agentSha256: '44'.repeat(32), file: 'my.wasm' }, flashSize: { register: 524288, boardFile: 1048576, found: 1048576, planned: 1048576, probe: 'read-memory' as const } };
+  const full = { ...input.outcome, witness: simulatedWitness(input.outcome), engine: { source: 'custom' as const,
+      moduleSha256: '33'.repeat(32), agentSha256: '44'.repeat(32), file: 'my.wasm' }, flashSize: { register: 524288,
+      boardFile: 1048576, found: 1048576, planned: 1048576, probe: 'read-memory' as const } };
   const acme = await pdfText(certOf({ ...input, outcome: full }).text);
   assert.match(acme, /computed on the terminal by the engine/);
   assert.match(acme, /CUSTOM: an engine module given with --engine/);
