@@ -11,7 +11,8 @@ import { canonicalJson, prettyJson } from '../host/records/canonical-json';
 import { buildCertificate, buildFailureReport, sectorRows, signCertificate, verifyCertificate, type CertificateInput } from '../host/records/certificate';
 import { renderCertificatePdf } from '../host/records/certificate-pdf';
 import { emptyOperatorConfig, parseOperatorConfig } from '../host/records/config';
-import { emulated, engineModule } from './helpers';
+import { bodyKeyOf, signDocument, verifySignedDocument } from '../host/records/signed-document';
+import { emulated, engineModule, runCli } from './helpers';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'poswipe-cert-'));
 
@@ -137,4 +138,66 @@ test('the PDF renders: page 1 converts to a PNG', { skip: hasPdftoppm() ? false 
   assert.ok(png.length > 5000, `page 1 has content (${png.length} bytes)`);
   const info = spawnSync('pdfinfo', [join(dir, 'c.pdf')], { encoding: 'utf8' });
   if (info.status === 0) assert.match(info.stdout, /Pages:\s+1\b/, 'one page');
+});
+
+test('cert verify refuses a byte-order mark (not the canonical form): malformed, with the reason; a handover manifest too', async () => {
+  const input = await verifiedInput('stm32f407');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const text = signCertificate(buildCertificate(input), privateKey);
+  assert.equal(verifyCertificate(Buffer.from(text), publicKey).status, 'valid');
+  const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+  const r = verifyCertificate(bom, publicKey);
+  assert.ok(r.status === 'malformed' && /^starts with a UTF-8 byte-order mark \(EF BB BF\)/.test(r.problem), JSON.stringify(r).slice(0, 300));
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  const u = verifyCertificate(utf16, publicKey);
+  assert.ok(u.status === 'malformed' && /UTF-16 byte-order mark/.test(u.problem));
+  const manifest = signDocument('handover', { format: 'poswipe-handover', version: 1 }, privateKey);
+  assert.equal(bodyKeyOf(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(manifest)])), 'handover', 'the kind is still recognised');
+  const h = verifySignedDocument(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(manifest)]), publicKey, 'handover', () => []);
+  assert.ok(h.status === 'malformed' && /byte-order mark/.test(h.problem));
+});
+
+test('cert verify on the command line: a byte-order mark is exit 2 with one line naming it', async () => {
+  const input = await verifiedInput('stm32f407');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const dir = tmp();
+  const pub = join(dir, 'k.pub.pem');
+  writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  const text = signCertificate(buildCertificate(input), privateKey);
+  writeFileSync(join(dir, 'ok.cert.json'), text);
+  writeFileSync(join(dir, 'bom.cert.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+  assert.equal(runCli(['cert', 'verify', join(dir, 'ok.cert.json'), '--trust', pub]).code, 0);
+  const r = runCli(['cert', 'verify', join(dir, 'bom.cert.json'), '--trust', pub]);
+  assert.equal(r.code, 2, r.stderr + r.stdout);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /certificate .*bom\.cert\.json: malformed: starts with a UTF-8 byte-order mark \(EF BB BF\)/);
+});
+
+test('other canonical-form slips fail the layout check, each named: CRLF, no final newline, extra bytes after it', async () => {
+  const input = await verifiedInput('stm32f407');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const text = signCertificate(buildCertificate(input), privateKey);
+  const layout = (t: string): string => {
+    const r = verifyCertificate(Buffer.from(t), publicKey);
+    assert.equal(r.status, 'invalid', t.slice(-20));
+    const c = r.status === 'invalid' ? r.checks.find((x) => x.name === 'layout') : undefined;
+    assert.ok(c && !c.ok);
+    return c.detail;
+  };
+  assert.match(layout(text.replace(/\n/g, '\r\n')), /CR \(CRLF\) line ends/);
+  assert.match(layout(text.slice(0, -1)), /the final newline is missing/);
+  assert.match(layout(text + '\n'), /extra bytes after the final newline/);
+  assert.match(layout(text + ' '), /extra bytes after the final newline/);
+});
+
+test('cert verify accepts version 1 certificates as before, and refuses an unknown version', async () => {
+  const input = await verifiedInput('stm32f407');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const cert = buildCertificate(input);
+  assert.equal(cert.version, 2);
+  const v1 = verifyCertificate(Buffer.from(signCertificate({ ...cert, version: 1 }, privateKey)), publicKey);
+  assert.equal(v1.status, 'valid', JSON.stringify(v1).slice(0, 400));
+  const v3 = verifyCertificate(Buffer.from(signCertificate({ ...cert, version: 3 }, privateKey)), publicKey);
+  assert.ok(v3.status === 'invalid' && v3.checks.some((c) => c.name === 'certificate.format' && !c.ok && /accepted: poswipe-certificate versions 1, 2/.test(c.detail)));
 });

@@ -4,6 +4,7 @@
  * SHA-256 of the signed JSON file and the Ed25519 signature. The JSON file is the authoritative,
  * verifiable record (`poswipe cert verify`); the PDF names it and carries its hash.
  */
+import { say } from './certificate-text';
 import { newPdfDocument } from './pdf-document';
 
 const GREEN = '#2e7d32';
@@ -39,11 +40,6 @@ export interface PdfInput {
 }
 
 /** Renders the PDF into a buffer. */
-/** a custom engine (`erase --engine`) is said on the certificate, never left to the hash alone */
-function customMark(engine: Record<string, unknown>): string {
-  return engine.source === 'custom' ? ', CUSTOM engine (--engine), not the pinned build' : '';
-}
-
 export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
   const c = input.document.certificate;
   const sig = input.document.signature ?? {};
@@ -58,7 +54,11 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
   const validation = obj(c.validation);
   const keys = obj(san.keys);
   const tool = obj(san.tool);
-  const engine = obj(san.engine);
+  // null where no engine ran (bootloader-only parts): the PDF then names no engine hash
+  const engine = san.engine === null || san.engine === undefined ? null : obj(san.engine);
+  const flash = obj(media.flashSize);
+  const witness = ver.witness === null || ver.witness === undefined ? null : obj(ver.witness);
+  const regions = (Array.isArray(c.regions) ? c.regions : []) as Obj[];
   const sectors = (Array.isArray(c.sectors) ? c.sectors : []) as { index: number; address: string; size: number; result: string; regions: string[] }[];
 
   const { doc, done } = newPdfDocument({ size: 'A4', margin: 40, bufferPages: true, info: { Title: `${title} ${text(c.id)}`, Author: 'poswipe', Subject: `${text(media.board)} ${text(media.serialNumber)}` } });
@@ -75,7 +75,7 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
   doc.fillColor('white').font('Helvetica-Bold').fontSize(16).text(sanitized ? 'SANITIZED' : 'NOT SANITIZED', left + 12, bannerY + 6, { lineBreak: false });
   doc.font('Helvetica').fontSize(9).text(
     sanitized
-      ? `${text(media.board)}, unique ID ${text(media.serialNumber)}  ·  ${text(san.methodType)} (${text(san.method)}), ${text(ver.method)} verification: ${text(ver.blocksChecked)} blocks checked, ${text(ver.blocksFailed)} failed`
+      ? `${text(media.board)}, unique ID ${text(media.serialNumber)}  ·  ${text(san.methodType)}: ${text(san.methodUsed)} (${san.unlocked ? 'asked for ' : ''}${text(san.method)}), ${text(ver.method)} verification: ${text(ver.blocksChecked)} blocks checked, ${text(ver.blocksFailed)} failed`
       : `${text(media.board)}, unique ID ${text(media.serialNumber)}  ·  ${text(san.method)}: ${text(c.reason)}`,
     left + 12,
     bannerY + 25,
@@ -91,13 +91,13 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     doc.moveTo(left, doc.y + 1).lineTo(left + width, doc.y + 1).lineWidth(0.5).strokeColor(GREY).stroke();
     doc.moveDown(0.3);
   };
-  const rows = (pairs: [string, unknown][]): void => {
+  const rows = (pairs: [string, unknown][], size = 8): void => {
     for (const [label, value] of pairs) {
       if (doc.y > doc.page.height - 70) doc.addPage();
       const y = doc.y;
-      doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text(label, left, y, { width: 140 });
-      doc.font('Helvetica').fontSize(8.5).fillColor(INK).text(text(value), left + 145, y, { width: width - 145 });
-      doc.y = Math.max(doc.y, y + 11);
+      doc.font('Helvetica').fontSize(size).fillColor(MUTED).text(label, left, y, { width: 140 });
+      doc.font('Helvetica').fontSize(size).fillColor(INK).text(text(value), left + 145, y, { width: width - 145 });
+      doc.y = Math.max(doc.y, y + size + 2.5);
     }
   };
 
@@ -108,7 +108,8 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     ['Serial number (unique ID)', media.serialNumber],
     ['Product ID', media.productId],
     ['Property number', media.propertyNumber],
-    ['Media type', media.mediaType],
+    // version 1 certificates carry no flashSize
+    ['Media type / flash size', media.flashSize === undefined ? media.mediaType : `${text(media.mediaType)}; ${text(flash.note)}`],
     ['Source / classification', `${text(media.source)} / ${text(media.classification)}`],
     ['Data backed up', `${text(media.dataBackedUp)}${media.backupLocation ? `: ${text(media.backupLocation)}` : ''}`],
     ['Backup', media.backupSha256 ? `SHA-256 ${text(media.backupSha256)}, ${text(media.backupEncryption)}` : media.backupNote],
@@ -122,13 +123,37 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     ['Passes', passes.map((p) => `${text(p.name)} (${text(p.kind)}${p.pattern ? `, ${text(p.pattern)}` : ''}${p.seed ? `, seed ${text(p.seed)}` : ''}): ${p.verified ? 'verified' : 'FAILED'}`).join('; ')],
     ['Key store', Array.isArray(keys.regions) && keys.regions.length ? `${keys.zeroized ? 'zeroized and verified' : 'NOT zeroized'}: ${text(keys.note)}` : keys.note],
     ['Verification', `${text(ver.method)}: ${text(ver.blocksChecked)} blocks of ${kib(Number(ver.blockSize))}, coverage ${((Number(obj(ver.coverage).fraction) || 0) * 100).toFixed(1)}%, ${text(ver.retries)} retries; nonce ${text(ver.nonce)}`],
-    ['Tool', `${text(tool.name)} ${text(tool.version)} (${text(tool.command)}); engine SHA-256 ${text(engine.sha256)} (${text(engine.bytes)} bytes)${customMark(engine)}`],
+    ['How blocks were checked', ver.digest],
+    // the witness's seed and addresses are in the JSON file
+    ['ROM witness', witness ? witness.note : say('witnessNone')],
+    [
+      'Tool / engine',
+      `${text(tool.name)} ${text(tool.version)} (${text(tool.command)}); engine on the terminal: ${
+        engine
+          ? `${text(engine.note)}; module SHA-256 ${text(engine.sha256)} (${text(engine.bytes)} bytes)${engine.agentSha256 ? `; agent SHA-256 ${text(engine.agentSha256)}` : ''}${engine.file ? `; file ${text(engine.file)}` : ''}`
+          : say('engineNone')
+      }`,
+    ],
     ['Not sanitizable', Array.isArray(san.notSanitizable) && san.notSanitizable.length ? (san.notSanitizable as Obj[]).map((r) => `${text(r.address)} (${text(r.size)} bytes): ${text(r.reason)}`).join('; ') : 'nothing'],
-    ['Post-sanitization class.', san.postSanitizationClassification],
-    ['Media destination', `${text(dest.type)}${dest.details ? `: ${text(dest.details)}` : ''}`],
+    ['Destination / post class.', `${text(dest.type)}${dest.details ? `: ${text(dest.details)}` : ''} / ${text(san.postSanitizationClassification)}`],
     ['Started / ended', `${text(timing.started)} / ${text(timing.ended)} (${text(timing.durationSeconds)} s)`],
     ['Notes', san.notes],
   ]);
+
+  // how each region was verified (version 1 certificates have no regions); small, so that a
+  // terminal's certificate stays on one page
+  if (regions.length) {
+    rows(
+      regions.map((r) => {
+        const by = Array.isArray(r.verifiedBy) ? (r.verifiedBy as string[]).join(' + ') : text(r.verifiedBy);
+        const note = text(r.note);
+        // "not covered: …" notes say it themselves
+        const said = note.startsWith(by) ? note : `${by}: ${note}`;
+        return [`Region ${text(r.name)} (${text(r.kind)})`, `${text(r.address)}, ${kib(Number(r.size))}: ${said}${typeof r.witnessChunks === 'number' && r.witnessChunks > 0 ? `; ${r.witnessChunks} witness chunk(s)` : ''}`];
+      }),
+      7,
+    );
+  }
 
   // the sector map: one rectangle per sector, its width growing with the square root of its size
   // (so that 16 KiB sectors stay visible next to 128 KiB ones); many small pages wrap onto rows

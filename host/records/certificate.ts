@@ -9,18 +9,23 @@
  * must be exactly the pretty canonical form of what it holds.
  */
 import { createHash, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { TextDecoder } from 'node:util';
 import type { Board } from '../boards/types';
-import { METHOD_SPECS } from '../plan/methods';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid } from '../session/identify';
-import { witnessCertificateJson } from '../session/witness';
 import { canonicalJson, prettyJson } from './canonical-json';
+import { decodeRecordText, layoutDifference } from './canonical-text';
+import { digestSentence, engineOf, flashSizeOf, keysNote, methodAsExecuted, regionRows, witnessOf } from './certificate-facts';
+import { say } from './certificate-text';
 import type { OperatorConfig, Person } from './config';
 import { keyId } from './keys';
 
 export const CERT_FORMAT = 'poswipe-certificate';
-export const CERT_VERSION = 1;
+/**
+ * 2: the method as executed, per-region verification, the engine only where it ran, the flash
+ * sizes and the witness (issue 15). `cert verify` still accepts version 1 files (docs/records.md).
+ */
+export const CERT_VERSION = 2;
+export const CERT_VERSIONS_ACCEPTED: readonly number[] = [1, 2];
 export const SIGNS = 'canonical JSON (RFC 8785: sorted keys, no whitespace, UTF-8) of this whole document without signature.value';
 
 export function toolVersion(): string {
@@ -52,8 +57,6 @@ export interface CertificateInput {
   ended: Date;
   /** erase or flash */
   command: string;
-  /** extra facts about how the engine got there (a signed image: its file and signer) */
-  engineSource?: Record<string, string>;
 }
 
 export type SectorResult = 'erased' | 'protected' | 'failed';
@@ -93,7 +96,9 @@ function iso(d: Date): string {
 /** The `certificate` object (unsigned) for a verified outcome. */
 export function buildCertificate(i: CertificateInput): Record<string, unknown> {
   const o = i.outcome;
-  const spec = METHOD_SPECS[o.method];
+  const method = methodAsExecuted(o);
+  const flashSize = flashSizeOf(o, i.board);
+  const flashBytes = typeof flashSize.found === 'number' ? flashSize.found : i.board.flash.size;
   const sectors = sectorRows(o, i.board);
   const digests = createHash('sha256');
   for (const b of o.blocks) digests.update(Buffer.from(b.digest, 'hex'));
@@ -105,7 +110,7 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
     title: 'Certificate of Sanitization',
     result: o.verified ? 'SANITIZED' : 'NOT SANITIZED',
     reason: o.verified ? undefined : (o.reason ?? 'not verified'),
-    basis: 'NIST SP 800-88 Rev. 1, Appendix G (sample certificate of sanitization)',
+    basis: say('basis'),
     person: personOf(i.operator.operator),
     media: {
       makeModel: i.board.name,
@@ -113,10 +118,11 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
       inherits: i.board.inherits,
       productId: hexPid(o.identity.pid),
       serialNumber: o.identity.uid,
-      serialNumberSource: '96-bit unique device ID read through the bootloader',
+      serialNumberSource: say('serialNumberSource'),
       propertyNumber: i.operator.media.propertyNumber ?? null,
-      mediaType: `internal NOR flash of the terminal's microcontroller, ${i.board.flash.size / 1024} KiB at ${hex32(i.board.flash.base)} (no translation layer: every cell is addressable)`,
-      flashBytes: i.board.flash.size,
+      mediaType: say('mediaType', { kib: flashBytes / 1024, base: hex32(i.board.flash.base) }),
+      flashBytes,
+      flashSize,
       source: i.operator.media.source ?? null,
       classification: i.operator.media.classification ?? null,
       dataBackedUp: i.backup.taken && i.backup.regions.length > 0 ? 'yes' : 'no backup',
@@ -127,20 +133,20 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
       backupNote: i.backup.note,
     },
     sanitization: {
-      methodType: spec.nistType,
-      methodUsed: spec.passes.some((p) => p.kind === 'program') ? 'overwrite and block erase' : 'block erase',
+      methodType: method.methodType,
+      methodUsed: method.methodUsed,
       method: o.method,
-      methodDetails: spec.description,
+      methodDetails: method.methodDetails,
+      unlocked: o.unlocked,
       passes: o.passes.map((p) => ({ name: p.name, kind: p.kind, pattern: p.pattern ?? null, seed: p.seed ?? null, blocks: p.blocks, failed: p.failed.length, verified: p.verified })),
       keys: {
         regions: o.keys.regions.map((r) => ({ address: hex32(r.address), size: r.size })),
         zeroized: o.keys.zeroized,
-        note: o.keys.regions.length ? 'the key store was programmed to 0x00 and verified by digest before any other pass; it was never backed up' : 'the board declares no key store',
+        note: keysNote(o),
       },
-      readoutUnprotect: o.unlocked ? 'the terminal was read-protected; Readout Unprotect made the part mass-erase itself, then every block was checked' : null,
+      readoutUnprotect: o.unlocked ? say('readoutUnprotect') : null,
       tool: { name: 'poswipe', version: toolVersion(), command: i.command },
-      // source (manifest, signed-image or custom), moduleSha256, agentSha256, file: a custom engine is marked as such
-      engine: { sha256: o.moduleSha256, bytes: o.moduleBytes, ...(o.engine ?? {}), ...(i.engineSource ?? {}) },
+      engine: engineOf(o),
       verification: {
         method: sampled ? 'quick sampling' : 'full',
         mode: o.verify,
@@ -149,17 +155,18 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
         blocksChecked: o.blocks.length,
         blocksFailed: o.failed.length,
         retries: o.retries,
-        digest: 'SHA-256(nonce || block address, 4 bytes little-endian || block bytes), computed on the terminal by the engine and compared with the host\'s own computation of the expected contents',
+        check: o.verification,
+        digest: digestSentence(o.verification),
+        witness: witnessOf(o),
         nonce: o.nonce,
         digestsSha256: digests.digest('hex'),
-        // data only (docs/verification.md): the chunks read back through the ROM bootloader after the agent left; null off the agent path
-        witness: witnessCertificateJson(o.witness),
       },
-      notSanitizable: o.plan.notSanitizable.map((r) => ({ address: hex32(r.address), size: r.size, reason: 'one-time-programmable area: cannot be erased; holds no cardholder data or keys by design of the terminal' })),
+      notSanitizable: o.plan.notSanitizable.map((r) => ({ address: hex32(r.address), size: r.size, reason: say('notSanitizable') })),
       postSanitizationClassification: i.operator.postClassification ?? null,
       notes: i.operator.notes ?? null,
     },
     sectors,
+    regions: regionRows(o, i.board),
     destination: { type: i.operator.destination.type ?? null, details: i.operator.destination.details ?? null },
     timing: {
       started: iso(i.started),
@@ -226,12 +233,9 @@ function lineCol(text: string, pos: number): string {
  * valid only when all pass (exit 0, else exit 1).
  */
 export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): VerifyResult {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return { status: 'malformed', problem: 'not UTF-8 text' };
-  }
+  const decoded = decodeRecordText(bytes);
+  if ('problem' in decoded) return { status: 'malformed', problem: decoded.problem };
+  const text = decoded.text;
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -252,14 +256,8 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
   check('document', cert !== null && sig !== null && extra.length === 0, cert === null ? '"certificate" is missing or not an object' : sig === null ? '"signature" is missing or not an object: this is not a signed certificate (a NOT SANITIZED failure report carries none)' : extra.length ? `unexpected field(s) ${extra.join(', ')}` : 'certificate and signature present');
 
   // layout: the file must be exactly the pretty canonical form of what it holds
-  const expected = prettyJson(doc);
-  if (expected === text) check('layout', true, 'the file is byte for byte the canonical form');
-  else {
-    let i = 0;
-    while (i < text.length && i < expected.length && text[i] === expected[i]) i++;
-    const byte = Buffer.byteLength(text.slice(0, i), 'utf8');
-    check('layout', false, `byte ${byte} (${lineCol(text, i)}) differs from the canonical form: whitespace, key order or escaping was edited`);
-  }
+  const slip = layoutDifference(text, prettyJson(doc));
+  check('layout', slip === null, slip ?? 'the file is byte for byte the canonical form');
 
   if (sig) {
     check('signature.algorithm', sig.algorithm === 'Ed25519', sig.algorithm === 'Ed25519' ? 'Ed25519' : `${JSON.stringify(sig.algorithm)} is not Ed25519`);
@@ -297,7 +295,8 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
 
   if (cert) {
     check('certificate.result', cert.result === 'SANITIZED', cert.result === 'SANITIZED' ? 'SANITIZED' : `${JSON.stringify(cert.result)}: not a certificate of sanitization`);
-    check('certificate.format', cert.format === CERT_FORMAT && cert.version === CERT_VERSION, `${String(cert.format)} version ${String(cert.version)}`);
+    const known = cert.format === CERT_FORMAT && typeof cert.version === 'number' && CERT_VERSIONS_ACCEPTED.includes(cert.version);
+    check('certificate.format', known, `${String(cert.format)} version ${String(cert.version)}${known ? '' : ` (accepted: ${CERT_FORMAT} versions ${CERT_VERSIONS_ACCEPTED.join(', ')})`}`);
   }
   return { status: checks.every((c) => c.ok) ? 'valid' : 'invalid', checks, certificate: cert };
 }

@@ -20,6 +20,7 @@ import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
 import { buildCertificate, buildFailureReport, buildStoppedReport, signCertificate, toolVersion, type BackupRecord } from './certificate';
 import { renderCertificatePdf } from './certificate-pdf';
+import { say } from './certificate-text';
 import { detachedOf, detachedPaths } from './detached';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
@@ -209,10 +210,10 @@ export class EraseRecords {
   private backupRecord(outcome: EraseOutcome): BackupRecord {
     const b = this.backupResult;
     if (b) {
-      return { taken: true, path: b.path, sha256: b.sha256, encryption: b.encryption, regions: b.regions, note: b.regions.length ? `data regions ${b.regions.map((r) => r.name).join(', ')} backed up before the erase (keys never)` : 'the board declares no data regions: the backup file holds none' };
+      return { taken: true, path: b.path, sha256: b.sha256, encryption: b.encryption, regions: b.regions, note: b.regions.length ? say('backupTaken', { names: b.regions.map((r) => r.name).join(', ') }) : say('backupHoldsNone') };
     }
-    if (outcome.unlocked) return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'the terminal was read-protected: Readout Unprotect mass-erased it before anything could be read' };
-    return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : 'no backup' };
+    if (outcome.unlocked) return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: say('backupUnlocked') };
+    return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone') };
   }
 
   /**
@@ -294,8 +295,8 @@ export class EraseRecords {
       try {
         const path = freePath(this.certDir, `${this.facts.board.id}-${this.row.uid ?? 'unknown'}-${stamp(ended)}`, '.NOT-SANITIZED.json');
         const backup: BackupRecord = this.backupResult
-          ? { taken: true, path: this.backupResult.path, sha256: this.backupResult.sha256, encryption: this.backupResult.encryption, regions: this.backupResult.regions, note: 'data regions backed up before the erase (keys never)' }
-          : { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : 'no backup' };
+          ? { taken: true, path: this.backupResult.path, sha256: this.backupResult.sha256, encryption: this.backupResult.encryption, regions: this.backupResult.regions, note: say('backupTaken', { names: this.backupResult.regions.map((r) => r.name).join(', ') }) }
+          : { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone') };
         writeNewFile(path, buildStoppedReport({ board: this.facts.board, operator: this.operator, backup, started: this.started, ended, command: this.facts.command, phase: this.phase, pid: this.row.pid, uid: this.row.uid, reason: errorLine(err), exitCode: exitCodeOf(err) }));
         this.failureReportPath = path;
         this.row.failureReportPath = path;
@@ -336,13 +337,13 @@ function applyOperatorOptionsSafe(config: OperatorConfig, o: RecordOptions, audi
 function planBackup(board: Board, o: RecordOptions, operator: OperatorConfig, log: (line: string) => void): BackupPlan {
   if (o.backup === false) {
     if (o.passphraseFile !== undefined || o.recipient !== undefined) log('poswipe: --no-backup: --passphrase-file and --recipient are ignored');
-    return { kind: 'none', note: 'none made (--no-backup)' };
+    return { kind: 'none', note: say('backupOptedOut') };
   }
   const explicit = typeof o.backup === 'string' ? resolve(o.backup) : null;
   if (backupRegionsOf(board).length === 0) {
     // an empty backup file would read as "backed up" while the erase destroys the whole flash
     if (explicit) throw new InputError(`--backup ${o.backup}: board ${board.id} declares no data regions, so there is nothing to back up and the erase clears the whole flash; name the regions to keep in a board file (regions of kind "data"), or pass --no-backup`);
-    return { kind: 'none', note: `board ${board.id} declares no data regions: nothing to back up (no file written)` };
+    return { kind: 'none', note: say('backupNoDataRegions', { board: board.id }) };
   }
   if (explicit) checkBackupTarget(explicit);
   else probeWritableFolder(resolve('backups'), 'backup folder');

@@ -10,8 +10,8 @@
  * to say which part was edited. certificate.ts does the same for `certificate`.
  */
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { TextDecoder } from 'node:util';
 import { canonicalJson, prettyJson } from './canonical-json';
+import { decodeRecordText, layoutDifference } from './canonical-text';
 import { SIGNS, type Check } from './certificate';
 import { keyId } from './keys';
 
@@ -53,7 +53,8 @@ export function signDocument(bodyKey: string, body: Record<string, unknown>, pri
 /** The top-level body key of a signed document's text ("certificate", "handover"), or null. */
 export function bodyKeyOf(bytes: Uint8Array): string | null {
   try {
-    const doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // a byte-order mark must not hide the kind of document: the verifier then refuses it by name
+    const doc = JSON.parse(Buffer.from(bytes).toString('utf8').replace(/^\uFEFF/, ''));
     if (!isObj(doc)) return null;
     return Object.keys(doc).find((k) => k !== 'signature') ?? null;
   } catch {
@@ -66,12 +67,9 @@ export function bodyKeyOf(bytes: Uint8Array): string | null {
  * `checkBody` adds the checks of the body itself (its format, version …).
  */
 export function verifySignedDocument(bytes: Uint8Array, trusted: KeyObject, bodyKey: string, checkBody: (body: Record<string, unknown>) => Check[]): SignedVerify {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return { status: 'malformed', problem: 'not UTF-8 text' };
-  }
+  const decoded = decodeRecordText(bytes);
+  if ('problem' in decoded) return { status: 'malformed', problem: decoded.problem };
+  const text = decoded.text;
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -85,13 +83,8 @@ export function verifySignedDocument(bytes: Uint8Array, trusted: KeyObject, body
   const sig = isObj(doc.signature) ? doc.signature : null;
   const extra = Object.keys(doc).filter((k) => k !== bodyKey && k !== 'signature');
   check('document', body !== null && sig !== null && extra.length === 0, body === null ? `"${bodyKey}" is missing or not an object` : sig === null ? '"signature" is missing or not an object' : extra.length ? `unexpected field(s) ${extra.join(', ')}` : `${bodyKey} and signature present`);
-  const expected = prettyJson(doc);
-  if (expected === text) check('layout', true, 'the file is byte for byte the canonical form');
-  else {
-    let i = 0;
-    while (i < text.length && i < expected.length && text[i] === expected[i]) i++;
-    check('layout', false, `byte ${Buffer.byteLength(text.slice(0, i), 'utf8')} differs from the canonical form: whitespace, key order or escaping was edited`);
-  }
+  const slip = layoutDifference(text, prettyJson(doc));
+  check('layout', slip === null, slip ?? 'the file is byte for byte the canonical form');
   if (sig) {
     check('signature.algorithm', sig.algorithm === 'Ed25519', String(sig.algorithm));
     check('signature.signs', sig.signs === SIGNS, sig.signs === SIGNS ? 'the documented scheme' : 'the description of what is signed was edited');

@@ -33,6 +33,11 @@ export interface PassOutcome {
   verified: boolean;
 }
 
+/** The names the certificate code uses for the witness, engine and flash-size records (one definition each, in their modules). */
+export type { WitnessOutcome };
+export type EngineRecord = EngineProvenance;
+export type FlashSizeRecord = FlashSizeOutcome;
+
 export interface EraseOutcome {
   verified: boolean;
   identity: Identity;

@@ -1,0 +1,156 @@
+/**
+ * What a certificate says happened, derived from the EraseOutcome alone (never from what the
+ * method would have done): the method as executed, how each region was verified, which engine
+ * ran, the flash sizes, the witness. Pure functions; certificate.ts lays them out and
+ * docs/records.md says where each value comes from.
+ */
+import type { Board, Range } from '../boards/types';
+import { METHOD_SPECS } from '../plan/methods';
+import type { EraseOutcome, Verification } from '../session/outcome';
+import { say } from './certificate-text';
+
+function hex32(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/** How a region's blocks were checked, as the certificate names it. */
+export type RegionCheck = 'agent digests' | 'ROM checksum' | 'ROM read-back' | 'witness sample' | 'not covered';
+
+export const CHECK_OF: Record<Verification, RegionCheck> = {
+  'agent-digest': 'agent digests',
+  'get-checksum': 'ROM checksum',
+  'read-back': 'ROM read-back',
+};
+
+/** The pattern passes over the planned flash that ran (the key store's zeroize pass is reported with the keys). */
+function overwriteRan(o: EraseOutcome): boolean {
+  return o.passes.some((p) => p.kind === 'program' && p.name !== 'zeroize-keys');
+}
+
+/**
+ * The method as executed. After Readout Unprotect the part's own mass erase and a blank check are
+ * all that ran: a Clear (every cell erased and checked), whatever method was asked for.
+ */
+export function methodAsExecuted(o: EraseOutcome): { methodType: 'Clear' | 'Purge'; methodUsed: string; methodDetails: string } {
+  const spec = METHOD_SPECS[o.method];
+  if (o.unlocked) return { methodType: 'Clear', methodUsed: say('methodUsedUnlock'), methodDetails: say('methodDetailsUnlock', { method: o.method }) };
+  return { methodType: spec.nistType, methodUsed: overwriteRan(o) ? say('methodUsedOverwrite') : say('methodUsedErase'), methodDetails: spec.description };
+}
+
+export function digestSentence(v: Verification): string {
+  return v === 'agent-digest' ? say('digestAgent') : v === 'get-checksum' ? say('digestChecksum') : say('digestReadBack');
+}
+
+export function keysNote(o: EraseOutcome): string {
+  if (!o.keys.regions.length) return say('keysNone');
+  if (o.unlocked) return say('keysMassErased');
+  return say('keysZeroized', { check: CHECK_OF[o.verification] });
+}
+
+export interface RegionRow {
+  name: string;
+  kind: string;
+  address: string;
+  size: number;
+  /** bytes of the region inside planned (erased) sectors */
+  plannedBytes: number;
+  /** blocks of the final check that lie in the region, and how many of them were checked */
+  blocks: number;
+  blocksChecked: number;
+  /** witness chunks that fell in the region (null: no witness ran) */
+  witnessChunks: number | null;
+  verifiedBy: RegionCheck[];
+  note: string;
+}
+
+function overlap(a: Range, b: Range): number {
+  return Math.max(0, Math.min(a.address + a.size, b.address + b.size) - Math.max(a.address, b.address));
+}
+
+/** The board's regions, then the stretches of flash no region names ("unnamed"), in address order. */
+function regionsOf(o: EraseOutcome, board: Board): { name: string; kind: string; address: number; size: number }[] {
+  type Named = { name: string; kind: string; address: number; size: number };
+  const named: Named[] = board.regions.map((r) => ({ name: r.name, kind: r.kind, address: r.address, size: r.size }));
+  const sectors = [...o.plan.sectors, ...o.plan.skipped.map((s) => s.sector)].sort((a, b) => a.address - b.address);
+  const out = [...named];
+  if (sectors.length) {
+    // the flash as planned (it may be larger than the board file when the probe found more)
+    let at = sectors[0].address;
+    const end = sectors[sectors.length - 1].address + sectors[sectors.length - 1].size;
+    const sorted = [...named].sort((a, b) => a.address - b.address);
+    for (const r of [...sorted, { address: end, size: 0 }]) {
+      if (r.address > at) out.push({ name: 'unnamed', kind: 'none', address: at, size: Math.min(r.address, end) - at });
+      at = Math.max(at, r.address + r.size);
+      if (at >= end) break;
+    }
+  }
+  return out.sort((a, b) => a.address - b.address);
+}
+
+/** One row per region: how much of it was planned, and how its blocks were verified. */
+export function regionRows(o: EraseOutcome, board: Board): RegionRow[] {
+  const w = o.witness ?? null;
+  return regionsOf(o, board).map((r) => {
+    const plannedBytes = o.plan.sectors.reduce((s, x) => s + overlap(x, r), 0);
+    const blocks = o.plan.blocks.filter((b) => overlap(b, r) > 0).length;
+    const blocksChecked = o.blocks.filter((b) => overlap(b, r) > 0).length;
+    const witnessChunks = w ? w.addresses.filter((a) => a >= r.address && a < r.address + r.size).length : null;
+    const skip = o.plan.skipped.find((s) => overlap(s.sector, r) > 0);
+    const reason = skip ? skip.reason : 'outside the plan';
+    const verifiedBy: RegionCheck[] = [];
+    if (blocksChecked > 0) verifiedBy.push(CHECK_OF[o.verification]);
+    if (w && w.ok && witnessChunks) verifiedBy.push('witness sample');
+    let note: string;
+    if (plannedBytes === 0) note = skip ? say('regionProtected', { reason: skip.reason }) : say('regionOutside');
+    else if (plannedBytes < r.size) note = say('regionPartly', { planned: plannedBytes, size: r.size, reason });
+    else if (blocksChecked === 0) note = say('regionUnchecked');
+    else note = say('regionChecked', { checked: blocksChecked, blocks });
+    if (!verifiedBy.length) verifiedBy.push('not covered');
+    return { name: r.name, kind: r.kind, address: hex32(r.address), size: r.size, plannedBytes, blocks, blocksChecked, witnessChunks, verifiedBy, note };
+  });
+}
+
+/** The engine that ran on the terminal: null where none did (bootloader-only parts). */
+export function engineOf(o: EraseOutcome): Record<string, unknown> | null {
+  if (o.verification !== 'agent-digest') return null;
+  const e = o.engine;
+  const source = e?.source ?? null;
+  const NOTE = { custom: 'engineCustom', 'signed-image': 'engineSignedImage', manifest: 'engineManifest' } as const;
+  const note = say(source ? NOTE[source] : 'engineUnrecorded');
+  return {
+    sha256: e?.moduleSha256 ?? o.moduleSha256,
+    bytes: o.moduleBytes,
+    source,
+    custom: source === 'custom',
+    agentSha256: e?.agentSha256 ?? null,
+    file: e?.file ?? null,
+    note,
+  };
+}
+
+/** The flash sizes (bytes): what the register claimed and what was found; only the board file's when the run did not record them. */
+export function flashSizeOf(o: EraseOutcome, board: Board): Record<string, unknown> {
+  const f = o.flashSize;
+  const boardFile = board.flash.size;
+  if (!f) return { register: null, boardFile, found: null, planned: null, probe: null, note: say('flashSizeUnrecorded', { boardFile }) };
+  const vars = { register: f.register ?? 'none', found: f.found, planned: f.planned, probe: f.probe, boardFile: f.boardFile };
+  const note = f.register === null ? say('flashSizeNoRegister', vars) : f.register === f.found ? say('flashSizeSame', vars) : say('flashSizeDiffers', vars);
+  return { register: f.register, boardFile: f.boardFile, found: f.found, planned: f.planned, probe: f.probe, note };
+}
+
+/** The ROM witness as the certificate lists it, or null when none ran. */
+export function witnessOf(o: EraseOutcome): Record<string, unknown> | null {
+  const w = o.witness;
+  if (!w) return null;
+  const vars = { chunks: w.chunks, chunkBytes: w.chunkBytes, mismatches: w.mismatches.length };
+  return {
+    chunks: w.chunks,
+    chunkBytes: w.chunkBytes,
+    addresses: w.addresses.map(hex32),
+    mismatches: w.mismatches.map(hex32),
+    ok: w.ok,
+    seed: w.seed,
+    target: { fraction: w.target.fraction, escape: w.target.escape },
+    note: w.ok ? say('witnessOk', vars) : say('witnessFailed', vars),
+  };
+}
