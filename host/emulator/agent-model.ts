@@ -2,7 +2,7 @@ import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { createHash } from 'node:crypto';
 import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
-import { RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
+import { JOB_OFF_NONCE, NONCE_SIZE, RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
 import { loadEngineModule, wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../engine/module';
 import {
   AGENT_STATE,
@@ -211,6 +211,13 @@ function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number
   return unknown;
 }
 
+/** A job's bytes with its nonce blanked: two jobs alike but for the nonce have the same key (fault replay-results). */
+function replayKey(job: Uint8Array): string {
+  const k = Buffer.from(job);
+  k.fill(0, JOB_OFF_NONCE, JOB_OFF_NONCE + NONCE_SIZE);
+  return k.toString('base64');
+}
+
 /** the engine's job header: a JOB shorter than this is answered ERROR 2 (agent/src/agent.c) */
 const JOB_HEADER_SIZE = 88;
 /** the agent's receive buffer when the engine did not instantiate (agent/src/agent.c `FALLBACK_MAX_PAYLOAD`) */
@@ -240,6 +247,8 @@ class AgentSession {
   private last: { seq: number; type: number } | null = null;
   /** the sequence number PROGRESS frames carry: the running job's */
   private progressSeq = 0;
+  /** fault replay-results: each job's result (status, table) by its bytes with the nonce blanked */
+  private readonly replayable = new Map<string, { status: number; table: Uint8Array }>();
 
   constructor(
     private readonly t: EmulatedTerminal,
@@ -376,8 +385,12 @@ class AgentSession {
     this.engineStatus = 0;
     this.progressSeq = f.seq;
     let status: number;
+    // a simulated lying agent: the same job under another nonce gets the old table, its flash operations skipped
+    const key = this.t.faults.replayResults ? replayKey(f.payload) : null;
+    const replay = key === null ? undefined : this.replayable.get(key);
     try {
-      status = engine.run() >>> 0;
+      if (replay) new Uint8Array(engine.memory.buffer).set(replay.table, engine.result);
+      status = replay ? replay.status : engine.run() >>> 0;
     } catch (err) {
       if (!(err instanceof WasmRuntimeError)) throw err; // a power loss belongs to the terminal
       this.state = AGENT_STATE.TRAPPED;
@@ -392,6 +405,7 @@ class AgentSession {
     this.engineStatus = status;
     this.blocks = n;
     this.resultLength = n > resultMax || length > resultMax ? resultMax : length;
+    if (key !== null && !replay) this.replayable.set(key, { status, table: new Uint8Array(engine.memory.buffer, engine.result, this.resultLength).slice() });
     this.jobEnd(f.seq);
   }
 

@@ -18,6 +18,11 @@ export interface FaultSet {
   rdp?: 0 | 1 | null;
   /** bootloader command codes answered with NACK */
   nack: number[];
+  /**
+   * A lying agent (simulated, the model only): a job identical to an earlier one but for its
+   * nonce is not run; the earlier job's result table is sent again instead (`replay-results`)
+   */
+  replayResults?: boolean;
 }
 
 export function noFaults(): FaultSet {
@@ -31,6 +36,7 @@ export const FAULT_HELP = [
   'flip=<rate>        each byte on the line gets one bit flipped with this probability (0..1)',
   'powerloss@<n>      power is lost during the n-th flash operation (that sector is left partly erased, RAM is lost, the part restarts in its bootloader)',
   'rdp=<0|1>          the part starts read-protected (RDP level 1) or not; same as --emu-rdp',
+  'replay-results     (model agent) a job equal to an earlier one but for its nonce is not run: the earlier result table is sent again',
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
 ];
 
@@ -88,6 +94,8 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       f.powerlossAt = n;
     } else if ((m = spec.match(/^rdp=([01])$/i))) {
       f.rdp = Number(m[1]) as 0 | 1;
+    } else if (/^replay-results$/i.test(spec)) {
+      f.replayResults = true;
     } else if ((m = spec.match(/^nack@(.+)$/i))) {
       const name = m[1].toLowerCase();
       const code = COMMAND_BY_NAME[name] ?? (/^0x[0-9a-f]{1,2}$/.test(name) ? Number(name) : undefined);
@@ -96,7 +104,7 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       }
       f.nack.push(code);
     } else {
-      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command> or rdp=<0|1>`);
+      throw new InputError(`bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, replay-results or rdp=<0|1>`);
     }
   }
   return f;

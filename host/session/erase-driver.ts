@@ -122,10 +122,16 @@ export class EraseDriver {
   ): StepSink {
     const { ctx, plan } = this;
     const onBlock = ctx.req.onBlock;
+    // a block over several sectors (F1 pages of 1 KiB) is erased once the last of them is
+    const pending = new Map(job.blocks.map((b) => [b.address, new Set(b.sectors.filter((i) => job.erase.some((s) => s.index === i)))]));
     return {
       erased: (s: Sector) => {
         if (o.erased) ctx.progress({ phase: o.phase, done: Math.min(plan.sectors.length, ++o.erased.count), total: plan.sectors.length });
-        if (onBlock) for (const b of job.blocks) if (b.sectors.includes(s.index)) onBlock(b.address, 'erased');
+        if (!onBlock) return;
+        for (const b of job.blocks) {
+          const left = pending.get(b.address)!;
+          if (left.delete(s.index) && left.size === 0) onBlock(b.address, 'erased');
+        }
       },
       checked: (out: BlockOutcome) => {
         into.set(out.address, out);
