@@ -164,10 +164,12 @@ export class EraseDriver {
     const outcomes = new Map<number, BlockOutcome>();
     const zeros: Expected = (b) => new Uint8Array(b.size);
     const job: JobPlan = { erase: [], hash: keyRegions, blocks };
-    const failures = await this.backend.program(job, { kind: 'constant', value: 0 }, keyRegions.map((r) => new Uint8Array(r.size)), zeros, 'keys', this.sink(job, 'programmed', outcomes, { phase: 'keys' }));
+    const sink = this.sink(job, 'programmed', outcomes, { phase: 'keys' });
+    const failures = await this.backend.program(job, { kind: 'constant', value: 0 }, keyRegions.map((r) => new Uint8Array(r.size)), zeros, 'keys', sink);
     const out = this.outcomesOf(blocks, outcomes);
     const zeroized = failures.length === 0 && out.every((o) => o.ok);
-    this.passes.push({ name: 'zeroize-keys', kind: 'program', pattern: 'constant 0x00', blocks: out.length, failed: out.filter((o) => !o.ok).map((o) => o.address), verified: zeroized });
+    const failed = out.filter((o) => !o.ok).map((o) => o.address);
+    this.passes.push({ name: 'zeroize-keys', kind: 'program', pattern: 'constant 0x00', blocks: out.length, failed, verified: zeroized });
     ctx.progress({ phase: 'keys', done: 1, total: 1 });
     return zeroized;
   }
@@ -176,7 +178,8 @@ export class EraseDriver {
   private async programPass(pass: Extract<Pass, { kind: 'program' }>): Promise<void> {
     const { ctx, plan } = this;
     const seedBytes = ctx.random(16);
-    const pattern: PatternSpec = pass.pattern.kind === 'constant' ? { kind: 'constant', value: pass.pattern.value } : { kind: 'xoshiro', seed: seedWords(seedBytes) };
+    const pattern: PatternSpec =
+      pass.pattern.kind === 'constant' ? { kind: 'constant', value: pass.pattern.value } : { kind: 'xoshiro', seed: seedWords(seedBytes) };
     const outcomes = new Map<number, BlockOutcome>();
     const failed: number[] = [];
     const checked = { count: 0, total: plan.blocks.length };
@@ -184,9 +187,13 @@ export class EraseDriver {
       const bytes = j.hash.map((r) => patternBytes(pattern, r.address, r.size));
       const expected = new Map<number, Uint8Array>();
       for (const [i, r] of j.hash.entries()) {
-        for (const b of j.blocks) if (b.address >= r.address && b.address < r.address + r.size) expected.set(b.address, bytes[i].subarray(b.address - r.address, b.address - r.address + b.size));
+        for (const b of j.blocks) {
+          const at = b.address - r.address;
+          if (at >= 0 && at < r.size) expected.set(b.address, bytes[i].subarray(at, at + b.size));
+        }
       }
-      const failures = await this.backend.program(j, pattern, bytes, (b) => expected.get(b.address)!, pass.name, this.sink(j, 'programmed', outcomes, { phase: pass.name, checked }));
+      const sink = this.sink(j, 'programmed', outcomes, { phase: pass.name, checked });
+      const failures = await this.backend.program(j, pattern, bytes, (b) => expected.get(b.address)!, pass.name, sink);
       for (const f of failures) this.failedSectors.push({ ...f, reason: `${pass.name}: ${f.reason}` });
       failed.push(...this.outcomesOf(j.blocks, outcomes).filter((o) => !o.ok).map((o) => o.address));
     }

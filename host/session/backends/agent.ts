@@ -125,7 +125,8 @@ export class AgentBackend implements EraseBackend {
     }
     for (let i = 0; i < job.blocks.length; i += HASH_JOB_BLOCKS) {
       const part = job.blocks.slice(i, i + HASH_JOB_BLOCKS);
-      const { table, nonce } = await this.runJob({ ops: { hash: true }, pattern: null, erase: [], program: [], hash: part.map((b) => ({ address: b.address, size: b.size })) }, part);
+      const hash = part.map((b) => ({ address: b.address, size: b.size }));
+      const { table, nonce } = await this.runJob({ ops: { hash: true }, pattern: null, erase: [], program: [], hash }, part);
       this.compare(table, nonce, part, expected, sink);
     }
   }
