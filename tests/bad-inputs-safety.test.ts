@@ -265,6 +265,26 @@ for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+test('SIGINT during an F103 erase (no agent, bootloader only): stops after the phase, exit 3, recorded, nothing programmed after it', async () => {
+  const t = terminal('signal-f103', 'stm32f103xb');
+  const certs = 'signal-f103-certs';
+  const run = runAsync(['erase', '--board', 'stm32f103xb', '--port', 'emu', '--method', 'purge', '--realtime', '--emu-baud', '1000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
+  for (let i = 0; i < 600 && !(existsSync(t.log) && /erase sector/.test(readFileSync(t.log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(readFileSync(t.log, 'utf8'), /erase sector/, 'the run reached the erase');
+  process.kill(run.pid(), 'SIGINT');
+  const r = await run.done;
+  assert.equal(r.code, 3, `exit 3, not killed by the signal (code ${r.code}, signal ${r.signal}):\n${r.stderr}`);
+  assert.match(errorLine(r), /^interrupted by the operator \(SIGINT\)/);
+  // the erase pass under way ran to its end; the PRNG pass after it never started
+  assert.doesNotMatch(readFileSync(t.log, 'utf8'), /^.*program /m, 'nothing programmed after the stop');
+  const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
+  assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
+  assert.equal(left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f)).length, 1, `one failure report: ${left.join(', ')}`);
+  const row = auditRows().at(-1)!;
+  assert.equal(row.exitCode, 3);
+  assert.match(row.reason ?? '', /interrupted by the operator \(SIGINT\)/);
+});
+
 // ---- exit codes and messages
 
 test('erase --bogus: the unknown option is named (not the missing --board), exit 2', () => {

@@ -252,3 +252,33 @@ test('station --once over a real serial port (a pty served by poswipe emu) and a
     if (server.exitCode === null) server.kill();
   }
 });
+
+test('an F103 tile (bootloader only, no agent): live block states on its map during the run, and Stop ends it after the phase', async () => {
+  const st = newStation(['emu:board=stm32f103xb', 'emu:board=stm32f103xb'], { board: loadBoard('stm32f103xb'), method: 'purge' });
+  try {
+    const [t1, t2] = st.tiles;
+    let asked = false;
+    let liveErased = false;
+    t2.onChange(() => {
+      // before the session ends, cells already show erased or verified blocks: the map is fed as the run goes
+      const map = st.snapshot().tiles[1].map;
+      if (t2.state.phase === 'erase-2' && [...map].some((ch) => ch === CELL_CODES.erased || ch === CELL_CODES.verified)) liveErased = true;
+    });
+    t1.onChange(() => {
+      if (!asked && t1.state.phase === 'erase-1') {
+        asked = true;
+        assert.equal(st.stop('t1'), true);
+      }
+    });
+    st.startAll();
+    await st.idle();
+    const [a, b] = st.snapshot().tiles;
+    assert.equal(a.status, 'stopped', a.reason ?? '');
+    assert.match(a.reason ?? '', /stopped by the operator/);
+    assert.deepEqual(a.links, []);
+    assert.equal(b.status, 'verified', b.reason ?? '');
+    assert.ok(liveErased, 'block states reached the map during the run');
+  } finally {
+    await st.close();
+  }
+});

@@ -26,7 +26,7 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     emulation: o.emulation,
     nonce: o.nonce,
     blockSize: o.blockSize,
-    blocks: o.blocks.map((b) => ({ address: hex32(b.address), size: b.size, digest: b.digest, blank: b.blank, ok: b.ok })),
+    blocks: o.blocks.map((b) => ({ address: hex32(b.address), size: b.size, digest: b.digest, ...(b.nonce === undefined ? {} : { nonce: b.nonce }), blank: b.blank, ok: b.ok })),
     failed: o.failed.map(hex32),
     failedSectors: o.failedSectors.map((s) => ({ index: s.index, address: hex32(s.address), reason: s.reason })),
     reason: o.reason,

@@ -2,7 +2,7 @@ import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { createHash } from 'node:crypto';
 import type { Board } from '../boards/types';
 import { loadAgentManifest, type AgentBinary, type AgentManifest } from '../agent/manifest';
-import { RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
+import { JOB_OFF_NONCE, NONCE_SIZE, RESULT_HEADER_SIZE, RES_OFF_BLOCKS, resultSize } from '../engine/abi';
 import { wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../engine/module';
 import { agentCarrying, loadPinnedEngine } from '../agent/pinned';
 import {
@@ -223,6 +223,13 @@ function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number
   return unknown;
 }
 
+/** A job's bytes with its nonce blanked: two jobs alike but for the nonce have the same key (fault replay-results). */
+function replayKey(job: Uint8Array): string {
+  const k = Buffer.from(job);
+  k.fill(0, JOB_OFF_NONCE, JOB_OFF_NONCE + NONCE_SIZE);
+  return k.toString('base64');
+}
+
 /** the engine's job header: a JOB shorter than this is answered ERROR 2 (agent/src/agent.c) */
 const JOB_HEADER_SIZE = 88;
 /** the agent's receive buffer when the engine did not instantiate (agent/src/agent.c `FALLBACK_MAX_PAYLOAD`) */
@@ -254,6 +261,8 @@ class AgentSession {
   private progressSeq = 0;
   /** what hal.* drives: the terminal's flash, or its shadow under the fake-digests fault (EmulatedTerminal.agentFlash) */
   private readonly flash: FlashModel;
+  /** fault replay-results: each job's result (status, table) by its bytes with the nonce blanked */
+  private readonly replayable = new Map<string, { status: number; table: Uint8Array }>();
 
   constructor(
     private readonly t: EmulatedTerminal,
@@ -393,8 +402,12 @@ class AgentSession {
     this.engineStatus = 0;
     this.progressSeq = f.seq;
     let status: number;
+    // a simulated lying agent: the same job under another nonce gets the old table, its flash operations skipped
+    const key = this.t.faults.replayResults ? replayKey(f.payload) : null;
+    const replay = key === null ? undefined : this.replayable.get(key);
     try {
-      status = engine.run() >>> 0;
+      if (replay) new Uint8Array(engine.memory.buffer).set(replay.table, engine.result);
+      status = replay ? replay.status : engine.run() >>> 0;
     } catch (err) {
       if (!(err instanceof WasmRuntimeError)) throw err; // a power loss belongs to the terminal
       this.state = AGENT_STATE.TRAPPED;
@@ -409,6 +422,7 @@ class AgentSession {
     this.engineStatus = status;
     this.blocks = n;
     this.resultLength = n > resultMax || length > resultMax ? resultMax : length;
+    if (key !== null && !replay) this.replayable.set(key, { status, table: new Uint8Array(engine.memory.buffer, engine.result, this.resultLength).slice() });
     this.jobEnd(f.seq);
   }
 

@@ -29,6 +29,11 @@ export interface FaultSet {
    * the true flash (what the ROM bootloader's Read Memory returns) is left unchanged.
    */
   fakeDigests: boolean;
+  /**
+   * A lying agent (simulated, the model only): a job identical to an earlier one but for its
+   * nonce is not run; the earlier job's result table is sent again instead (`replay-results`)
+   */
+  replayResults?: boolean;
 }
 
 export function noFaults(): FaultSet {
@@ -49,6 +54,7 @@ export const FAULT_HELP = [
   'powerloss@<n>      power is lost during the n-th flash operation (that sector is left partly erased, RAM is lost, the part restarts in its bootloader)',
   'rdp=<0|1>          the part starts read-protected (RDP level 1) or not; same as --emu-rdp',
   'fake-digests       a simulated lying terminal: the agent\'s erase and program operations go to a shadow of the flash, so its digests match while the true flash is unchanged',
+  'replay-results     (model agent) a job equal to an earlier one but for its nonce is not run: the earlier result table is sent again',
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
   `flash-size=<KiB>   the flash-size register reads <KiB> (1..${MAX_FLASH_SIZE_KIB}); the physical flash stays the board's`,
 ];
@@ -118,6 +124,8 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
       f.flashSizeKiB = parseFlashSize(spec, m[1]);
     } else if ((m = spec.match(/^rdp=([01])$/i))) {
       f.rdp = Number(m[1]) as 0 | 1;
+    } else if (/^replay-results$/i.test(spec)) {
+      f.replayResults = true;
     } else if ((m = spec.match(/^nack@(.+)$/i))) {
       const name = m[1].toLowerCase();
       const code = COMMAND_BY_NAME[name] ?? (/^0x[0-9a-f]{1,2}$/.test(name) ? Number(name) : undefined);
@@ -128,7 +136,7 @@ export function parseFaults(specs: readonly string[], board?: Pick<Board, 'id' |
     } else {
       throw new InputError(
         `bad fault spec "${spec}": expected stuck@<addr>, erase-fail@<addr>, drop=<rate>, flip=<rate>, powerloss@<n>, nack@<command>, ` +
-          'fake-digests, rdp=<0|1> or flash-size=<KiB>',
+          'fake-digests, replay-results, rdp=<0|1> or flash-size=<KiB>',
       );
     }
   }

@@ -3,6 +3,7 @@ import { VirtualClock } from './clock';
 import { FlashModel, PowerLoss } from './flash';
 import type { FaultSet } from './faults';
 import { noFaults } from './faults';
+import { InputError } from '../errors';
 import { initialImage } from './image';
 import { ByteQueue } from './queue';
 import { Rng } from './rng';
@@ -129,6 +130,10 @@ export class EmulatedTerminal {
     this.byteStream = options.byteStream ?? false;
     this.trust = options.trust ?? [];
     this.runner = options.runner ?? selectRunner(board, { emulation: options.emulation, model: options.model });
+    if (this.faults.replayResults && this.runner.emulation !== 'model') {
+      // the lying agent is simulated in the TypeScript model; executed agent bytes cannot be made to lie
+      throw new InputError('fault replay-results needs the TypeScript model of the agent: this terminal runs the agent at instruction level');
+    }
     this.rdpLevel = options.rdp ?? this.faults.rdp ?? 0;
     const image = options.image ?? initialImage(board, options.seed ?? 1);
     const log = (line: string): void => {

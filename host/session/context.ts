@@ -1,7 +1,7 @@
 import type { Board } from '../boards/types';
 import type { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
-import type { EraseRequest, Progress } from './erase';
+import type { EraseRequest, Progress } from './request';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
 import type { ResetPlan } from './reset';

@@ -3,76 +3,35 @@ import type { Board } from '../boards/types';
 import { DeviceError, SafetyError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
 import type { Transport } from '../transport/types';
-import type { MethodName } from '../plan/methods';
-import { checkVerifyMode, type VerifyMode } from './verify-mode';
-import { AgentErase } from './agent-erase';
-import { bootloaderOnlyErase } from './bootloader-erase';
+import { checkVerifyMode } from './verify-mode';
+import { AgentBackend } from './backends/agent';
+import { BootloaderBackend } from './backends/bootloader';
 import type { SessionContext } from './context';
-import type { EngineProvenance } from '../agent/pinned';
+import { EraseDriver } from './erase-driver';
 import { identify, refuseIfProtected, type Identity } from './identify';
 import { probeFlashSize, type FlashSizeOutcome } from './flash-size';
 import type { EraseOutcome } from './outcome';
 import { PhaseClock } from './phase-clock';
 import { runWitness } from './witness';
 import { inBootloader, playSequence, resetPlan, type ResetPlan } from './reset';
+import type { EraseRequest, Progress } from './request';
 
 export type { BlockOutcome, EraseOutcome, PassOutcome } from './outcome';
 export type { FlashSizeOutcome } from './flash-size';
 
-export type { VerifyMode } from './verify-mode';
-
-export interface Progress {
-  phase: string;
-  done: number;
-  total: number;
-  note?: string;
-}
-
-export interface EraseRequest {
-  board: Board;
-  method: MethodName;
-  verify: VerifyMode;
-  includeProtected?: boolean;
-  unlock?: boolean;
-  /** the engine module the agent must carry (build/terminal.wasm, or a signed image's): HELLO's module SHA-256 is checked against it */
-  module: Uint8Array;
-  /** where `module` and `agent` came from (host/agent/pinned.ts); omitted = not checked, and the outcome calls it custom */
-  engine?: EngineProvenance;
-  /** the agent binary to upload (a signed image's); by default the committed one of the board's kind (agent/manifest.json) */
-  agent?: Uint8Array;
-  /** Ed25519 signature over the agent binary (signed images): written in the signature block at params + 64 */
-  signature?: Uint8Array;
-  /** the line's baud rate, written into the agent's parameter block (default 115200) */
-  baud?: number;
-  /** ask the agent for this core clock (Hz) before the first job; off by default */
-  agentClockHz?: number;
-  blockSize?: number;
-  onProgress?: (p: Progress) => void;
-  /** runs after identification and before anything is written (the backup goes here) */
-  beforeErase?: (ctx: { client: BootloaderClient; identity: Identity }) => Promise<void>;
-  /** a backup is wanted before the erase: a read-protected part (whose data cannot be read) is then refused */
-  backupPlanned?: boolean;
-  /** DTR/RTS sequences into the bootloader before the session and back to the application after it */
-  reset?: ResetPlan;
-  /** randomness source (tests may pin it); node:crypto by default */
-  random?: (n: number) => Uint8Array;
-  /** each block's state as the session learns it (live sector maps): sector erased, pattern or blank digest checked */
-  onBlock?: (address: number, state: BlockState) => void;
-  /** once aborted, the session throws the signal's reason before its next phase (stop after the current phase) */
-  signal?: AbortSignal;
-}
-
-export type BlockState = 'erased' | 'programmed' | 'verified' | 'failed';
+export type { BlockState, EraseRequest, Progress, VerifyMode } from './request';
 
 /**
  * One terminal, start to finish: the bench's entry sequence, identify (product ID, unique ID, read
- * protection; unlock when asked), the backup hook, then the erase path the board allows: the Wasm
- * agent (agent-erase.ts, followed by the ROM witness of witness.ts) or the bootloader's own commands
- * (bootloader-erase.ts). The returned outcome says `verified` only when every checked block matched
- * what the host computed itself and, on the agent path, the witness read only erased flash.
+ * protection; unlock when asked), the backup hook, then the one erase driver (erase-driver.ts) over
+ * the backend the board allows: the Wasm agent (backends/agent.ts) or the bootloader's own commands
+ * (backends/bootloader.ts). The returned outcome says `verified` only when every checked block
+ * matched what the host computed itself and, on the agent path, the ROM witness (witness.ts) read only
+ * erased flash. An aborted `signal` stops it before anything is written.
  */
 export async function eraseTerminal(transport: Transport, req: EraseRequest): Promise<EraseOutcome> {
   checkVerifyMode(req.method, req.verify);
+  req.signal?.throwIfAborted();
   const random = req.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
   const clock = new PhaseClock(transport);
   const progress = (p: Progress): void => req.onProgress?.(p);
@@ -86,9 +45,9 @@ export async function eraseTerminal(transport: Transport, req: EraseRequest): Pr
     progress({ phase: 'connect', done: 1, total: 1 });
     if (req.beforeErase && !unlocked) await req.beforeErase({ client, identity });
     const ctx: SessionContext = { client, transport, board, req, identity, unlocked, clock, progress, random, reset };
-    if (!board.agent) return { ...(await bootloaderOnlyErase(ctx)), flashSize };
+    const outcome = { ...(await new EraseDriver(ctx, (plan) => (board.agent ? new AgentBackend(ctx, plan) : new BootloaderBackend(ctx))).run()), flashSize };
     // the agent has left (the part is in its ROM bootloader again): the witness reads behind it
-    return runWitness(ctx, { ...(await new AgentErase(ctx).run()), flashSize });
+    return board.agent ? runWitness(ctx, outcome) : outcome;
   });
 }
 
@@ -108,6 +67,8 @@ async function connect(
   let identity = await identify(client, req.board);
   if (!identity.readProtected) return { identity, unlocked: false, ...(await probeFlashSize(client, req.board, identity)) };
   if (!req.unlock) refuseIfProtected(identity, req.board);
+  // Readout Unprotect mass-erases the part: a stop asked before it writes nothing
+  req.signal?.throwIfAborted();
   if (req.backupPlanned) {
     throw new SafetyError(
       `the terminal (${req.board.id}) is read-protected: its data cannot be backed up, and --unlock mass-erases it; ` +

@@ -4,8 +4,8 @@ import type { Range } from '../boards/types';
 import type { ErasePlan } from '../plan/erase-plan';
 import type { MethodName, Pass } from '../plan/methods';
 import type { Transport } from '../transport/types';
-import type { EraseRequest, VerifyMode } from './erase';
 import type { FlashSizeOutcome } from './flash-size';
+import type { EraseRequest, VerifyMode } from './request';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
 import type { WitnessOutcome } from './witness';
@@ -21,6 +21,15 @@ export interface BlockOutcome {
   digest: string;
   blank: boolean;
   ok: boolean;
+  /** hex of the 32-byte nonce of the job (or read-back) that gave `digest`; absent for Get Checksum CRCs, which take none */
+  nonce?: string;
+}
+
+/** A sector that would not erase (or program: index -1 where the backend cannot tell which), and why. */
+export interface FailedSector {
+  index: number;
+  address: number;
+  reason: string;
 }
 
 export interface PassOutcome {
@@ -44,11 +53,12 @@ export interface EraseOutcome {
   plan: ErasePlan;
   method: MethodName;
   verify: VerifyMode;
+  /** the first job's nonce (hex; '' when none was drawn): every job has its own, each block names its job's */
   nonce: string;
   blockSize: number;
   blocks: BlockOutcome[];
   failed: number[];
-  failedSectors: { index: number; address: number; reason: string }[];
+  failedSectors: FailedSector[];
   passes: PassOutcome[];
   keys: { regions: Range[]; zeroized: boolean };
   coverage: { subsections: number; fraction: number; everyBlock: boolean };
@@ -100,7 +110,8 @@ export interface OutcomeParts {
   identity: Identity;
   plan: ErasePlan;
   req: EraseRequest;
-  nonce: Uint8Array;
+  /** every nonce the session drew, hex, in order */
+  nonces: readonly string[];
   finalBlocks: BlockOutcome[];
   failedSectors: EraseOutcome['failedSectors'];
   passes: PassOutcome[];
@@ -143,7 +154,7 @@ export function conclude(p: OutcomeParts): PathOutcome {
     plan: p.plan,
     method: p.req.method,
     verify: p.req.verify,
-    nonce: Buffer.from(p.nonce).toString('hex'),
+    nonce: p.nonces[0] ?? '',
     blockSize: p.plan.blockSize,
     blocks: p.finalBlocks,
     failed,
