@@ -8,7 +8,7 @@ import type { FlashSizeOutcome } from './flash-size';
 import type { EraseRequest, VerifyMode } from './request';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
-import type { WitnessOutcome } from './witness';
+import type { WitnessTarget } from '../plan/witness-sample';
 
 /** Sectors whose blocks stay wrong are erased again and re-checked this many times. */
 export const MAX_RETRIES = 3;
@@ -43,9 +43,29 @@ export interface PassOutcome {
 }
 
 /** The names the certificate code uses for the witness, engine and flash-size records (one definition each, in their modules). */
-export type { WitnessOutcome };
 export type EngineRecord = EngineProvenance;
 export type FlashSizeRecord = FlashSizeOutcome;
+
+/** The ROM witness's record (witness.ts runs it): chunks read back through the bootloader after the agent left. */
+export interface WitnessOutcome {
+  chunks: number;
+  chunkBytes: number;
+  /** start of every chunk read, in address order */
+  addresses: number[];
+  /** chunks whose bytes were not all erased (start addresses) */
+  mismatches: number[];
+  ok: boolean;
+  /** hex of the 32 random bytes the sample was drawn from (after the agent finished) */
+  seed: string;
+  target: WitnessTarget;
+  /** how many of the chunks were drawn uniformly (the n of (1 - f)^n) and how many placed one per sector */
+  uniform: number;
+  perSector: number;
+  /** (1 - f)^uniform for the target's f */
+  escapeBound: number;
+  /** why the bootloader could not read (Read Memory refused, e.g. read protection set after the erase), or null */
+  error: string | null;
+}
 
 export interface EraseOutcome {
   verified: boolean;

@@ -1,7 +1,7 @@
 import { DeviceError } from '../errors';
 import { DEFAULT_WITNESS_TARGET, drawWitnessSample, escapeProbability, type WitnessTarget } from '../plan/witness-sample';
 import type { SessionContext } from './context';
-import type { EraseOutcome } from './outcome';
+import type { EraseOutcome, WitnessOutcome } from './outcome';
 
 /**
  * The independent witness (docs/verification.md): the agent's digests prove that the agent saw the
@@ -10,25 +10,6 @@ import type { EraseOutcome } from './outcome';
  * planned flash with Read Memory (ROM code the agent cannot change) and compares it with what every
  * method leaves there: the erased value.
  */
-export interface WitnessOutcome {
-  chunks: number;
-  chunkBytes: number;
-  /** start of every chunk read, in address order */
-  addresses: number[];
-  /** chunks whose bytes were not all erased (start addresses) */
-  mismatches: number[];
-  ok: boolean;
-  /** hex of the 32 random bytes the sample was drawn from (after the agent finished) */
-  seed: string;
-  target: WitnessTarget;
-  /** how many of the chunks were drawn uniformly (the n of (1 - f)^n) and how many placed one per sector */
-  uniform: number;
-  perSector: number;
-  /** (1 - f)^uniform for the target's f */
-  escapeBound: number;
-  /** why the bootloader could not read (Read Memory refused, e.g. read protection set after the erase), or null */
-  error: string | null;
-}
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
