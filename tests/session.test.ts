@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eraseTerminal } from '../host/session/erase';
-import { eraseReport, eraseSummary } from '../host/cli/report';
+import { eraseReport, eraseSummary } from '../host/app/report';
 import { DeviceError, SafetyError } from '../host/errors';
 import { CYCLES_PER_INSTRUCTION } from '../host/emulator/cpu/machine';
 import { parseFaults } from '../host/emulator/faults';

@@ -12,7 +12,7 @@ import { eraseTerminal, type BlockState } from '../host/session/erase';
 import { parsePortSpec } from '../host/station/port-spec';
 import { checkListen, isLoopback, parseListen, startStationServer } from '../host/station/server';
 import { Station } from '../host/station/station';
-import { CELL_CODES, StoppedError, mapLayout } from '../host/station/tile';
+import { CELL_CODES, StoppedError, mapLayout } from '../host/app/tile';
 import { WebSerialTransport } from '../host/transport/webserial';
 import { EmulatedSerialPort } from '../host/web/emulated-port';
 import { CLI, emulated, engineModule } from './helpers';

@@ -14,12 +14,12 @@ import type { VerifyMode } from '../session/erase';
 import { hexPid } from '../session/identify';
 import { EmulatedTransport } from '../transport/emulated';
 import type { Transport } from '../transport/types';
-import { createEmulatedTerminal, openPort, type EmuOptions } from '../cli/ports';
-import { detectBoard } from '../cli/detect';
-import { eraseReport } from '../cli/report';
+import { createEmulatedTerminal, openPort, type EmuOptions } from '../app/ports';
+import { detectBoard } from '../app/detect';
+import { eraseReport } from '../app/report';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 import { parsePortSpec, type PortSpec } from './port-spec';
-import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from './tile';
+import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
 
 export interface StationConfig {
   ports: string[];

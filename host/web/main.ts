@@ -12,11 +12,11 @@ import { EmulatedTerminal } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
 import { checkModuleAbi } from '../engine/module';
 import type { MethodName } from '../plan/methods';
-import { eraseReport } from '../cli/report';
+import { eraseReport } from '../app/report';
 import { EmulatedTransport } from '../transport/emulated';
 import { WebSerialTransport, webSerial, type WebSerialPortLike } from '../transport/webserial';
 import type { Transport } from '../transport/types';
-import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../station/tile';
+import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
 import { EmulatedSerialPort } from './emulated-port';
 
 declare const POSWIPE_EMBEDDED: { version: string; boards: Board[]; engine: string; agents: { manifest: string; binaries: Record<string, string> } };

@@ -5,9 +5,9 @@ import { eraseTerminal, type EraseOutcome, type VerifyMode } from '../session/er
 import { resetPlan } from '../session/reset';
 import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { openPort, type EmuOptions } from './ports';
-import { progressDisplay, progressWanted } from './progress';
+import { progressDisplay, progressWanted } from '../cli/progress';
 import { eraseReport, eraseSummary } from './report';
-import { out } from './common';
+import { out } from '../cli/common';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 
 /** Everything one erase run needs; `erase` builds it from options, `flash` from a signed image. */
