@@ -7,7 +7,7 @@ export interface ReportExtras {
   backup: string | null;
 }
 
-function hex32(n: number): string {
+export function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
@@ -42,25 +42,4 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     terminalTimings: o.terminalTimings,
     wire: o.wire,
   };
-}
-
-/** How much the final check covered; a sample that covered every block says so (too few blocks to sample). */
-export function coverageText(o: Pick<EraseOutcome, 'verify' | 'coverage' | 'blocks'>): string {
-  if (o.coverage.everyBlock) return o.verify === 'sample' ? `sample: every block checked, since ${o.blocks.length} block(s) are fewer than sampling needs (2 in each of 1,000 subsections)` : 'full, every block';
-  return `sample, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`;
-}
-
-/** A few lines for a person at the bench. */
-export function eraseSummary(o: EraseOutcome, board: string): string {
-  const lines = [
-    `${o.verified ? 'VERIFIED' : 'NOT VERIFIED'}: ${board} pid ${hexPid(o.identity.pid)} uid ${o.identity.uid ?? 'unknown'}`,
-    `method ${o.method}, ${o.blocks.length} block(s) of ${o.blockSize} bytes checked (${coverageText(o)}), ${o.failed.length} failed`,
-  ];
-  for (const p of o.passes) lines.push(`  pass ${p.name}: ${p.verified ? 'verified' : `FAILED (${p.failed.length} block(s))`}`);
-  if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);
-  if (o.plan.notSanitizable.length) lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
-  if (o.reason) lines.push(`  reason: ${o.reason}`);
-  if (o.emulation) lines.push(`  emulated terminal: ${o.emulation === 'model' ? 'the TypeScript model of the agent' : 'instruction-level (the agent binary executed)'}`);
-  lines.push(`  time: ${o.timings.total.toFixed(2)} s real, ${o.terminalTimings.total.toFixed(2)} s on the terminal; line: ${o.wire.bytesTx} bytes out, ${o.wire.bytesRx} bytes in`);
-  return lines.join('\n');
 }

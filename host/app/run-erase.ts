@@ -1,13 +1,11 @@
 import type { Board } from '../boards/types';
-import { DeviceError, EXIT, errorLine } from '../errors';
+import { errorLine } from '../errors';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type EraseOutcome, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';
 import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { openPort, type EmuOptions } from './ports';
-import { progressDisplay, progressWanted } from '../cli/progress';
-import { eraseReport, eraseSummary } from './report';
-import { out } from '../cli/common';
+import { recordOutcome } from './record-outcome';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 
 /** Everything one erase run needs; `erase` builds it from options, `flash` from a signed image. */
@@ -19,7 +17,6 @@ export interface EraseRun {
   verify: VerifyMode;
   includeProtected?: boolean;
   unlock?: boolean;
-  json?: boolean;
   /** the engine module the agent carries; the agent binary (a signed image's; default the committed one) and its signature */
   module: Uint8Array;
   agent?: Uint8Array;
@@ -32,87 +29,86 @@ export interface EraseRun {
   reset?: string;
   /** what the audit log and the certificate call this run: erase (default) or flash */
   command?: string;
-  /** --quiet: no progress bars */
-  quiet?: boolean;
   /** --fast-clock: the agent's PLL clock for its kind (docs/agent.md, CLOCK) */
   fastClock?: boolean;
 }
 
+/** One step of a long phase, for a progress display: the session's phases count items (sectors, blocks), the upload and the backup bytes. */
+export interface RunProgress {
+  phase: string;
+  done: number;
+  total: number;
+  note?: string;
+  unit: 'bytes' | 'items';
+}
+
+/** What a front end hears of a run and how it stops one; every field is optional. */
+export interface RunEvents {
+  /** aborted: the session stops at the end of its current phase (recorded, exit 3) */
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+  /** the session is over (ended or failed), before the port closes: progress displays stop here */
+  onSessionEnd?: () => void;
+  /** a line worth telling the operator that is not the result (a port that also failed to close) */
+  note?: (line: string) => void;
+}
+
+/** A recorded run: its outcome, its records (paths, lines to show) and the exit code (0 only when verified and recorded). */
+export interface RunResult {
+  outcome: EraseOutcome;
+  records: EraseRecords;
+  code: number;
+}
+
 /**
- * The flow shared by `erase` and `flash`: open the port, run the session, report. Returns the
- * exit code: 0 only when the session ended verified.
+ * The flow shared by `erase` and `flash`: open the port, run the session, write the records. A
+ * run that fails before it has an outcome (refused, device problem, failed backup) still leaves
+ * its audit row, then throws.
  */
-export async function runErase(run: EraseRun): Promise<number> {
+export async function runErase(run: EraseRun, events: RunEvents = {}): Promise<RunResult> {
   const records = EraseRecords.prepare({ command: run.command ?? 'erase', board: run.board, port: run.port, method: run.method, verify: run.verify }, run.records ?? {});
   try {
-    return await runRecorded(run, records);
+    return await runRecorded(run, records, events);
   } catch (err) {
     records.fail(err); // refused, device problem, failed backup: one audit row all the same
     throw err;
   }
 }
 
-/** The signals that stop a run (Ctrl-C, `kill`, a closed terminal window), each handled the same way. */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/**
- * A stop signal ends the session at the end of its current phase (never in the middle of a flash
- * operation), so that the run is recorded (failure report, audit row) and exits 3; a second one
- * exits at once, with 3 as well.
- */
-function interruptible(): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  const on = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(EXIT.DEVICE);
-    process.stderr.write(`\nposwipe: interrupted (${sig}): stopping after the current phase (Ctrl-C again to quit at once)\n`);
-    controller.abort(new DeviceError(`interrupted by the operator (${sig}): the terminal may be partly erased; run erase again to complete it`));
-  };
-  for (const s of STOP_SIGNALS) process.on(s, on);
-  return { signal: controller.signal, release: () => STOP_SIGNALS.forEach((s) => process.off(s, on)) };
-}
-
-async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
-  const interrupt = interruptible();
+async function runRecorded(run: EraseRun, records: EraseRecords, events: RunEvents): Promise<RunResult> {
+  const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
+  records.onBackupProgress = (p) => events.onProgress?.({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
+  let outcome: EraseOutcome;
   try {
-    const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
-    const display = progressDisplay(progressWanted(run.quiet));
-    records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
-    let outcome: EraseOutcome;
-    try {
-      outcome = await eraseTerminal(port.transport, {
-        board: run.board,
-        method: run.method,
-        verify: run.verify,
-        includeProtected: run.includeProtected,
-        unlock: run.unlock,
-        module: run.module,
-        agent: run.agent,
-        signature: run.signature,
-        baud: port.baud,
-        agentClockHz: run.fastClock && run.board.agent ? FAST_CLOCK_HZ[run.board.agent.binary] : undefined,
-        onProgress: (p) => {
-          records.notePhase(p.phase);
-          // the agent's upload counts bytes; the passes count sectors or blocks
-          display.update({ ...p, unit: p.phase === 'upload' ? 'bytes' : 'items' });
-        },
-        beforeErase: records.beforeErase,
-        backupPlanned: records.backupPlanned,
-        signal: interrupt.signal,
-        reset: resetPlan(run.board, run.reset),
-      });
-    } catch (err) {
-      display.stop();
-      await port.close().catch((e: unknown) => process.stderr.write(`poswipe: also: ${errorLine(e)}\n`));
-      throw err;
-    }
-    display.stop();
-    // the emulated flash (--emu-image) is saved before any record says what it holds
-    await port.close();
-    const code = await records.finish(outcome, (paths) => eraseReport(outcome, { board: run.board.id, ...paths }));
-    if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, certificate: records.paths.certificate, backup: records.paths.backup }), null, 2));
-    else out([eraseSummary(outcome, run.board.id), ...records.lines].join('\n'));
-    return code;
-  } finally {
-    interrupt.release();
+    outcome = await eraseTerminal(port.transport, {
+      board: run.board,
+      method: run.method,
+      verify: run.verify,
+      includeProtected: run.includeProtected,
+      unlock: run.unlock,
+      module: run.module,
+      agent: run.agent,
+      signature: run.signature,
+      baud: port.baud,
+      agentClockHz: run.fastClock && run.board.agent ? FAST_CLOCK_HZ[run.board.agent.binary] : undefined,
+      onProgress: (p) => {
+        records.notePhase(p.phase);
+        // the agent's upload counts bytes; the passes count sectors or blocks
+        events.onProgress?.({ ...p, unit: p.phase === 'upload' ? 'bytes' : 'items' });
+      },
+      beforeErase: records.beforeErase,
+      backupPlanned: records.backupPlanned,
+      signal: events.signal,
+      reset: resetPlan(run.board, run.reset),
+    });
+  } catch (err) {
+    events.onSessionEnd?.();
+    await port.close().catch((e: unknown) => events.note?.(`poswipe: also: ${errorLine(e)}`));
+    throw err;
   }
+  events.onSessionEnd?.();
+  // the emulated flash (--emu-image) is saved before any record says what it holds
+  await port.close();
+  const code = await recordOutcome(records, outcome, run.board);
+  return { outcome, records, code };
 }

@@ -16,7 +16,7 @@ import { EmulatedTransport } from '../transport/emulated';
 import type { Transport } from '../transport/types';
 import { createEmulatedTerminal, openPort, type EmuOptions } from '../app/ports';
 import { detectBoard } from '../app/detect';
-import { eraseReport } from '../app/report';
+import { recordOutcome } from '../app/record-outcome';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 import { parsePortSpec, type PortSpec } from './port-spec';
 import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
@@ -234,7 +234,7 @@ export class Station {
         backupPlanned: rec.backupPlanned,
         onPhase: (phase) => rec.notePhase(phase),
         finalize: async (o) => {
-          await rec.finish(o, (paths) => eraseReport(o, { board: board.id, ...paths }));
+          await recordOutcome(rec, o, board);
           return this.links(runId, rec);
         },
       });

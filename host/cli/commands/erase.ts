@@ -5,7 +5,7 @@ import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
 import { checkVerifyMode } from '../../session/verify-mode';
 import type { EmuOptions } from '../../app/ports';
-import { runErase } from '../../app/run-erase';
+import { runEraseCommand } from '../erase-output';
 import { detectBoard } from '../../app/detect';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
@@ -23,7 +23,7 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
   checkVerifyMode(o.method as MethodName, o.verify);
   const module = loadEngineModule('terminal');
   checkModuleAbi(module);
-  return runErase({
+  return runEraseCommand({
     board: b,
     port: o.port,
     emu: o,

@@ -4,7 +4,7 @@ import { boardForImage, openImage } from '../../image/build';
 import { readInputFile } from '../../files/read-bounded';
 import { loadTrustKeys } from '../../image/sign';
 import type { EmuOptions } from '../../app/ports';
-import { runErase } from '../../app/run-erase';
+import { runEraseCommand } from '../erase-output';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
@@ -39,7 +39,7 @@ async function cmdFlash(o: FlashOptions): Promise<number> {
   }
 }
 
-/** Wraps errors from inside runErase, which has already written their audit row. */
+/** Wraps errors from inside runEraseCommand (app/run-erase.ts), which has already written their audit row. */
 class FlowError extends Error {
   constructor(override readonly cause: unknown) {
     super('erase flow');
@@ -69,7 +69,7 @@ async function flashChecked(o: FlashOptions): Promise<number> {
     }
     emuBoard = named;
   }
-  return runErase({
+  return runEraseCommand({
     board,
     emuBoard: o.port === 'emu' ? emuBoard : undefined,
     port: o.port,
