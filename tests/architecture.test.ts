@@ -68,7 +68,9 @@ export function layerViolations(graph: Graph, layers: Map<string, Layer>): strin
       const lb = layers.get(b);
       if (!lb) problems.push(`${from} imports ${to}: folder ${b} is in no layer of docs/architecture.md`);
       else if (lb.rank > la.rank) problems.push(`${from} imports ${to}: ${a} (layer ${la.rank} ${la.name}) is below ${b} (layer ${lb.rank} ${lb.name})`);
-      else if (lb.rank === la.rank && !la.shared) problems.push(`${from} imports ${to}: ${a} and ${b} share layer ${la.rank} ${la.name}, whose folders do not import each other`);
+      else if (lb.rank === la.rank && !la.shared) {
+        problems.push(`${from} imports ${to}: ${a} and ${b} share layer ${la.rank} ${la.name}, whose folders do not import each other`);
+      }
     }
   }
   return problems;

@@ -46,7 +46,8 @@ export async function runEraseCommand(run: EraseCommandRun): Promise<number> {
       onSessionEnd: () => display.stop(),
       note: (line) => process.stderr.write(line + '\n'),
     });
-    if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, certificate: records.paths.certificate, backup: records.paths.backup }), null, 2));
+    const paths = { certificate: records.paths.certificate, backup: records.paths.backup };
+    if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, ...paths }), null, 2));
     else out([eraseSummary(outcome, run.board.id), ...records.lines].join('\n'));
     return code;
   } finally {
