@@ -153,6 +153,18 @@ test('stop after the current phase: that tile ends stopped (no certificate), the
   }
 });
 
+test('the agent keeps the line rate of the port: an emulated terminal at --emu-baud 57600 ends verified, as with erase', async () => {
+  const st = newStation(['emu'], { emu: { emuBaud: '57600' } });
+  try {
+    st.startAll();
+    await st.idle();
+    const [a] = st.snapshot().tiles;
+    assert.equal(a.status, 'verified', a.reason ?? '');
+  } finally {
+    await st.close();
+  }
+});
+
 test('a port that cannot be opened fails its own tile only', async () => {
   const st = newStation(['emu', '/dev/poswipe-no-such-port']);
   try {

@@ -319,6 +319,8 @@ export interface TileRun {
   signature?: Uint8Array;
   includeProtected?: boolean;
   unlock?: boolean;
+  /** the line's baud rate (the serial port's, or the emulated terminal's): the agent keeps it (default 115200) */
+  baud?: number;
   /** after identification, before anything is written (the backup); the tile learns the UID first */
   beforeErase?: EraseRequest['beforeErase'];
   /** a backup will be taken: a read-protected terminal then needs --no-backup before --unlock */
@@ -345,6 +347,7 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
       backupPlanned: run.backupPlanned,
       module: run.module,
       signature: run.signature,
+      baud: run.baud,
       signal,
       onProgress: (p) => {
         run.onPhase?.(p.phase);

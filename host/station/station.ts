@@ -186,6 +186,7 @@ export class Station {
   private async runSlot(s: Slot): Promise<void> {
     const tile = s.tile;
     let transport: Transport;
+    let baud: number | undefined;
     let closePort: (() => Promise<void>) | null = null;
     let records: EraseRecords | null = null;
     let sessionStarted = false;
@@ -200,10 +201,13 @@ export class Station {
         });
         tile.setBoard(s.board, { includeProtected: this.config.includeProtected });
       }
-      if (s.transport) transport = s.transport;
-      else {
+      if (s.transport) {
+        transport = s.transport;
+        baud = s.terminal?.baud;
+      } else {
         const opened = await openPort(s.spec.path!, s.board, this.config.emu);
         transport = opened.transport;
+        baud = opened.baud;
         closePort = opened.close;
       }
     } catch (err) {
@@ -230,6 +234,8 @@ export class Station {
         signature: this.config.signature,
         includeProtected: this.config.includeProtected,
         unlock: this.config.unlock,
+        // the agent keeps the line's rate (--baud, --emu-baud), as erase does
+        baud,
         beforeErase: rec.beforeErase,
         backupPlanned: rec.backupPlanned,
         onPhase: (phase) => rec.notePhase(phase),
