@@ -5,7 +5,7 @@
  * build both run sessions through `runTile`.
  */
 import type { Board, Range } from '../boards/types';
-import { EXIT, PoswipeError } from '../errors';
+import { DeviceError, EXIT, PoswipeError } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type BlockState, type EraseOutcome, type EraseRequest, type VerifyMode } from '../session/erase';
@@ -366,4 +366,23 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
     tile.abandon(err);
     throw err;
   }
+}
+
+/** Stands in for a port that could not be opened, so that the tile can begin and show the error. */
+export function unopenedTransport(description: string): Transport {
+  const fail = async (): Promise<never> => {
+    throw new DeviceError(`${description} is not open`);
+  };
+  const nothing = async (): Promise<void> => undefined;
+  return {
+    description,
+    write: fail,
+    read: fail,
+    setSignals: fail,
+    discardInput: nothing,
+    sleep: nothing,
+    close: nothing,
+    stats: () => ({ bytesTx: 0, bytesRx: 0 }),
+    terminalTime: () => 0,
+  };
 }

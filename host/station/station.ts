@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { Board } from '../boards/types';
 import { loadBoard } from '../boards/load';
 import type { EmulatedTerminal } from '../emulator/terminal';
-import { DeviceError, InputError } from '../errors';
+import { InputError } from '../errors';
 import type { MethodName } from '../plan/methods';
 import type { VerifyMode } from '../session/erase';
 import { hexPid } from '../session/identify';
@@ -19,7 +19,7 @@ import { detectBoard } from '../app/detect';
 import { recordOutcome } from '../app/record-outcome';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 import { parsePortSpec, type PortSpec } from './port-spec';
-import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
+import { Tile, runTile, unopenedTransport, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
 
 export interface StationConfig {
   ports: string[];
@@ -193,7 +193,7 @@ export class Station {
     try {
       if (!s.board) {
         // a serial port without --board: the part's product ID names it (as erase --board auto)
-        tile.begin(nullTransport(s.spec.text));
+        tile.begin(unopenedTransport(s.spec.text));
         tile.progress({ phase: 'detect', done: 0, total: 1, note: 'asking the bootloader for its product ID' });
         s.board = await detectBoard(s.spec.path!, this.config.emu, (line) => {
           tile.note(line.replace(/^poswipe: /, ''));
@@ -211,7 +211,7 @@ export class Station {
         closePort = opened.close;
       }
     } catch (err) {
-      if (!tile.running) tile.begin(nullTransport(s.spec.text));
+      if (!tile.running) tile.begin(unopenedTransport(s.spec.text));
       tile.abandon(err);
       this.log(`station: ${tile.id} ${s.spec.text}: ${(err as Error).message}`);
       return;
@@ -279,12 +279,4 @@ function loadBoardOrInput(id: string): Board {
   } catch (err) {
     throw new InputError((err as Error).message.split('\n')[0]);
   }
-}
-
-/** Stands in for a port that could not be opened, so the tile can show the error. */
-function nullTransport(description: string): Transport {
-  const fail = async (): Promise<never> => {
-    throw new DeviceError(`${description} is not open`);
-  };
-  return { description, write: fail, read: fail, discardInput: async () => undefined, setSignals: fail, sleep: async () => undefined, close: async () => undefined, stats: () => ({ bytesTx: 0, bytesRx: 0 }), terminalTime: () => 0 };
 }
