@@ -6,7 +6,7 @@
  */
 import { basename } from 'node:path';
 import type { Board } from '../boards/types';
-import { loadBoard } from '../boards/load';
+import { loadBoardOrExit } from '../app/board';
 import type { EmulatedTerminal } from '../emulator/terminal';
 import { InputError } from '../errors';
 import type { MethodName } from '../plan/methods';
@@ -79,7 +79,7 @@ export class Station {
     let emuIndex = 0;
     specs.forEach((spec, i) => {
       const tile = new Tile(`t${i + 1}`, spec.text, spec.kind === 'emu', config.method);
-      let board = spec.board ? loadBoardOrInput(spec.board) : config.board;
+      let board = spec.board ? loadBoardOrExit(spec.board) : config.board;
       let terminal: EmulatedTerminal | null = null;
       let transport: EmulatedTransport | null = null;
       if (spec.kind === 'emu') {
@@ -270,13 +270,5 @@ export class Station {
     add('certificate-json', 'Certificate (JSON)', rec.certificatePath);
     add('failure-report', 'Failure report (JSON)', rec.failureReportPath);
     return out;
-  }
-}
-
-function loadBoardOrInput(id: string): Board {
-  try {
-    return loadBoard(id);
-  } catch (err) {
-    throw new InputError((err as Error).message.split('\n')[0]);
   }
 }
