@@ -6,6 +6,7 @@ import { resetPlan } from '../session/reset';
 import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { openPort, type EmuOptions } from './ports';
 import { recordOutcome } from './record-outcome';
+import { progressOf, type RunEvents, type RunResult } from './run-events';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 
 /** Everything one erase run needs; `erase` builds it from options, `flash` from a signed image. */
@@ -33,37 +34,9 @@ export interface EraseRun {
   fastClock?: boolean;
 }
 
-/** One step of a long phase, for a progress display: the session's phases count items (sectors, blocks), the upload and the backup bytes. */
-export interface RunProgress {
-  phase: string;
-  done: number;
-  total: number;
-  note?: string;
-  unit: 'bytes' | 'items';
-}
-
-/** What a front end hears of a run and how it stops one; every field is optional. */
-export interface RunEvents {
-  /** aborted: the session stops at the end of its current phase (recorded, exit 3) */
-  signal?: AbortSignal;
-  onProgress?: (p: RunProgress) => void;
-  /** the session is over (ended or failed), before the port closes: progress displays stop here */
-  onSessionEnd?: () => void;
-  /** a line worth telling the operator that is not the result (a port that also failed to close) */
-  note?: (line: string) => void;
-}
-
-/** A recorded run: its outcome, its records (paths, lines to show) and the exit code (0 only when verified and recorded). */
-export interface RunResult {
-  outcome: EraseOutcome;
-  records: EraseRecords;
-  code: number;
-}
-
 /**
- * The flow shared by `erase` and `flash`: open the port, run the session, write the records. A
- * run that fails before it has an outcome (refused, device problem, failed backup) still leaves
- * its audit row, then throws.
+ * The flow shared by `erase` and `flash`: open the port, run the session, write the records (the
+ * front end shows them). The exit code is 0 only when the session ended verified and recorded.
  */
 export async function runErase(run: EraseRun, events: RunEvents = {}): Promise<RunResult> {
   const records = EraseRecords.prepare({ command: run.command ?? 'erase', board: run.board, port: run.port, method: run.method, verify: run.verify }, run.records ?? {});
@@ -76,39 +49,44 @@ export async function runErase(run: EraseRun, events: RunEvents = {}): Promise<R
 }
 
 async function runRecorded(run: EraseRun, records: EraseRecords, events: RunEvents): Promise<RunResult> {
-  const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
-  records.onBackupProgress = (p) => events.onProgress?.({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
-  let outcome: EraseOutcome;
+  const display = progressOf(events);
   try {
-    outcome = await eraseTerminal(port.transport, {
-      board: run.board,
-      method: run.method,
-      verify: run.verify,
-      includeProtected: run.includeProtected,
-      unlock: run.unlock,
-      module: run.module,
-      agent: run.agent,
-      signature: run.signature,
-      baud: port.baud,
-      agentClockHz: run.fastClock && run.board.agent ? FAST_CLOCK_HZ[run.board.agent.binary] : undefined,
-      onProgress: (p) => {
-        records.notePhase(p.phase);
-        // the agent's upload counts bytes; the passes count sectors or blocks
-        events.onProgress?.({ ...p, unit: p.phase === 'upload' ? 'bytes' : 'items' });
-      },
-      beforeErase: records.beforeErase,
-      backupPlanned: records.backupPlanned,
-      signal: events.signal,
-      reset: resetPlan(run.board, run.reset),
-    });
-  } catch (err) {
-    events.onSessionEnd?.();
-    await port.close().catch((e: unknown) => events.note?.(`poswipe: also: ${errorLine(e)}`));
-    throw err;
+    const port = await openPort(run.port, run.emuBoard ?? run.board, run.emu);
+    records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
+    let outcome: EraseOutcome;
+    try {
+      outcome = await eraseTerminal(port.transport, {
+        board: run.board,
+        method: run.method,
+        verify: run.verify,
+        includeProtected: run.includeProtected,
+        unlock: run.unlock,
+        module: run.module,
+        agent: run.agent,
+        signature: run.signature,
+        baud: port.baud,
+        agentClockHz: run.fastClock && run.board.agent ? FAST_CLOCK_HZ[run.board.agent.binary] : undefined,
+        onProgress: (p) => {
+          records.notePhase(p.phase);
+          // the agent's upload counts bytes; the passes count sectors or blocks
+          display.update({ ...p, unit: p.phase === 'upload' ? 'bytes' : 'items' });
+        },
+        beforeErase: records.beforeErase,
+        backupPlanned: records.backupPlanned,
+        signal: events.signal,
+        reset: resetPlan(run.board, run.reset),
+      });
+    } catch (err) {
+      display.stop();
+      await port.close().catch((e: unknown) => process.stderr.write(`poswipe: also: ${errorLine(e)}\n`));
+      throw err;
+    }
+    display.stop();
+    // the emulated flash (--emu-image) is saved before any record says what it holds
+    await port.close();
+    const code = await recordOutcome(records, outcome, run.board);
+    return { outcome, records, code };
+  } finally {
+    display.stop();
   }
-  events.onSessionEnd?.();
-  // the emulated flash (--emu-image) is saved before any record says what it holds
-  await port.close();
-  const code = await recordOutcome(records, outcome, run.board);
-  return { outcome, records, code };
 }

@@ -44,7 +44,6 @@ export async function runEraseCommand(run: EraseCommandRun): Promise<number> {
       signal: interrupt.signal,
       onProgress: (p) => display.update(p),
       onSessionEnd: () => display.stop(),
-      note: (line) => process.stderr.write(line + '\n'),
     });
     const paths = { certificate: records.paths.certificate, backup: records.paths.backup };
     if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, ...paths }), null, 2));

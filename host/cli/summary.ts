@@ -1,12 +1,6 @@
 import type { EraseOutcome } from '../session/erase';
 import { hexPid } from '../session/identify';
-import { hex32 } from '../app/report';
-
-/** How much the final check covered; a sample that covered every block says so (too few blocks to sample). */
-export function coverageText(o: Pick<EraseOutcome, 'verify' | 'coverage' | 'blocks'>): string {
-  if (o.coverage.everyBlock) return o.verify === 'sample' ? `sample: every block checked, since ${o.blocks.length} block(s) are fewer than sampling needs (2 in each of 1,000 subsections)` : 'full, every block';
-  return `sample, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`;
-}
+import { coverageText, hex32 } from '../app/report';
 
 /** A few lines for a person at the bench. */
 export function eraseSummary(o: EraseOutcome, board: string): string {
