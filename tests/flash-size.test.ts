@@ -11,7 +11,7 @@ import { cpuKindOf, familyOf } from '../host/emulator/cpu/family';
 import { judgeSizeProbe, planSizeProbe } from '../host/plan/size-probe';
 import { BootloaderClient } from '../host/protocol/client';
 import { eraseTerminal } from '../host/session/erase';
-import { eraseSummary } from '../host/cli/report';
+import { eraseSummary } from '../host/cli/summary';
 import { emulated, engineModule, runCli } from './helpers';
 
 const KIB = 1024;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chooseEngine, loadPinned } from '../host/agent/pinned';
 import { loadBoard } from '../host/boards/load';
-import { boardOfProductId } from '../host/cli/detect';
+import { boardOfProductId } from '../host/app/detect';
 import { InputError, SafetyError } from '../host/errors';
 import { parseImageHeader } from '../host/protocol/link';
 import { CLI, ROOT, toolSkip } from './helpers';

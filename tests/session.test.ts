@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eraseTerminal } from '../host/session/erase';
-import { eraseReport, eraseSummary } from '../host/cli/report';
+import { eraseReport } from '../host/app/report';
+import { eraseSummary } from '../host/cli/summary';
 import { DeviceError, SafetyError } from '../host/errors';
 import { CYCLES_PER_INSTRUCTION } from '../host/emulator/cpu/machine';
 import { parseFaults } from '../host/emulator/faults';

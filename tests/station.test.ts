@@ -12,7 +12,7 @@ import { eraseTerminal, type BlockState } from '../host/session/erase';
 import { parsePortSpec } from '../host/station/port-spec';
 import { checkListen, isLoopback, parseListen, startStationServer } from '../host/station/server';
 import { Station } from '../host/station/station';
-import { CELL_CODES, StoppedError, mapLayout } from '../host/station/tile';
+import { CELL_CODES, StoppedError, mapLayout } from '../host/app/tile';
 import { WebSerialTransport } from '../host/transport/webserial';
 import { EmulatedSerialPort } from '../host/web/emulated-port';
 import { CLI, emulated, engineModule } from './helpers';
@@ -148,6 +148,18 @@ test('stop after the current phase: that tile ends stopped (no certificate), the
     assert.match(a.reason ?? '', /stopped by the operator/);
     assert.deepEqual(a.links, []);
     assert.equal(b.status, 'verified');
+  } finally {
+    await st.close();
+  }
+});
+
+test('the agent keeps the line rate of the port: an emulated terminal at --emu-baud 57600 ends verified, as with erase', async () => {
+  const st = newStation(['emu'], { emu: { emuBaud: '57600' } });
+  try {
+    st.startAll();
+    await st.idle();
+    const [a] = st.snapshot().tiles;
+    assert.equal(a.status, 'verified', a.reason ?? '');
   } finally {
     await st.close();
   }

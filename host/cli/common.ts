@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { BoardError, loadBoard } from '../boards/load';
-import type { Board } from '../boards/types';
 import { FAULT_HELP } from '../emulator/faults';
-import { EXIT, InputError } from '../errors';
+import { EXIT } from '../errors';
 
 /** The exit code of the last action that ran (commander does not pass return values on). */
 let lastActionCode: number = EXIT.OK;
@@ -24,17 +22,8 @@ export function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 }
 
-/** Loads a board by id or path; a bad board file is bad input (exit 2) with its first problem. */
-export function loadBoardOrExit(idOrPath: string): Board {
-  try {
-    return loadBoard(idOrPath);
-  } catch (err) {
-    if (err instanceof BoardError) throw new InputError(err.message.split('\n')[0]);
-    // a file nested thousands of levels deep overflows the stack of the resolver: still a bad board file
-    if (err instanceof RangeError) throw new InputError(`board ${idOrPath}: cannot be read as a board file: ${err.message} (nested too deeply?)`);
-    throw err;
-  }
-}
+// the board loader every front end uses (app/board.ts); the commands import it from here
+export { loadBoardOrExit } from '../app/board';
 
 /** Adds the `--emu-*` options that apply wherever the port is `emu`. */
 export function withEmuOptions(cmd: Command): Command {

@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import { InputError } from '../errors';
 import { packageRoot } from '../engine/module';
 import type { Station } from './station';
-import type { TileLayout, TileSnapshot } from './tile';
+import type { TileLayout, TileSnapshot } from '../app/tile';
 
 export interface ListenAddress {
   host: string;

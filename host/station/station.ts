@@ -6,21 +6,21 @@
  */
 import { basename } from 'node:path';
 import type { Board } from '../boards/types';
-import { loadBoard } from '../boards/load';
+import { loadBoardOrExit } from '../app/board';
 import type { EmulatedTerminal } from '../emulator/terminal';
-import { DeviceError, InputError } from '../errors';
+import { InputError } from '../errors';
 import type { MethodName } from '../plan/methods';
 import type { VerifyMode } from '../session/erase';
 import { hexPid } from '../session/identify';
 import { EmulatedTransport } from '../transport/emulated';
 import type { Transport } from '../transport/types';
-import { createEmulatedTerminal, openPort, type EmuOptions } from '../cli/ports';
-import { detectBoard } from '../cli/detect';
-import { eraseReport } from '../cli/report';
+import { createEmulatedTerminal, openPort, type EmuOptions } from '../app/ports';
+import { detectBoard } from '../app/detect';
+import { recordOutcome } from '../app/record-outcome';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 import type { EngineProvenance } from '../agent/pinned';
 import { parsePortSpec, type PortSpec } from './port-spec';
-import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from './tile';
+import { Tile, runTile, unopenedTransport, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
 
 export interface StationConfig {
   ports: string[];
@@ -82,7 +82,7 @@ export class Station {
     let emuIndex = 0;
     specs.forEach((spec, i) => {
       const tile = new Tile(`t${i + 1}`, spec.text, spec.kind === 'emu', config.method);
-      let board = spec.board ? loadBoardOrInput(spec.board) : config.board;
+      let board = spec.board ? loadBoardOrExit(spec.board) : config.board;
       let terminal: EmulatedTerminal | null = null;
       let transport: EmulatedTransport | null = null;
       if (spec.kind === 'emu') {
@@ -189,13 +189,14 @@ export class Station {
   private async runSlot(s: Slot): Promise<void> {
     const tile = s.tile;
     let transport: Transport;
+    let baud: number | undefined;
     let closePort: (() => Promise<void>) | null = null;
     let records: EraseRecords | null = null;
     let sessionStarted = false;
     try {
       if (!s.board) {
         // a serial port without --board: the part's product ID names it (as erase --board auto)
-        tile.begin(nullTransport(s.spec.text));
+        tile.begin(unopenedTransport(s.spec.text));
         tile.progress({ phase: 'detect', done: 0, total: 1, note: 'asking the bootloader for its product ID' });
         s.board = await detectBoard(s.spec.path!, this.config.emu, (line) => {
           tile.note(line.replace(/^poswipe: /, ''));
@@ -203,14 +204,17 @@ export class Station {
         });
         tile.setBoard(s.board, { includeProtected: this.config.includeProtected });
       }
-      if (s.transport) transport = s.transport;
-      else {
+      if (s.transport) {
+        transport = s.transport;
+        baud = s.terminal?.baud;
+      } else {
         const opened = await openPort(s.spec.path!, s.board, this.config.emu);
         transport = opened.transport;
+        baud = opened.baud;
         closePort = opened.close;
       }
     } catch (err) {
-      if (!tile.running) tile.begin(nullTransport(s.spec.text));
+      if (!tile.running) tile.begin(unopenedTransport(s.spec.text));
       tile.abandon(err);
       this.log(`station: ${tile.id} ${s.spec.text}: ${(err as Error).message}`);
       return;
@@ -234,11 +238,13 @@ export class Station {
         signature: this.config.signature,
         includeProtected: this.config.includeProtected,
         unlock: this.config.unlock,
+        // the agent keeps the line's rate (--baud, --emu-baud), as erase does
+        baud,
         beforeErase: rec.beforeErase,
         backupPlanned: rec.backupPlanned,
         onPhase: (phase) => rec.notePhase(phase),
         finalize: async (o) => {
-          await rec.finish(o, (paths) => eraseReport(o, { board: board.id, ...paths }));
+          await recordOutcome(rec, o, board);
           return this.links(runId, rec);
         },
       });
@@ -269,20 +275,4 @@ export class Station {
     add('failure-report', 'Failure report (JSON)', rec.failureReportPath);
     return out;
   }
-}
-
-function loadBoardOrInput(id: string): Board {
-  try {
-    return loadBoard(id);
-  } catch (err) {
-    throw new InputError((err as Error).message.split('\n')[0]);
-  }
-}
-
-/** Stands in for a port that could not be opened, so the tile can show the error. */
-function nullTransport(description: string): Transport {
-  const fail = async (): Promise<never> => {
-    throw new DeviceError(`${description} is not open`);
-  };
-  return { description, write: fail, read: fail, discardInput: async () => undefined, setSignals: fail, sleep: async () => undefined, close: async () => undefined, stats: () => ({ bytesTx: 0, bytesRx: 0 }), terminalTime: () => 0 };
 }

@@ -1,6 +1,22 @@
 import { TimeoutError } from '../errors';
-import type { EmulatedTerminal } from '../emulator/terminal';
 import type { LinkStats, Signals, Transport } from './types';
+
+/**
+ * What the transport needs of an emulated terminal (host/emulator/terminal.ts's EmulatedTerminal
+ * is one): its line, its modem signals and its virtual clock. Declared here so that the link layer
+ * does not import the emulator (docs/architecture.md).
+ */
+export interface EmulatedLine {
+  readonly board: { readonly id: string };
+  readonly clock: { now(): number; advance(seconds: number): void };
+  /** no bytes will come out until more go in */
+  readonly idle: boolean;
+  receive(bytes: Uint8Array): void;
+  availableOutput(): number;
+  takeOutput(n: number): Uint8Array;
+  discardOutput(): void;
+  setSignals(signals: Signals): void;
+}
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -16,7 +32,7 @@ export class EmulatedTransport implements Transport {
   private readonly startVirtual: number;
 
   constructor(
-    readonly terminal: EmulatedTerminal,
+    readonly terminal: EmulatedLine,
     private readonly options: { realtime?: boolean } = {},
   ) {
     this.startVirtual = terminal.clock.now();

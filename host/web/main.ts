@@ -13,11 +13,11 @@ import { EmulatedTerminal } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
 import { checkModuleAbi } from '../engine/module';
 import type { MethodName } from '../plan/methods';
-import { eraseReport } from '../cli/report';
+import { eraseReport } from '../app/report';
 import { EmulatedTransport } from '../transport/emulated';
 import { WebSerialTransport, webSerial, type WebSerialPortLike } from '../transport/webserial';
 import type { Transport } from '../transport/types';
-import { Tile, runTile, type TileLayout, type TileLink, type TileSnapshot } from '../station/tile';
+import { Tile, runTile, unopenedTransport, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
 import { EmulatedSerialPort } from './emulated-port';
 
 declare const POSWIPE_EMBEDDED: { version: string; boards: Board[]; engine: string; agents: { manifest: string; binaries: Record<string, string> } };
@@ -112,7 +112,7 @@ function boot(): void {
     try {
       link = await t.open();
     } catch (err) {
-      t.tile.begin(idleTransport());
+      t.tile.begin(unopenedTransport(t.tile.state.port));
       t.tile.abandon(err);
       return;
     }
@@ -215,13 +215,6 @@ function boot(): void {
   byId('rerun-failed').addEventListener('click', () => terminals.filter((t) => ['failed', 'error', 'stopped'].includes(t.tile.state.status)).forEach((t) => void run(t)));
   refreshSummary();
   document.body.setAttribute('data-ready', 'true');
-}
-
-function idleTransport(): Transport {
-  const no = async (): Promise<never> => {
-    throw new Error('not open');
-  };
-  return { description: 'none', write: no, read: no, discardInput: async () => undefined, setSignals: no, sleep: async () => undefined, close: async () => undefined, stats: () => ({ bytesTx: 0, bytesRx: 0 }), terminalTime: () => 0 };
 }
 
 if (typeof document !== 'undefined') {

@@ -7,7 +7,7 @@ import { backupSecret, type BackupKeyOptions } from '../../records/backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup } from '../../records/backup';
 import { toolVersion } from '../../records/certificate';
 import { loadOperatorConfig } from '../../records/config';
-import { openPort, type EmuOptions } from '../ports';
+import { openPort, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 import { withAuditOption, withBackupEncryptionOptions, withQuietOption } from '../record-options';
 import { progressDisplay, progressWanted } from '../progress';

@@ -4,7 +4,7 @@ import { PtyEndpoint } from '../../emulator/pty';
 import { TerminalServer, formatSession, type SessionSummary } from '../../emulator/serve';
 import { EXIT, InputError } from '../../errors';
 import { hexPid } from '../../session/identify';
-import { createEmulatedTerminal, saveImageAtomically, type EmuOptions } from '../ports';
+import { createEmulatedTerminal, saveImageAtomically, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 
 interface EmuCommandOptions extends EmuOptions {

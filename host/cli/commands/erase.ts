@@ -4,9 +4,9 @@ import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
 import { checkVerifyMode } from '../../session/verify-mode';
-import type { EmuOptions } from '../ports';
-import { runErase } from '../run-erase';
-import { detectBoard } from '../detect';
+import type { EmuOptions } from '../../app/ports';
+import { runEraseCommand } from '../erase-output';
+import { detectBoard } from '../../app/detect';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
@@ -24,7 +24,7 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
   if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   checkVerifyMode(o.method as MethodName, o.verify);
   const chosen = chooseEngine(b, { engineFile: o.engine, agentFile: o.agent, port: o.port });
-  return runErase({
+  return runEraseCommand({
     board: b,
     port: o.port,
     emu: o,

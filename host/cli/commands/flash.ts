@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { SafetyError } from '../../errors';
 import type { Board } from '../../boards/types';
 import { signedImageEngine } from '../../agent/pinned';
-import { detectBoard } from '../detect';
+import { detectBoard } from '../../app/detect';
 import { boardForImage, openImage } from '../../image/build';
 import { readInputFile } from '../../files/read-bounded';
 import { loadTrustKeys } from '../../image/sign';
-import type { EmuOptions } from '../ports';
-import { runErase } from '../run-erase';
+import type { EmuOptions } from '../../app/ports';
+import { runEraseCommand } from '../erase-output';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
@@ -42,7 +42,7 @@ async function cmdFlash(o: FlashOptions): Promise<number> {
   }
 }
 
-/** Wraps errors from inside runErase, which has already written their audit row. */
+/** Wraps errors from inside runEraseCommand (app/run-erase.ts), which has already written their audit row. */
 class FlowError extends Error {
   constructor(override readonly cause: unknown) {
     super('erase flow');
@@ -79,7 +79,7 @@ async function flashChecked(o: FlashOptions): Promise<number> {
   if (o.board) refuseOtherBoard(board, loadBoardOrExit(o.board), `--board ${o.board}`, o.image);
   // without --board a serial terminal names its board by its product ID (refused when several files share it)
   else if (o.port !== 'emu') refuseOtherBoard(board, await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')), 'detected', o.image);
-  return runErase({
+  return runEraseCommand({
     board,
     port: o.port,
     emu: o,

@@ -3,7 +3,7 @@ import { listBoards } from '../../boards/load';
 import { EXIT, PoswipeError } from '../../errors';
 import { BootloaderClient } from '../../protocol/client';
 import { hexPid, identifyPart, readIdentity } from '../../session/identify';
-import { openPort, type EmuOptions } from '../ports';
+import { openPort, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 
 async function cmdInfo(o: EmuOptions & { port: string; board?: string; json?: boolean; baud?: string }): Promise<number> {

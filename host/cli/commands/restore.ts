@@ -9,7 +9,7 @@ import { openBackup } from '../../records/backup';
 import { toolVersion } from '../../records/certificate';
 import { loadOperatorConfig } from '../../records/config';
 import { checkBackupFitsBoard, restoreRegions } from '../../records/restore';
-import { openPort, type EmuOptions } from '../ports';
+import { openPort, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 import { withAuditOption, withQuietOption } from '../record-options';
 import { progressDisplay, progressWanted } from '../progress';

@@ -9,7 +9,7 @@ import { checkRecordPaths, type RecordOptions } from '../../records/erase-record
 import { PORT_SPEC_HELP } from '../../station/port-spec';
 import { checkListen, parseListen, startStationServer } from '../../station/server';
 import { Station } from '../../station/station';
-import type { EmuOptions } from '../ports';
+import type { EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 

@@ -1,6 +1,6 @@
 /*
  * poswipe tiles: renders one terminal's tile (board, unique ID, phase, progress, times, sector map,
- * buttons, record links) from the snapshots of host/station/tile.ts. Shared by the station page
+ * buttons, record links) from the snapshots of host/app/tile.ts. Shared by the station page
  * (station.js, fed by server-sent events) and the Web Serial page (the bundle, fed in-process).
  * Plain browser JavaScript, no framework: window.PoswipeTiles.
  */

@@ -1,13 +1,12 @@
 import type { Board } from '../boards/types';
-import { DeviceError, EXIT, errorLine } from '../errors';
+import { errorLine } from '../errors';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type EraseOutcome, type VerifyMode } from '../session/erase';
 import { resetPlan } from '../session/reset';
 import { FAST_CLOCK_HZ } from '../agent/clocks';
 import { openPort, type EmuOptions } from './ports';
-import { progressDisplay, progressWanted } from './progress';
-import { eraseReport, eraseSummary } from './report';
-import { out } from './common';
+import { recordOutcome } from './record-outcome';
+import { progressOf, type RunEvents, type RunResult } from './run-events';
 import { EraseRecords, type RecordOptions } from '../records/erase-records';
 import type { EngineProvenance } from '../agent/pinned';
 
@@ -20,7 +19,6 @@ export interface EraseRun {
   verify: VerifyMode;
   includeProtected?: boolean;
   unlock?: boolean;
-  json?: boolean;
   /** the engine module the agent carries; the agent binary (a signed image's; default the committed one) and its signature */
   module: Uint8Array;
   agent?: Uint8Array;
@@ -35,52 +33,30 @@ export interface EraseRun {
   reset?: string;
   /** what the audit log and the certificate call this run: erase (default) or flash */
   command?: string;
-  /** --quiet: no progress bars */
-  quiet?: boolean;
   /** --fast-clock: the agent's PLL clock for its kind (docs/agent.md, CLOCK) */
   fastClock?: boolean;
 }
 
 /**
- * The flow shared by `erase` and `flash`: open the port, run the session, report. Returns the
- * exit code: 0 only when the session ended verified.
+ * The flow shared by `erase` and `flash`: open the port, run the session, write the records (the
+ * front end shows them). The exit code is 0 only when the session ended verified and recorded.
  */
-export async function runErase(run: EraseRun): Promise<number> {
+export async function runErase(run: EraseRun, events: RunEvents = {}): Promise<RunResult> {
   const records = EraseRecords.prepare({ command: run.command ?? 'erase', board: run.board, port: run.port, method: run.method, verify: run.verify }, run.records ?? {});
   try {
-    return await runRecorded(run, records);
+    return await runRecorded(run, records, events);
   } catch (err) {
     records.fail(err); // refused, device problem, failed backup: one audit row all the same
     throw err;
   }
 }
 
-/** The signals that stop a run (Ctrl-C, `kill`, a closed terminal window), each handled the same way. */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/**
- * A stop signal ends the session at the end of its current phase (never in the middle of a flash
- * operation), so that the run is recorded (failure report, audit row) and exits 3; a second one
- * exits at once, with 3 as well.
- */
-function interruptible(): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  const on = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(EXIT.DEVICE);
-    process.stderr.write(`\nposwipe: interrupted (${sig}): stopping after the current phase (Ctrl-C again to quit at once)\n`);
-    controller.abort(new DeviceError(`interrupted by the operator (${sig}): the terminal may be partly erased; run erase again to complete it`));
-  };
-  for (const s of STOP_SIGNALS) process.on(s, on);
-  return { signal: controller.signal, release: () => STOP_SIGNALS.forEach((s) => process.off(s, on)) };
-}
-
-async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number> {
-  const interrupt = interruptible();
+async function runRecorded(run: EraseRun, records: EraseRecords, events: RunEvents): Promise<RunResult> {
+  const display = progressOf(events);
   try {
     // a custom engine without its agent runs only on the model of the agent, which is handed that module
     const model = run.modelEngine ? { emulation: 'model' as const, model: { customEngine: run.modelEngine } } : {};
     const port = await openPort(run.port, run.board, run.emu, model);
-    const display = progressDisplay(progressWanted(run.quiet));
     records.onBackupProgress = (p) => display.update({ phase: 'backup', done: p.done, total: p.total, note: p.region, unit: 'bytes' });
     let outcome: EraseOutcome;
     try {
@@ -103,7 +79,7 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
         },
         beforeErase: records.beforeErase,
         backupPlanned: records.backupPlanned,
-        signal: interrupt.signal,
+        signal: events.signal,
         reset: resetPlan(run.board, run.reset),
       });
     } catch (err) {
@@ -114,11 +90,9 @@ async function runRecorded(run: EraseRun, records: EraseRecords): Promise<number
     display.stop();
     // the emulated flash (--emu-image) is saved before any record says what it holds
     await port.close();
-    const code = await records.finish(outcome, (paths) => eraseReport(outcome, { board: run.board.id, ...paths }));
-    if (run.json) out(JSON.stringify(eraseReport(outcome, { board: run.board.id, certificate: records.paths.certificate, backup: records.paths.backup }), null, 2));
-    else out([eraseSummary(outcome, run.board.id), ...records.lines].join('\n'));
-    return code;
+    const code = await recordOutcome(records, outcome, run.board);
+    return { outcome, records, code };
   } finally {
-    interrupt.release();
+    display.stop();
   }
 }

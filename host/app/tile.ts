@@ -5,7 +5,7 @@
  * build both run sessions through `runTile`.
  */
 import type { Board, Range } from '../boards/types';
-import { EXIT, PoswipeError, exitCodeOf } from '../errors';
+import { DeviceError, EXIT, PoswipeError, exitCodeOf } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type BlockState, type EraseOutcome, type EraseRequest, type VerifyMode } from '../session/erase';
@@ -325,6 +325,8 @@ export interface TileRun {
   signature?: Uint8Array;
   includeProtected?: boolean;
   unlock?: boolean;
+  /** the line's baud rate (the serial port's, or the emulated terminal's): the agent keeps it (default 115200) */
+  baud?: number;
   /** after identification, before anything is written (the backup); the tile learns the UID first */
   beforeErase?: EraseRequest['beforeErase'];
   /** a backup will be taken: a read-protected terminal then needs --no-backup before --unlock */
@@ -352,6 +354,7 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
       module: run.module,
       engine: run.engine,
       signature: run.signature,
+      baud: run.baud,
       signal,
       onProgress: (p) => {
         run.onPhase?.(p.phase);
@@ -370,4 +373,23 @@ export async function runTile(tile: Tile, run: TileRun): Promise<EraseOutcome> {
     tile.abandon(err);
     throw err;
   }
+}
+
+/** Stands in for a port that could not be opened, so that the tile can begin and show the error. */
+export function unopenedTransport(description: string): Transport {
+  const fail = async (): Promise<never> => {
+    throw new DeviceError(`${description} is not open`);
+  };
+  const nothing = async (): Promise<void> => undefined;
+  return {
+    description,
+    write: fail,
+    read: fail,
+    setSignals: fail,
+    discardInput: nothing,
+    sleep: nothing,
+    close: nothing,
+    stats: () => ({ bytesTx: 0, bytesRx: 0 }),
+    terminalTime: () => 0,
+  };
 }
