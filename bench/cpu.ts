@@ -6,7 +6,7 @@ import { loadBoard } from '../host/boards/load';
 import { EmulatedTerminal } from '../host/emulator/terminal';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { Machine } from '../host/emulator/cpu/machine';
-import type { GoOutcome } from '../host/emulator/runner';
+import type { GoOutcome } from '../host/emulator/part';
 import { familyOf } from '../host/emulator/cpu/family';
 import type { CpuKind } from '../host/emulator/cpu/family';
 import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelAvailable, instructionLevelUnavailableReason, ucArmR } from '../host/emulator/cpu/unicorn';

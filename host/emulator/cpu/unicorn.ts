@@ -108,7 +108,6 @@ const LIBRARY = 'libunicorn.so.2';
 function loadApi(): Api | null {
   if (api !== undefined) return api;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require('koffi') as Koffi;
     const lib = koffi.load(LIBRARY);
     const mmioReadProto = koffi.proto('uint64_t PwMmioRead(void *uc, uint64_t offset, unsigned int size, void *user)');
