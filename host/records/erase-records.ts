@@ -14,7 +14,7 @@ import { probeWritableFile, probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
 import { hexPid, type Identity } from '../session/identify';
-import { AuditLog, appendFailure, auditPath, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
+import { type AuditLog, appendFailure, auditPath, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
 import type { BackupSecret } from './backup-age';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
