@@ -5,8 +5,8 @@
  */
 import { displayPath } from './errors';
 import { fullEraseTime, sectorsIn, sectorsOf } from './layout';
-import { BOARD_FILE, Spec, ValueKind, convert } from './schema';
-import { Board, SectorRun } from './types';
+import { BOARD_FILE, type Spec, type ValueKind, convert } from './schema';
+import { type Board, type SectorRun } from './types';
 
 /** `0x` and upper-case hex digits, padded to `digits`. */
 export function hex(n: number, digits = 1): string {

@@ -13,11 +13,11 @@
 import { FILE_LIMITS, readBounded } from '../files/read-bounded';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BoardError, Problem } from './errors';
-import { BoardFile, mergeFiles, resolveChain } from './resolve';
+import { BoardError, type Problem } from './errors';
+import { type BoardFile, mergeFiles, resolveChain } from './resolve';
 import { FILE_RULES, checkBoard, requiredFields } from './rules';
 import { convertFile, isPlainObject } from './schema';
-import { Board } from './types';
+import { type Board } from './types';
 
 export { BoardError } from './errors';
 export type { Problem } from './errors';

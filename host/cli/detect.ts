@@ -2,8 +2,9 @@ import { boardForProductId } from '../boards/load';
 import type { Board } from '../boards/types';
 import { DeviceError, InputError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
-import { hexPid, identifyPart } from '../session/identify';
+import { identifyPart } from '../session/identify';
 import { openPort, type EmuOptions } from './ports';
+import { hexPid } from '../format/hex';
 
 /**
  * `--board auto`: asks the part on a serial port for its product ID and picks the board file.

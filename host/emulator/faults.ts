@@ -1,6 +1,7 @@
 import type { Board } from '../boards/types';
 import { InputError } from '../errors';
 import { COMMAND_BY_NAME } from '../protocol/frames';
+import { hex32 } from '../format/hex';
 
 /** Faults injected into an emulated terminal (docs/cli.md, "Fault specs"). */
 export interface FaultSet {
@@ -34,9 +35,6 @@ export const FAULT_HELP = [
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
 ];
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** The part's flash, where stuck@ and erase-fail@ addresses must lie. */
 export interface FlashMap {

@@ -13,10 +13,10 @@ import { TextDecoder } from 'node:util';
 import type { Board } from '../boards/types';
 import { METHOD_SPECS } from '../plan/methods';
 import type { EraseOutcome } from '../session/erase';
-import { hexPid } from '../session/identify';
 import { canonicalJson, prettyJson } from './canonical-json';
 import type { OperatorConfig, Person } from './config';
 import { keyId } from './keys';
+import { hex32, hexPid } from '../format/hex';
 
 export const CERT_FORMAT = 'poswipe-certificate';
 export const CERT_VERSION = 1;
@@ -27,9 +27,6 @@ export function toolVersion(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** What the certificate says about the backup taken before the erase. */
 export interface BackupRecord {

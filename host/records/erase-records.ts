@@ -13,7 +13,7 @@ import { EXIT, InputError, SafetyError, errorLine, exitCodeOf, isLocalFileError 
 import { probeWritableFile, probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
-import { hexPid, type Identity } from '../session/identify';
+import { type Identity } from '../session/identify';
 import { type AuditLog, appendFailure, auditPath, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
 import type { BackupSecret } from './backup-age';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
@@ -23,6 +23,7 @@ import { renderCertificatePdf } from './certificate-pdf';
 import { detachedOf, detachedPaths } from './detached';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
+import { hexPid } from '../format/hex';
 
 /** The command-line options of the records (erase and flash share them). */
 export interface RecordOptions extends OperatorOptions, BackupKeyOptions {

@@ -11,10 +11,8 @@ import { DEFAULT_BAUD, seedWords, type SessionContext } from './context';
 import type { BlockState } from './erase';
 import { playSequence } from './reset';
 import { MAX_RETRIES, conclude, type BlockOutcome, type EraseOutcome, type PassOutcome } from './outcome';
+import { hex32 } from '../format/hex';
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** SHA-256(nonce ‖ address as u32 LE ‖ bytes): what the engine computes for a block (docs/abi.md). */
 export function digestOf(nonce: Uint8Array, address: number, bytes: Uint8Array): Buffer {

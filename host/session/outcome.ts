@@ -6,6 +6,7 @@ import type { Transport } from '../transport/types';
 import type { EraseRequest, VerifyMode } from './erase';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
+import { hex32 } from '../format/hex';
 
 /** Sectors whose blocks stay wrong are erased again and re-checked this many times. */
 export const MAX_RETRIES = 3;
@@ -65,9 +66,6 @@ export function emulationOf(transport: Transport): 'instruction' | 'model' | nul
   return e === 'instruction' || e === 'model' ? e : null;
 }
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 export interface OutcomeParts {
   identity: Identity;

@@ -3,9 +3,9 @@ import { FAULT_HELP } from '../../emulator/faults';
 import { PtyEndpoint } from '../../emulator/pty';
 import { TerminalServer, formatSession, type SessionSummary } from '../../emulator/serve';
 import { EXIT, InputError } from '../../errors';
-import { hexPid } from '../../session/identify';
 import { createEmulatedTerminal, saveImageAtomically, type EmuOptions } from '../ports';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
+import { hexPid } from '../../format/hex';
 
 interface EmuCommandOptions extends EmuOptions {
   board: string;

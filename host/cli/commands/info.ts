@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { listBoards } from '../../boards/load';
 import { EXIT, PoswipeError } from '../../errors';
 import { BootloaderClient } from '../../protocol/client';
-import { hexPid, identifyPart, readIdentity } from '../../session/identify';
+import { identifyPart, readIdentity } from '../../session/identify';
 import { openPort, type EmuOptions } from '../ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
+import { hexPid } from '../../format/hex';
 
 async function cmdInfo(o: EmuOptions & { port: string; board?: string; json?: boolean; baud?: string }): Promise<number> {
   const candidates = o.board ? [loadBoardOrExit(o.board)] : listBoards();
