@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../host/files/package-root';
 import CRC32 from 'crc-32';
 import { loadBoard } from '../host/boards/load';
 import { EmulatedTerminal } from '../host/emulator/terminal';
@@ -23,7 +24,7 @@ import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelA
  * Also the helpers the tests drive the agent with (parameter block, frames, jobs).
  */
 
-const root = path.resolve(__dirname, '..', '..');
+const root = packageRoot();
 
 export interface AgentBinary {
   image: Uint8Array;

@@ -359,7 +359,7 @@ test('build --out <folder>: exit 2, no temporary file left; an existing image ne
   mkdirSync(at('images'), { recursive: true });
   expectFailure(cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', 'k.key.pem', '--out', 'images']), 2, /^--out images: is a folder/);
   assert.deepEqual(readdirSync(at('images')), []);
-  assert.deepEqual(readdirSync(work).filter((f) => /\.tmp-/.test(f)), [], 'no temporary file');
+  assert.deepEqual(readdirSync(work).filter((f) => /\.tmp-|\.partial-/.test(f)), [], 'no temporary file');
   writeFileSync(at('old.pwimg'), 'an older image');
   expectFailure(cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', 'k.key.pem', '--out', 'old.pwimg']), 2, /^--out old\.pwimg: already exists; pass --force to replace it/);
   assert.equal(readFileSync(at('old.pwimg'), 'utf8'), 'an older image');

@@ -52,11 +52,6 @@ export function boardSummaryLine(b: Board): string {
   return summaryColumns(b.id, pids(b), formatSize(b.flash.size), `${unitWord(b, units)}${banks}`, b.agent === null ? 'no agent' : `agent ${b.agent.binary}`, b.name);
 }
 
-/** The column titles that go above summary lines. */
-export function boardSummaryHeader(): string {
-  return summaryColumns('ID', 'PID', 'FLASH', 'LAYOUT', 'AGENT', 'NAME');
-}
-
 function rangeText(r: { address: number; size: number }): string {
   return `${hex(r.address, 8)}-${hex(r.address + r.size - 1, 8)} (${formatSize(r.size)})`;
 }

@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { packageRoot } from '../../files/package-root';
 
 // koffi is loaded lazily so that a machine without its native part can still import this file.
 type Koffi = typeof import('koffi');
@@ -190,8 +191,7 @@ let counterError = '';
 
 /** Where scripts/build-icount.mjs puts the counter: build/native/ of the checkout. */
 export function counterLibraryPath(): string {
-  // this file is build/host/emulator/cpu/unicorn.js once compiled
-  return path.resolve(__dirname, '..', '..', '..', 'native', 'libpwicount.so');
+  return path.join(packageRoot(), 'build', 'native', 'libpwicount.so');
 }
 
 function loadCounter(): { lib: unknown; hook: bigint; bytesRead: bigint } | null {
