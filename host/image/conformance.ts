@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Board, Range } from '../boards/types';
 import {
@@ -375,7 +375,15 @@ export interface Wasm2cRequest {
 export function runWasm2c(modulePath: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[]): { available: false; reason: string } | { available: true; version: string; results: JobOutput[][] } {
   const built = buildWasm2c(modulePath);
   if (!built.available) return built;
-  const request: Wasm2cRequest = { library: built.library, cases: cases.map((c) => ({ setup: c.setup, jobs: c.jobs.map((j) => Buffer.from(j).toString('hex')) })) };
+  try {
+    return runWasm2cChild(built.library, built.version, cases);
+  } finally {
+    rmSync(path.dirname(built.library), { recursive: true, force: true }); // the translation's temporary folder
+  }
+}
+
+function runWasm2cChild(library: string, version: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[]): { available: true; version: string; results: JobOutput[][] } {
+  const request: Wasm2cRequest = { library, cases: cases.map((c) => ({ setup: c.setup, jobs: c.jobs.map((j) => Buffer.from(j).toString('hex')) })) };
   const r = spawnSync(process.execPath, [path.join(__dirname, 'wasm2c-runner.js')], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
   if (r.error) throw new Error(`the wasm2c child did not run: ${r.error.message}`);
   if (r.status !== 0) {
@@ -383,7 +391,7 @@ export function runWasm2c(modulePath: string, cases: { setup: [number, number, n
     throw new Error(`the wasm2c child ${r.signal ? `died of ${r.signal}` : `exited with ${r.status}`}: ${why || 'no message'}`);
   }
   try {
-    return { available: true, version: built.version, results: JSON.parse(r.stdout) as JobOutput[][] };
+    return { available: true, version, results: JSON.parse(r.stdout) as JobOutput[][] };
   } catch {
     throw new Error(`the wasm2c child answered something that is not JSON: ${r.stdout.slice(0, 200)}`);
   }
