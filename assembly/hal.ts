@@ -1,6 +1,6 @@
 // The flash HAL the engine calls (docs/abi.md, "Imports"). Which implementation is compiled in is
 // decided per build target, at compile time:
-//   - terminal, debug (and the as-pect specs): the `hal` imports of hal-device.ts, which is what a
+//   - terminal, debug (and the specs, scripts/test-engine.mjs): the `hal` imports of hal-device.ts, which is what a
 //     terminal's runtime provides;
 //   - selfcontained (asconfig.json `use: POSWIPE_MEMORY_HAL=1`, entry assembly/selfcontained.ts):
 //     the in-memory flash of hal-memory.ts, so the module has no imports at all and runs in any

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../host/files/package-root';
 import CRC32 from 'crc-32';
 import { loadBoard } from '../host/boards/load';
 import { EmulatedTerminal } from '../host/emulator/terminal';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { Machine } from '../host/emulator/cpu/machine';
-import type { GoOutcome } from '../host/emulator/runner';
+import type { GoOutcome } from '../host/emulator/part';
 import { familyOf } from '../host/emulator/cpu/family';
 import type { CpuKind } from '../host/emulator/cpu/family';
 import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelAvailable, instructionLevelUnavailableReason, ucArmR } from '../host/emulator/cpu/unicorn';
@@ -23,7 +24,7 @@ import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelA
  * Also the helpers the tests drive the agent with (parameter block, frames, jobs).
  */
 
-const root = path.resolve(__dirname, '..', '..');
+const root = packageRoot();
 
 export interface AgentBinary {
   image: Uint8Array;

@@ -31,7 +31,7 @@ import { EmulatedTerminal } from '../host/emulator/terminal';
 import { initialImage } from '../host/emulator/image';
 import { agentOfKind, loadAgentManifest } from '../host/agent/manifest';
 import { loadEngineModule, packageRoot } from '../host/engine/module';
-import { DeviceError, InputError, SafetyError } from '../host/errors';
+import { DeviceError, InputError, SafetyError, TimeoutError } from '../host/errors';
 import { openImage } from '../host/image/build';
 import { encodeImage, IMAGE_HEADER_SIZE, type Manifest } from '../host/image/format';
 import { keyId as imageKeyId, signImage } from '../host/image/sign';
@@ -46,7 +46,6 @@ import { encryptBackup } from '../host/records/backup-age';
 import { newAgeIdentity } from '../host/records/age-keys';
 import { verifyCertificate } from '../host/records/certificate';
 import { prettyJson } from '../host/records/canonical-json';
-import { TimeoutError } from '../host/errors';
 import { EmulatedTransport } from '../host/transport/emulated';
 import type { LinkStats, Signals, Transport } from '../host/transport/types';
 

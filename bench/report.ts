@@ -3,17 +3,7 @@
  * with the measured value; they are never adjusted to pass.
  */
 import type { Summary } from './stats';
-import type { BenchResults } from './run';
-
-export interface Target {
-  name: string;
-  /** what is required, in words */
-  want: string;
-  value: number | null;
-  /** the value shown, with its unit */
-  shown: string;
-  met: boolean | null;
-}
+import type { BenchResults, Target } from './results';
 
 export function targetsOf(r: BenchResults): Target[] {
   const f407 = r.e2e['stm32f407'];

@@ -21,47 +21,11 @@ import { haveValgrind, instructionsPerByte } from './callgrind';
 import { timeCliErase, type CliTime } from './cli-time';
 import { benchCpu } from './cpu';
 import { measureBoard, type BoardE2e } from './e2e';
-import { measureFootprint, type Footprint } from './footprint';
+import { measureFootprint } from './footprint';
 import { BLOCK, measureKernels } from './kernels';
-import { formatTable, targetsOf, type Target } from './report';
+import { formatTable, targetsOf } from './report';
+import type { BenchResults } from './results';
 import type { Summary } from './stats';
-
-export interface BenchResults extends Footprint {
-  version: 1;
-  date: string;
-  node: string;
-  cpu: string;
-  cores: number;
-  platform: string;
-  config: { blockSize: number; totalMiB: number; rounds: number; cliRuns: number };
-  /** the committed f4 agent executed by the instruction-level emulated terminal (bench/cpu.ts) */
-  instructionLevel: Awaited<ReturnType<typeof benchCpu>>;
-  sha256: {
-    engineMiBs: number;
-    simdMiBs: number;
-    simdKernelMiBs: number;
-    hashWasmMiBs: number;
-    asSha256MiBs: number;
-    nodeMiBs: number;
-    ratios: Record<'engineVsHashWasm' | 'engineVsNode' | 'simdVsHashWasm' | 'simdVsNode' | 'simdVsEngine' | 'simdKernelVsHashWasm', number>;
-    runs: Record<string, Summary>;
-    /** with --callgrind: instructions executed per byte of block data (engine, simd, hashWasm) */
-    instructionsPerByte: Record<string, number> | null;
-  };
-  blank: { engineMiBs: number; bufferCompareMiBs: number; runs: Record<string, Summary> };
-  pattern: {
-    engineXoshiroMiBs: number;
-    engineConstantMiBs: number;
-    bufferFillMiBs: number;
-    randomFillMiBs: number;
-    hostXoshiroMiBs: number;
-    runs: Record<string, Summary>;
-  };
-  e2e: Record<string, BoardE2e>;
-  cli: Record<string, CliTime | { error: string }>;
-  targets: Target[];
-  durationS: number;
-}
 
 interface Args {
   json: boolean;

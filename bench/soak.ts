@@ -517,7 +517,6 @@ function workerMain(): void {
   process.env.POSWIPE_CONFIG_DIR = init.files.configDir;
   delete process.env.POSWIPE_BACKUP_PASSPHRASE;
   delete process.env.POSWIPE_AUDIT_DB;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { main } = require('../host/cli/main') as { main: MainFn };
   const port = parentPort!;
   port.on('message', (m: ToWorker) => {

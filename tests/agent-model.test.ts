@@ -17,7 +17,7 @@ import { encodeJob, resultSize, decodeResult, type JobSpec } from '../host/engin
 import { parseFaults } from '../host/emulator/faults';
 import { boardFlashInterface, paramsProblem } from '../host/emulator/agent-model';
 import { registerInstructionRunner, selectRunner } from '../host/emulator/runners';
-import type { CodeRunner } from '../host/emulator/runner';
+import type { CodeRunner } from '../host/emulator/part';
 import { encodeSignatureBlock, SIGNATURE_BLOCK_OFFSET } from '../host/protocol/link';
 import type { TerminalOptions } from '../host/emulator/terminal';
 import { TimeoutError } from '../host/errors';

@@ -320,9 +320,8 @@ function runAsync(args: string[], onSpawn?: (pid: number) => void): Promise<{ co
 test('interrupted run (SIGINT during the erase): no certificate, the image file whole, and a second run completes with a blank flash', async () => {
   const img = freshImage('interrupted.bin', 'acme-t400');
   const log = at('interrupted.log');
-  let first!: Promise<Awaited<ReturnType<typeof runAsync>>>;
   let pid = 0;
-  first = runAsync(['erase', '--board', 'acme-t400', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--emu-image', img.path, '--emu-log', log, '--backup', 'interrupted.pwbk', '--passphrase-file', 'pass.txt', '--cert', 'interrupted-certs'], (p) => (pid = p));
+  const first = runAsync(['erase', '--board', 'acme-t400', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--emu-image', img.path, '--emu-log', log, '--backup', 'interrupted.pwbk', '--passphrase-file', 'pass.txt', '--cert', 'interrupted-certs'], (p) => (pid = p));
   // wait for the first sector erase on the terminal, then interrupt
   for (let i = 0; i < 600 && !(existsSync(log) && /erase sector/.test(readFileSync(log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
   assert.match(readFileSync(log, 'utf8'), /erase sector/, 'the first run reached the erase');

@@ -24,7 +24,7 @@ import { agentCatalog } from '../host/agent/manifest';
 import { RULE_NAMES, checkBoard, closest, knownFields, runsTileFlash, agentFitsRam, linkPins } from '../host/boards/rules';
 import { runsTotal } from '../host/boards/layout';
 import { parseField } from '../host/boards/schema';
-import { Sector } from '../host/boards/types';
+import { type Sector } from '../host/boards/types';
 
 // compiled to build/tests/: the package root is two levels up
 const ROOT = path.resolve(__dirname, '../..');

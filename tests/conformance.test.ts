@@ -2,7 +2,9 @@
 // method, run in V8 (terminal module over a JavaScript HAL, and the self-contained build) and in
 // wasmtime (self-contained build, npm binding), compared block by block with node:crypto. The
 // plans are the boards' real ones, whole flash (2 MiB at most); the run takes about 2 s.
-// If the wasmtime binding cannot load here, the wasmtime tests are SKIPPED with the reason.
+// If the wasmtime binding cannot load here, the wasmtime tests are SKIPPED with the reason. The same
+// bytes also run as wabt's wasm2c translated them and cc built them; without wasm2c or cc those
+// tests are skipped, except under POSWIPE_REQUIRE_ALL=1 (CI), where they must run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
@@ -25,10 +27,14 @@ import {
   type ConformanceReport,
 } from '../host/image/conformance';
 import { vectorCase } from '../host/image/vectors';
+import { toolSkip } from './helpers';
 import { METHODS } from '../host/plan/methods';
 
 const boards = listBoards();
 const allCases: ConformanceCase[] = boards.flatMap((b) => METHODS.map((m) => boardCase(b, m)));
+
+const f407 = loadBoard('stm32f407');
+const otherNonce = new Uint8Array(32).fill(0xa5);
 
 let full: ConformanceReport | null = null;
 function fullReport(): ConformanceReport {
@@ -84,11 +90,48 @@ test('every shipped board and method: wasmtime agrees with V8 and node:crypto on
   const o = r.runtimes.find((x) => x.runtime === 'wasmtime:selfcontained');
   assert.equal(o?.status, 'agree', describeConformance(r));
   assert.equal(r.ok, true);
-  assert.deepEqual(r.skipped, []);
+  assert.deepEqual(r.skipped.filter((x) => x.runtime === 'wasmtime:selfcontained'), []);
 });
 
-const f407 = loadBoard('stm32f407');
-const otherNonce = new Uint8Array(32).fill(0xa5);
+/** Why the wasm2c runtime did not run here (null when it ran); under POSWIPE_REQUIRE_ALL=1 a skip is a failure. */
+function wasm2cSkip(r: ConformanceReport): string | false {
+  const s = r.skipped.find((x) => x.runtime === 'wasm2c:selfcontained');
+  return s ? toolSkip(`wasm2c unavailable here (apt-get install wabt gcc): ${s.reason}`) : false;
+}
+
+test('every shipped board and method: the wasm2c translation built with cc agrees with V8 and node:crypto on every block', (t) => {
+  const r = fullReport();
+  const skip = wasm2cSkip(r);
+  if (skip) return t.skip(skip);
+  const o = r.runtimes.find((x) => x.runtime === 'wasm2c:selfcontained');
+  assert.equal(o?.status, 'agree', describeConformance(r));
+  assert.match(o?.detail ?? '', /wasm2c .*cc|wasm2c .*gcc/);
+});
+
+test('the check fails loudly when the wasm2c translation is given a different nonce', (t) => {
+  const r = runConformance([boardCase(f407, 'purge')], { runtimes: ['v8:selfcontained', 'wasm2c:selfcontained'], nonceOverride: { runtime: 'wasm2c:selfcontained', nonce: otherNonce } });
+  const skip = wasm2cSkip(r);
+  if (skip) return t.skip(skip);
+  assert.equal(r.ok, false);
+  assert.equal(r.runtimes.find((x) => x.runtime === 'wasm2c:selfcontained')?.status, 'mismatch');
+  assert.equal(r.runtimes.find((x) => x.runtime === 'v8:selfcontained')?.status, 'agree');
+  assert.ok(r.mismatches.length > 0 && r.mismatches.every((m) => m.runtime === 'wasm2c:selfcontained' && /digest/.test(m.what)));
+});
+
+test('without wasm2c on the PATH the wasm2c runtime is reported as skipped with the package to install, never as agreeing', () => {
+  const saved = process.env.PATH;
+  process.env.PATH = path.join(os.tmpdir(), 'poswipe-no-such-dir');
+  let r: ConformanceReport;
+  try {
+    r = runConformance([boardCase(f407, 'clear')], { runtimes: ['wasm2c:selfcontained'] });
+  } finally {
+    process.env.PATH = saved;
+  }
+  assert.equal(r.runtimes[0].status, 'skipped');
+  assert.match(r.skipped[0].reason, /wasm2c not found \(Debian package wabt\)/);
+  assert.equal(r.ok, false, 'a skipped runtime alone is not a pass');
+});
+
 
 test('the check fails loudly when wasmtime is given a different nonce', (t) => {
   const r = runConformance([boardCase(f407, 'purge')], { nonceOverride: { runtime: 'wasmtime:selfcontained', nonce: otherNonce } });

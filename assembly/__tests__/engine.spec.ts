@@ -1,5 +1,5 @@
-// Runs the engine against a mock NOR flash held in this module's memory. as-pect.config.js routes
-// the engine's `hal` imports to the mock* functions exported below.
+// Runs the engine against a mock NOR flash held in this module's memory. scripts/test-engine.mjs routes
+// the engine's `hal` imports to the mock* functions exported below (harness: assembly/__tests__/harness/).
 import * as abi from '../abi';
 import { JOB_AREA, RESULT_AREA, run } from '../engine';
 import { init, update, final } from '../sha256';

@@ -2,7 +2,8 @@ import { boardForProductId } from '../boards/load';
 import type { Board } from '../boards/types';
 import { DeviceError, InputError, SafetyError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
-import { hexPid, identifyPart } from '../session/identify';
+import { hexPid } from '../format/hex';
+import { identifyPart } from '../session/identify';
 import { openPort, type EmuOptions } from './ports';
 
 /**

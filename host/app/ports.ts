@@ -1,5 +1,6 @@
-import { existsSync, writeFileSync, renameSync, rmSync, appendFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { existsSync, appendFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../files/atomic-write';
 import type { Board } from '../boards/types';
 import { EmulatedTerminal, type TerminalOptions } from '../emulator/terminal';
 import { parseFaults } from '../emulator/faults';
@@ -79,15 +80,11 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
   return new EmulatedTerminal(board, { image, faults, seed, rdp, baud, log, trust, ...extra });
 }
 
-/** Writes the emulated flash to `path` through a temporary file and a rename. */
+/** Writes the emulated flash to `path` through a temporary file, fsync and a rename. */
 export function saveImageAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
+    writeFileAtomic(path, bytes, { replace: true });
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new InputError(`--emu-image ${path}: cannot save the emulated flash: ${errorLine(err)}`);
   }
 }

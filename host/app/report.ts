@@ -1,5 +1,5 @@
 import type { EraseOutcome } from '../session/erase';
-import { hexPid } from '../session/identify';
+import { hex32, hexPid } from '../format/hex';
 import { witnessJson } from '../session/witness';
 
 export interface ReportExtras {
@@ -8,9 +8,7 @@ export interface ReportExtras {
   backup: string | null;
 }
 
-export function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
+export { hex32 };
 
 /** The JSON report of `erase` and `flash` (docs/cli.md): one object, stable field names. */
 export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<string, unknown> {

@@ -9,8 +9,9 @@ import { DeviceError, EXIT, PoswipeError, exitCodeOf } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import type { MethodName } from '../plan/methods';
 import { eraseTerminal, type BlockState, type EraseOutcome, type EraseRequest, type VerifyMode } from '../session/erase';
-import { hexPid, type Identity } from '../session/identify';
+import { type Identity } from '../session/identify';
 import type { Transport } from '../transport/types';
+import { hex32, hexPid } from '../format/hex';
 
 export type CellState = 'untouched' | 'erased' | 'programmed' | 'verified' | 'failed' | 'protected';
 
@@ -89,9 +90,6 @@ export interface TileSnapshot {
   version: number;
 }
 
-export function hex32(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
-}
 
 function blocksOf(r: Range, blockSize: number): Range[] {
   const out: Range[] = [];

@@ -5,8 +5,8 @@
  */
 import { displayPath } from './errors';
 import { fullEraseTime, sectorsIn, sectorsOf } from './layout';
-import { BOARD_FILE, Spec, ValueKind, convert } from './schema';
-import { Board, SectorRun } from './types';
+import { BOARD_FILE, type Spec, type ValueKind, convert } from './schema';
+import { type Board, type SectorRun } from './types';
 
 /** `0x` and upper-case hex digits, padded to `digits`. */
 export function hex(n: number, digits = 1): string {
@@ -50,11 +50,6 @@ export function boardSummaryLine(b: Board): string {
   const units = sectorsOf(b).length;
   const banks = b.flash.banks.length > 1 ? `, ${b.flash.banks.length} banks` : '';
   return summaryColumns(b.id, pids(b), formatSize(b.flash.size), `${unitWord(b, units)}${banks}`, b.agent === null ? 'no agent' : `agent ${b.agent.binary}`, b.name);
-}
-
-/** The column titles that go above summary lines. */
-export function boardSummaryHeader(): string {
-  return summaryColumns('ID', 'PID', 'FLASH', 'LAYOUT', 'AGENT', 'NAME');
 }
 
 function rangeText(r: { address: number; size: number }): string {

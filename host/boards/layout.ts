@@ -1,7 +1,7 @@
 /**
  * The flash layout computed from a board: pure functions, no I/O.
  */
-import { Board, Range, Sector, SectorRun } from './types';
+import { type Board, type Range, type Sector, type SectorRun } from './types';
 import { DeviceError } from '../errors';
 
 /** Total bytes covered by sector runs. */

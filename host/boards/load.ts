@@ -13,11 +13,12 @@
 import { FILE_LIMITS, readBounded } from '../files/read-bounded';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BoardError, Problem } from './errors';
-import { BoardFile, mergeFiles, resolveChain } from './resolve';
+import { packageRoot } from '../files/package-root';
+import { BoardError, type Problem } from './errors';
+import { type BoardFile, mergeFiles, resolveChain } from './resolve';
 import { FILE_RULES, checkBoard, requiredFields } from './rules';
 import { convertFile, isPlainObject } from './schema';
-import { Board } from './types';
+import { type Board } from './types';
 
 export { BoardError } from './errors';
 export type { Problem } from './errors';
@@ -39,27 +40,12 @@ export function boardsDir(opts: LoadOptions = {}): string {
 }
 
 function packageBoardsDir(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'boards');
-    if (isFile(path.join(dir, 'package.json')) && isDirectory(candidate)) return candidate;
-    if (path.dirname(dir) === dir) break;
-  }
-  // compiled code lives in build/host/boards/, sources in host/boards/
-  const guess = path.resolve(__dirname, '../../../boards');
-  return isDirectory(guess) ? guess : path.resolve(__dirname, '../../boards');
+  return path.join(packageRoot(), 'boards');
 }
 
 function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
   } catch {
     return false;
   }

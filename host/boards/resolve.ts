@@ -6,7 +6,7 @@
  *
  * No I/O here: the caller supplies `lookup`, which finds a parent file by id.
  */
-import { Problem } from './errors';
+import { type Problem } from './errors';
 import { PER_FILE_FIELDS, isPlainObject, joinField } from './schema';
 
 export interface BoardFile {

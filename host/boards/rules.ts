@@ -12,13 +12,13 @@
  * inherits-cycle, not-a-board) live in load.ts and resolve.ts.
  */
 import * as path from 'path';
-import { Problem } from './errors';
+import { type Problem } from './errors';
 import { hex, formatSize } from './format';
 import { runsTotal, sectorsOf } from './layout';
 import { parseResetSequence, ResetSequenceError } from './reset';
-import { BOARD_FILE, FieldSpec, Spec, convert, describeSpec, isPlainObject, joinField, preview } from './schema';
-import { Origin } from './resolve';
-import { Board, Range } from './types';
+import { BOARD_FILE, type FieldSpec, type Spec, convert, describeSpec, isPlainObject, joinField, preview } from './schema';
+import { type Origin } from './resolve';
+import { type Board, type Range } from './types';
 import { agentCatalog, ManifestError, type AgentCatalogEntry } from '../agent/manifest';
 import { SIGNATURE_BLOCK_OFFSET, SIGNATURE_BLOCK_SIZE } from '../protocol/link';
 

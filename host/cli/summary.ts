@@ -1,5 +1,5 @@
 import type { EraseOutcome } from '../session/erase';
-import { hexPid } from '../session/identify';
+import { hexPid } from '../format/hex';
 import { witnessText } from '../session/witness';
 import { coverageText, hex32 } from '../app/report';
 

@@ -33,8 +33,7 @@ import {
   type Frame,
 } from '../protocol/link';
 import { FLASH_STATUS, PowerLoss, type FlashModel } from './flash';
-import type { CodeRunner, GoOutcome } from './runner';
-import { RESET_MARK, type EmulatedTerminal } from './terminal';
+import { RESET_MARK, type CodeRunner, type GoOutcome, type LinePart } from './part';
 
 /**
  * The TypeScript model of the terminal agent (docs/agent.md): what the committed agent binaries
@@ -159,7 +158,7 @@ export class ModelRunner implements CodeRunner {
 
   constructor(private readonly options: ModelRunnerOptions = {}) {}
 
-  async go(t: EmulatedTerminal, address: number): Promise<GoOutcome> {
+  async go(t: LinePart, address: number): Promise<GoOutcome> {
     let manifest: AgentManifest;
     try {
       manifest = (this.options.manifest ?? loadAgentManifest)();
@@ -212,7 +211,7 @@ export class ModelRunner implements CodeRunner {
  * The manifest agent whose exact bytes lie in RAM at `address`, or why there is none. With a
  * custom engine (`customSha`) the agent is the committed one carrying that module (agentCarrying).
  */
-function recognise(t: EmulatedTerminal, manifest: AgentManifest, address: number, customSha: Uint8Array | null): AgentBinary | string {
+function recognise(t: LinePart, manifest: AgentManifest, address: number, customSha: Uint8Array | null): AgentBinary | string {
   const unknown = `the code at 0x${address.toString(16).padStart(8, '0')} is not one of the committed agent binaries; a model cannot execute it (instruction-level emulation can)`;
   for (const a of manifest.agents) {
     if (a.load !== address) continue;
@@ -265,7 +264,7 @@ class AgentSession {
   private readonly replayable = new Map<string, { status: number; table: Uint8Array }>();
 
   constructor(
-    private readonly t: EmulatedTerminal,
+    private readonly t: LinePart,
     private readonly agent: AgentBinary,
     private readonly params: AgentParams,
     private readonly fi: FlashInterface,

@@ -1,7 +1,7 @@
 import { ACK, CMD, NACK, SYNC, SPECIAL_ERASE, decodeAddressFrame, isCommandFrame, stm32Crc32, xorOf } from '../protocol/frames';
 import { FLASH_STATUS, PowerLoss } from './flash';
 import { secureBootRefusal } from './secure-boot';
-import { RESET_MARK, type EmulatedTerminal } from './terminal';
+import { RESET_MARK, type BootloaderPart } from './part';
 
 /** Thrown out of a command's handling when the part is reset in the middle of it. */
 class Restarted extends Error {}
@@ -12,7 +12,7 @@ class Restarted extends Error {}
  * model, RAM and option bytes. Go into RAM hands the part to the terminal's CodeRunner (the
  * agent's model or the instruction-level CPU) until that code gives it back.
  */
-export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
+export async function serveBootloader(t: BootloaderPart): Promise<never> {
   const next = async (): Promise<number> => {
     const b = await t.input.next();
     if (b === RESET_MARK) throw new Restarted();
@@ -44,7 +44,7 @@ export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
     if (t.state !== 'bootloader') continue; // in reset, faulted or running the application: the ROM is not listening
     if (!t.synced) {
       if (b0 === SYNC) {
-        t.synced = true;
+        t.markSynced();
         ack();
         t.notify({ type: 'sync', opened: true });
       }
@@ -206,11 +206,11 @@ export async function serveBootloader(t: EmulatedTerminal): Promise<never> {
   }
 }
 
-function ack2(t: EmulatedTerminal, ok: boolean): void {
+function ack2(t: BootloaderPart, ok: boolean): void {
   t.emit([ok ? ACK : NACK]);
 }
 
-function erasePages(t: EmulatedTerminal, pages: number[]): boolean {
+function erasePages(t: BootloaderPart, pages: number[]): boolean {
   const sectors = pages.map((p) => t.flash.sectorByIndex(p));
   if (sectors.some((s) => s === undefined)) return false;
   for (const s of sectors) if (t.flash.eraseSector(s!) !== FLASH_STATUS.OK) return false;
@@ -218,13 +218,13 @@ function erasePages(t: EmulatedTerminal, pages: number[]): boolean {
 }
 
 /** Write Memory may target RAM above the bootloader's own area, or flash. */
-function writable(t: EmulatedTerminal, address: number, length: number): boolean {
+function writable(t: BootloaderPart, address: number, length: number): boolean {
   if (t.ramOffset(address, length) !== null) return address >= t.board.ram.freeFrom;
   return t.flash.contains(address, length);
 }
 
 /** Write Memory: RAM above the bootloader's own area, or flash (programmed, NOR rules). */
-function writeMemory(t: EmulatedTerminal, address: number, data: Uint8Array): boolean {
+function writeMemory(t: BootloaderPart, address: number, data: Uint8Array): boolean {
   const r = t.ramOffset(address, data.length);
   if (r !== null) {
     if (address < t.board.ram.freeFrom) return false;
@@ -250,7 +250,7 @@ const AIRCR_SYSRESETREQ = 0x05fa0004;
  * as literals and stores one into the other. Clients such as stm32flash (`-R`) reset a part this
  * way; the emulator recognises the two literals in the first 64 bytes of the code.
  */
-function requestsReset(t: EmulatedTerminal, pc: number): boolean {
+function requestsReset(t: BootloaderPart, pc: number): boolean {
   const code = t.readMemory(pc & ~3, 64) ?? t.readMemory(pc & ~3, 16);
   if (!code) return false;
   const v = new DataView(code.buffer, code.byteOffset, code.byteLength);
@@ -268,12 +268,11 @@ function requestsReset(t: EmulatedTerminal, pc: number): boolean {
  * a power loss, a fault (silent until the next reset), or a reset from outside (nothing more to
  * do). In flash: the application runs and the bootloader stops listening.
  */
-async function go(t: EmulatedTerminal, address: number): Promise<void> {
+async function go(t: BootloaderPart, address: number): Promise<void> {
   const vector = t.readMemory(address, 8)!;
   const entry = new DataView(vector.buffer, vector.byteOffset, 8).getUint32(4, true);
   if (t.ramOffset(address, 8) === null) {
-    t.state = 'application';
-    t.synced = false;
+    t.leaveBootloader('application');
     t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: application started (entry 0x${entry.toString(16)})`);
     t.notify({ type: 'go', address, into: 'application' });
     return;
@@ -283,8 +282,7 @@ async function go(t: EmulatedTerminal, address: number): Promise<void> {
     t.restart(t.bootPin ? 'bootloader' : 'application', `software reset (SYSRESETREQ) by code started at 0x${address.toString(16)}`);
     return;
   }
-  t.state = 'agent';
-  t.synced = false;
+  t.leaveBootloader('agent');
   t.notify({ type: 'go', address, into: 'agent' });
   const outcome = await t.runner.go(t, address);
   switch (outcome.kind) {
@@ -296,7 +294,7 @@ async function go(t: EmulatedTerminal, address: number): Promise<void> {
       else throw outcome.error;
       return;
     case 'fault':
-      t.state = 'faulted';
+      t.leaveBootloader('faulted');
       t.events.push(`${t.clock.now().toFixed(3)} go 0x${address.toString(16)}: faulted: ${outcome.why}`);
       t.notify({ type: 'fault', why: outcome.why });
       return;

@@ -1,6 +1,7 @@
 import type { Board } from '../boards/types';
 import { InputError } from '../errors';
 import { COMMAND_BY_NAME } from '../protocol/frames';
+import { hex32 } from '../format/hex';
 
 /** Faults injected into an emulated terminal (docs/cli.md, "Fault specs"). */
 export interface FaultSet {
@@ -64,10 +65,6 @@ function parseFlashSize(spec: string, text: string): number {
   const n = Number(text);
   if (n < 1 || n > MAX_FLASH_SIZE_KIB) throw new InputError(`bad fault spec "${spec}": the flash size is 1 to ${MAX_FLASH_SIZE_KIB} KiB`);
   return n;
-}
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
 /** The part's flash, where stuck@ and erase-fail@ addresses must lie. */

@@ -2,7 +2,7 @@ import type { Board } from '../boards/types';
 import { InputError } from '../errors';
 import { ModelRunner, type ModelRunnerOptions } from './agent-model';
 import { CpuRunner } from './cpu/machine';
-import type { CodeRunner } from './runner';
+import type { CodeRunner } from './part';
 
 /**
  * Which CodeRunner runs the code Go starts in RAM: the instruction-level CPU when it is available

@@ -1,6 +1,6 @@
 import type { Board } from '../boards/types';
 import { VirtualClock } from './clock';
-import { FlashModel, PowerLoss } from './flash';
+import { FlashModel, type PowerLoss } from './flash';
 import type { FaultSet } from './faults';
 import { noFaults } from './faults';
 import { InputError } from '../errors';
@@ -8,7 +8,7 @@ import { initialImage } from './image';
 import { ByteQueue } from './queue';
 import { Rng } from './rng';
 import { serveBootloader } from './bootloader';
-import type { CodeRunner } from './runner';
+import { RESET_MARK, type BootloaderPart, type CodeRunner, type PartState, type TerminalEvent } from './part';
 import { selectRunner, type EmulationChoice } from './runners';
 import type { ModelRunnerOptions } from './agent-model';
 
@@ -47,34 +47,8 @@ export interface TerminalOptions {
   runner?: CodeRunner;
 }
 
-/**
- * `agent`: code started by Go in RAM runs (the ROM is not listening). `faulted`: that code
- * faulted; the part is silent until a reset through NRST (RTS) or a power cycle.
- */
-export type PartState = 'bootloader' | 'application' | 'reset' | 'agent' | 'faulted';
-
-/**
- * What happens on the part, for whoever watches it (the serial endpoint's session lines, tests).
- * `sync`: a 0x7F answered; `opened` is true when it was the autobaud sync (ACK), false for a 0x7F
- * inside an open session (NACK). `command`: a command frame, accepted (ACK) or refused (NACK).
- * `flash`: one flash operation (the line the operation log gets). `rdp`: read protection changed.
- * `go`: the part left the bootloader's command loop (`into` what). `fault`: the code Go started
- * faulted (the part is silent until reset). `restart`: a reset.
- */
-export type TerminalEvent =
-  | { type: 'sync'; opened: boolean }
-  | { type: 'command'; code: number; accepted: boolean }
-  | { type: 'flash'; kind: 'erase' | 'program'; line: string }
-  | { type: 'rdp'; from: 0 | 1; to: 0 | 1 }
-  | { type: 'go'; address: number; into: 'agent' | 'application' | 'reset' }
-  | { type: 'fault'; why: string }
-  | { type: 'restart'; into: 'bootloader' | 'application'; why: string };
-
-/**
- * Pushed into the part's input by a reset: the bootloader drops whatever command it was in the
- * middle of (the ROM starts over) instead of taking the next client's bytes as the rest of it.
- */
-export const RESET_MARK = -1;
+// the part's vocabulary lives in part.ts (the bootloader and the code runners import it from there)
+export { RESET_MARK, type PartState, type TerminalEvent } from './part';
 
 /**
  * One emulated payment terminal: the board's flash (NOR model), RAM, system areas, read
@@ -82,7 +56,7 @@ export const RESET_MARK = -1;
  * clock, and the bootloader loop that serves it. The same object serves the in-process `emu` port
  * and the pseudo-terminal endpoint.
  */
-export class EmulatedTerminal {
+export class EmulatedTerminal implements BootloaderPart {
   readonly clock = new VirtualClock();
   readonly rng: Rng;
   readonly flash: FlashModel;
@@ -97,9 +71,9 @@ export class EmulatedTerminal {
   /** runs the code Go starts in RAM */
   readonly runner: CodeRunner;
   rdpLevel: 0 | 1;
-  state: PartState = 'bootloader';
+  private partState: PartState = 'bootloader';
   /** the bootloader has seen its 0x7F since the last reset */
-  synced = false;
+  private isSynced = false;
   readonly input = new ByteQueue();
   /**
    * Host bytes that found the part blocked waiting for input (counted), and the virtual time the
@@ -159,6 +133,25 @@ export class EmulatedTerminal {
     if (!this.faults.fakeDigests) return this.flash;
     const log = (line: string): void => this.flashLog?.(`${line} (fake-digests: shadow only, the flash is unchanged)`);
     return new FlashModel(this.board, this.flash.bytes.slice(), { clock: this.clock, faults: this.faults, rng: this.rng, log });
+  }
+
+  get state(): PartState {
+    return this.partState;
+  }
+
+  get synced(): boolean {
+    return this.isSynced;
+  }
+
+  /** The bootloader answered the autobaud 0x7F: a session is open until the next reset. */
+  markSynced(): void {
+    this.isSynced = true;
+  }
+
+  /** The part left the bootloader's command loop (Go: the application or code in RAM; a fault in that code). */
+  leaveBootloader(into: 'application' | 'agent' | 'faulted'): void {
+    this.partState = into;
+    this.isSynced = false;
   }
 
   /** which emulation runs code started in RAM (for the report) */
@@ -259,7 +252,7 @@ export class EmulatedTerminal {
     if (s.rts !== undefined) {
       if (s.rts && !this.resetHeld) {
         this.resetHeld = true;
-        this.state = 'reset';
+        this.partState = 'reset';
         // the core stops at once: whatever runs (ROM command, agent) is abandoned
         this.input.clear();
         this.input.push(RESET_MARK);
@@ -275,8 +268,8 @@ export class EmulatedTerminal {
    * dropped and the bootloader abandons the command it was in the middle of (RESET_MARK).
    */
   restart(into: 'bootloader' | 'application', why: string): void {
-    this.state = into;
-    this.synced = false;
+    this.partState = into;
+    this.isSynced = false;
     this.resets++;
     this.input.clear();
     this.input.push(RESET_MARK);

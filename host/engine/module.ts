@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../files/package-root';
 import {
   ABI_VERSION,
   JOB_MAX,
@@ -60,29 +61,8 @@ export const ENGINE_EXPORTS: Readonly<Record<string, WasmExternKind>> = {
   run: 'function',
 };
 
-let cachedRoot: string | undefined;
-
-/**
- * The package root: the nearest directory above this file with poswipe's package.json. Compiled,
- * this file lives in build/host/engine/ (three levels down); as source in host/engine/ (two).
- */
-export function packageRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  for (let dir = __dirname; ; ) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'poswipe') return (cachedRoot = dir);
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return (cachedRoot = path.resolve(__dirname, '..', '..', '..'));
-}
+// the package root is found in one place (host/fs/package-root.ts); re-exported for the modules that load build output
+export { packageRoot };
 
 /** Path of build/<which>.wasm. */
 export function enginePath(which: EngineBuild = 'terminal'): string {

@@ -16,10 +16,10 @@ import { LinkPayloadError, parseImageHeader } from '../protocol/link';
 import { InputError, VerificationError } from '../errors';
 import { planErase } from '../plan/erase-plan';
 import { METHOD_SPECS, METHODS, type MethodName } from '../plan/methods';
-import { hexPid } from '../session/identify';
 import { boardCase, runConformance, type ConformanceOptions, type ConformanceReport } from './conformance';
 import { decodeManifest, parseImage, type Manifest, type ParsedImage } from './format';
 import { keyId, signImage, verifyImage } from './sign';
+import { hex32, hexPid } from '../format/hex';
 
 export type VerifyPolicy = 'full' | 'sample';
 
@@ -54,9 +54,6 @@ function toolVersion(): string {
   }
 }
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** Checks what can be checked before the conformance run; throws InputError (exit 2). */
 export function checkBuildable(board: Board, method: string, verify: string, module: Uint8Array): asserts method is MethodName {

@@ -7,13 +7,15 @@
  *     inside the module) in Node's WebAssembly, driven through its numeric exports only;
  *   - `wasmtime:selfcontained`: the same bytes in wasmtime (the npm binding, in a child process:
  *     the binding aborts the process on some errors), driven through the same numeric exports;
+ *   - `wasm2c:selfcontained`: the same bytes translated to C by wabt's wasm2c and built natively
+ *     with the host's C compiler (wasm2c.ts), in a child process, through the same exports;
  * and every job's status, block count, blank flags, HAL event counts and every block's digest are
  * compared with what the host computes itself with node:crypto. A runtime that cannot be loaded
  * on this machine is reported as skipped with its reason, never counted as agreeing.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Board, Range } from '../boards/types';
 import {
@@ -30,6 +32,7 @@ import {
 } from '../engine/abi';
 import { instantiateEngine, loadEngineModule, packageRoot, wasm, type WasmInstance } from '../engine/module';
 import { planErase } from '../plan/erase-plan';
+import { buildWasm2c } from './wasm2c';
 import { METHOD_SPECS, type MethodName } from '../plan/methods';
 
 /** Fixed inputs of the check (docs/terminal-abi-guide.md lists them). */
@@ -37,8 +40,8 @@ export const CONFORMANCE_IMAGE_SEED = 0x504f5357; // "WSOP" little-endian: the f
 export const CONFORMANCE_NONCE: Uint8Array = Uint8Array.from({ length: 32 }, (_, i) => (i * 0x1d + 0x07) & 0xff);
 export const CONFORMANCE_PATTERN_SEED: [number, number, number, number] = [0x01234567, 0x89abcdef, 0xfedcba98, 0x76543210];
 
-export type RuntimeName = 'v8:terminal' | 'v8:selfcontained' | 'wasmtime:selfcontained';
-export const RUNTIMES: readonly RuntimeName[] = ['v8:terminal', 'v8:selfcontained', 'wasmtime:selfcontained'];
+export type RuntimeName = 'v8:terminal' | 'v8:selfcontained' | 'wasmtime:selfcontained' | 'wasm2c:selfcontained';
+export const RUNTIMES: readonly RuntimeName[] = ['v8:terminal', 'v8:selfcontained', 'wasmtime:selfcontained', 'wasm2c:selfcontained'];
 
 /** One job of a case, with a label for reports. */
 export interface LabeledJob {
@@ -358,6 +361,42 @@ export function runWasmtime(modulePath: string, cases: { setup: [number, number,
   return response;
 }
 
+/** Input of the wasm2c child (host/image/wasm2c-runner.ts); it answers JobOutput[][] as JSON. */
+export interface Wasm2cRequest {
+  library: string;
+  cases: { setup: [number, number, number, number]; jobs: string[] }[];
+}
+
+/**
+ * Translates and builds the module with wasm2c and cc, then runs the cases in a child process.
+ * `unavailable` with the reason when wasm2c, cc or the runtime sources are missing here; throws
+ * when the translation, the build or the child fails.
+ */
+export function runWasm2c(modulePath: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[]): { available: false; reason: string } | { available: true; version: string; results: JobOutput[][] } {
+  const built = buildWasm2c(modulePath);
+  if (!built.available) return built;
+  try {
+    return runWasm2cChild(built.library, built.version, cases);
+  } finally {
+    rmSync(path.dirname(built.library), { recursive: true, force: true }); // the translation's temporary folder
+  }
+}
+
+function runWasm2cChild(library: string, version: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[]): { available: true; version: string; results: JobOutput[][] } {
+  const request: Wasm2cRequest = { library, cases: cases.map((c) => ({ setup: c.setup, jobs: c.jobs.map((j) => Buffer.from(j).toString('hex')) })) };
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'wasm2c-runner.js')], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
+  if (r.error) throw new Error(`the wasm2c child did not run: ${r.error.message}`);
+  if (r.status !== 0) {
+    const why = (r.stderr || '').trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+    throw new Error(`the wasm2c child ${r.signal ? `died of ${r.signal}` : `exited with ${r.status}`}: ${why || 'no message'}`);
+  }
+  try {
+    return { available: true, version, results: JSON.parse(r.stdout) as JobOutput[][] };
+  } catch {
+    throw new Error(`the wasm2c child answered something that is not JSON: ${r.stdout.slice(0, 200)}`);
+  }
+}
+
 // ---- the check ----
 
 function compareOutputs(runtime: RuntimeName, c: ConformanceCase, got: JobOutput[], want: JobOutput[], into: Mismatch[]): number {
@@ -433,8 +472,9 @@ export function runConformance(cases: ConformanceCase[], options: ConformanceOpt
     else if (runtime === 'v8:selfcontained') settle(runtime, () => cases.map((c, i) => runSelfContainedV8(selfcontained, c, jobs[i])));
     else {
       let response: ReturnType<typeof runWasmtime>;
+      const input = cases.map((c, i) => ({ setup: setupArgs(c), jobs: jobs[i] }));
       try {
-        response = runWasmtime(scPath, cases.map((c, i) => ({ setup: setupArgs(c), jobs: jobs[i] })), options.wasmtimePackage);
+        response = runtime === 'wasm2c:selfcontained' ? runWasm2c(scPath, input) : runWasmtime(scPath, input, options.wasmtimePackage);
       } catch (err) {
         runtimes.push({ runtime, status: 'error', detail: (err as Error).message });
         continue;

@@ -19,12 +19,12 @@ import {
   runConformance,
   type ConformanceCase,
 } from './conformance';
+import { hex32 } from '../format/hex';
 
 const BASE = 0x08000000;
 const SIZE = 16 * 1024;
 const ERASED = 0xff;
 
-const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** The vectors' case: a 16 KiB flash (four 4 KiB sectors) and four jobs run in order. */

@@ -10,8 +10,7 @@
  */
 import type { Client as PgClient } from 'pg';
 import { DeviceError } from '../errors';
-import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, WRITTEN, rowFrom, rowValues } from './audit-schema';
-import { whereClause, type RowFilter } from './audit';
+import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, WRITTEN, rowFrom, rowValues, whereClause, type RowFilter } from './audit-schema';
 import type { AuditRow } from './audit-row';
 
 type Pg = typeof import('pg');

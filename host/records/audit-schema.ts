@@ -114,3 +114,28 @@ export function rowFrom(r: Record<string, unknown>): AuditRow {
   }
   return out as unknown as AuditRow;
 }
+
+/** A time filter on `ended` (ISO 8601; since inclusive, until exclusive) and/or one terminal. */
+export interface RowFilter {
+  since?: string;
+  until?: string;
+  uid?: string;
+}
+
+function where(f: RowFilter, param: (i: number) => string): { sql: string; values: string[] } {
+  const parts: string[] = [];
+  const values: string[] = [];
+  const add = (cond: (p: string) => string, v: string): void => {
+    values.push(v);
+    parts.push(cond(param(values.length)));
+  };
+  if (f.since) add((p) => `ended >= ${p}`, f.since);
+  if (f.until) add((p) => `ended < ${p}`, f.until);
+  if (f.uid) add((p) => `uid = ${p}`, f.uid);
+  return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', values };
+}
+
+/** The WHERE clause of a filter, for either backend ($1 … for PostgreSQL, ? for SQLite). */
+export function whereClause(f: RowFilter, dialect: 'sqlite' | 'pg'): { sql: string; values: string[] } {
+  return where(f, (i) => (dialect === 'pg' ? `$${i}` : '?'));
+}

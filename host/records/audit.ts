@@ -15,11 +15,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError, errorLine, exitCodeOf } from '../errors';
 import { ensureConfigDir } from './config';
-import { COLUMNS, MIGRATIONS, MIGRATIONS_TABLE, WRITTEN, rowFrom, rowValues } from './audit-schema';
+import { COLUMNS, MIGRATIONS, MIGRATIONS_TABLE, WRITTEN, rowFrom, rowValues, whereClause, type RowFilter } from './audit-schema';
 import { resultOf, type AuditRow } from './audit-row';
 import { schedulePush } from './audit-sync';
 
 export { RESULTS, newRow, resultOf, type AuditRow } from './audit-row';
+export { whereClause, type RowFilter } from './audit-schema';
 
 export function auditPath(option?: string, fromConfig?: string): string {
   if (option) return resolve(option);
@@ -35,13 +36,6 @@ export function auditUrl(option?: string, fromConfig?: string): string | null {
   if (!v) return null;
   if (!/^postgres(ql)?:\/\//.test(v)) throw new InputError(`audit URL ${v.replace(/:[^:@/]*@/, ':***@')}: expected postgres://… or postgresql://…`);
   return v;
-}
-
-/** A time filter on `ended` (ISO 8601; since inclusive, until exclusive) and/or one terminal. */
-export interface RowFilter {
-  since?: string;
-  until?: string;
-  uid?: string;
 }
 
 function tableExists(db: Database.Database, name: string): boolean {
@@ -64,24 +58,6 @@ export function migrateSqlite(db: Database.Database, upTo = MIGRATIONS[MIGRATION
     }
   }).immediate();
   return applied;
-}
-
-function where(f: RowFilter, param: (i: number) => string): { sql: string; values: string[] } {
-  const parts: string[] = [];
-  const values: string[] = [];
-  const add = (cond: (p: string) => string, v: string): void => {
-    values.push(v);
-    parts.push(cond(param(values.length)));
-  };
-  if (f.since) add((p) => `ended >= ${p}`, f.since);
-  if (f.until) add((p) => `ended < ${p}`, f.until);
-  if (f.uid) add((p) => `uid = ${p}`, f.uid);
-  return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', values };
-}
-
-/** The WHERE clause of a filter, for either backend ($1 … for PostgreSQL, ? for SQLite). */
-export function whereClause(f: RowFilter, dialect: 'sqlite' | 'pg'): { sql: string; values: string[] } {
-  return where(f, (i) => (dialect === 'pg' ? `$${i}` : '?'));
 }
 
 export class AuditLog {

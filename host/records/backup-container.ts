@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors';
+import { hex32 } from '../format/hex';
 
 export const CONTAINER_MAGIC = Uint8Array.of(0x89, 0x50, 0x57, 0x42, 0x43, 0x0d, 0x0a, 0x1a);
 /** the magic of the version 1 file (AES-256-GCM, header in the clear): refused with a clear message */
@@ -52,9 +53,6 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** The container for `data` (one buffer per region, in `regions` order). */
 export function encodeContainer(meta: Omit<BackupHeader, 'format' | 'version' | 'regions' | 'dataBytes'>, regions: { name: string; address: number; size: number }[], data: Uint8Array[]): { bytes: Uint8Array; header: BackupHeader } {

@@ -18,9 +18,10 @@ import type { Board, Region } from '../boards/types';
 import { InputError, SafetyError } from '../errors';
 import { probeWritableFile } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
-import { hexPid, type Identity } from '../session/identify';
+import { type Identity } from '../session/identify';
 import { decryptBackup, decryptWithFileKey, describeAgeHeader, encryptBackup, readAgeHeader, type BackupSecret, type DecryptionKeys } from './backup-age';
 import { encodeContainer, parseContainer, sha256Hex, type BackupHeader, type BackupRegion } from './backup-container';
+import { hexPid } from '../format/hex';
 
 export { sha256Hex };
 

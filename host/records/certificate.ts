@@ -11,13 +11,13 @@
 import { createHash, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import type { Board } from '../boards/types';
 import type { EraseOutcome } from '../session/erase';
-import { hexPid } from '../session/identify';
 import { canonicalJson, prettyJson } from './canonical-json';
 import { decodeRecordText, layoutDifference } from './canonical-text';
 import { digestSentence, engineOf, flashSizeOf, keysNote, methodAsExecuted, regionRows, witnessOf } from './certificate-facts';
 import { say } from './certificate-text';
 import type { OperatorConfig, Person } from './config';
 import { keyId } from './keys';
+import { hex32, hexPid } from '../format/hex';
 
 export const CERT_FORMAT = 'poswipe-certificate';
 /**
@@ -33,9 +33,6 @@ export function toolVersion(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** What the certificate says about the backup taken before the erase. */
 export interface BackupRecord {

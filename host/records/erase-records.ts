@@ -6,15 +6,15 @@
  * before the port is opened.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { Board } from '../boards/types';
 import { EXIT, InputError, SafetyError, errorLine, exitCodeOf, isLocalFileError } from '../errors';
 import { probeWritableFile, probeWritableFolder } from '../files/write-probe';
 import type { BootloaderClient } from '../protocol/client';
 import type { EraseOutcome } from '../session/erase';
-import { hexPid, type Identity } from '../session/identify';
-import { AuditLog, appendFailure, auditPath, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
+import { type Identity } from '../session/identify';
+import { type AuditLog, appendFailure, auditPath, newRow, openAuditLog, resultOf, type AuditRow } from './audit';
 import type { BackupSecret } from './backup-age';
 import { backupSecret, type BackupKeyOptions } from './backup-keys';
 import { backupRegionsOf, checkBackupTarget, takeBackup, type BackupProgress, type BackupResult } from './backup';
@@ -24,6 +24,8 @@ import { say } from './certificate-text';
 import { detachedOf, detachedPaths } from './detached';
 import { applyOperatorOptions, loadOperatorConfig, type OperatorConfig, type OperatorOptions } from './config';
 import { benchKey, keyId, loadPrivateKey } from './keys';
+import { hexPid } from '../format/hex';
+import { writeFileAtomic } from '../files/atomic-write';
 
 /** The command-line options of the records (erase and flash share them). */
 export interface RecordOptions extends OperatorOptions, BackupKeyOptions {
@@ -98,24 +100,7 @@ export function writeSignedRecord(f: { jsonPath: string; text: string; pdfPath: 
 }
 
 function writeThroughTemp(path: string, data: Uint8Array | string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
-  try {
-    const fd = openSync(tmp, 'w', mode);
-    try {
-      writeFileSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data); // every byte, or ENOSPC (writeSync may write part of it)
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(tmp, path);
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // gone already
-    }
-  }
+  writeFileAtomic(path, data, { replace: false, mode });
 }
 
 /**

@@ -9,9 +9,10 @@ import { eraseTimeFor, sectorsIn } from '../boards/load';
 import { InputError, SafetyError, VerificationError } from '../errors';
 import type { BootloaderClient } from '../protocol/client';
 import { MAX_TRANSFER } from '../protocol/frames';
-import { hexPid, type Identity } from '../session/identify';
+import { type Identity } from '../session/identify';
 import type { BackupHeader } from './backup-container';
 import { readRegions, sha256Hex, type BackupProgress } from './backup';
+import { hex32, hexPid } from '../format/hex';
 
 export interface RestoreResult {
   board: string;
@@ -22,9 +23,6 @@ export interface RestoreResult {
   seconds: number;
 }
 
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /** Checks that need no terminal: the backup is of this board and its regions are this board's data regions. */
 export function checkBackupFitsBoard(header: BackupHeader, board: Board, file: string): void {

@@ -36,6 +36,7 @@ import {
 } from '../protocol/link';
 import type { BootloaderClient } from '../protocol/client';
 import { AgentLink, REQUEST_RETRIES } from './agent-link';
+import { hex32 } from '../format/hex';
 
 export type AgentEvent =
   | { kind: 'upload'; done: number; total: number }
@@ -106,7 +107,6 @@ export const READ_MIN = 64;
 /** how a job ended: from its DONE frame, or from STATUS when the DONE was lost */
 type JobEnd = Pick<Done, 'status' | 'resultLength'>;
 
-const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const hexBytes = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**

@@ -1,6 +1,7 @@
 import type { Board } from '../boards/types';
 import { DeviceError, NackError, SafetyError } from '../errors';
 import type { BootloaderClient } from '../protocol/client';
+import { hexPid } from '../format/hex';
 
 /** What the part says of itself before any memory is read. */
 export interface Part {
@@ -17,9 +18,6 @@ export interface Identity extends Part {
   flashSizeRegister: number | null;
 }
 
-export function hexPid(pid: number): string {
-  return `0x${pid.toString(16).padStart(4, '0')}`;
-}
 
 
 /** Opens the session and asks the part what it is: sync, Get, Get ID. */

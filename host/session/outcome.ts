@@ -9,6 +9,7 @@ import type { EraseRequest, VerifyMode } from './request';
 import type { Identity } from './identify';
 import type { PhaseClock } from './phase-clock';
 import type { WitnessTarget } from '../plan/witness-sample';
+import { hex32 } from '../format/hex';
 
 /** Sectors whose blocks stay wrong are erased again and re-checked this many times. */
 export const MAX_RETRIES = 3;
@@ -120,10 +121,6 @@ function engineOf(req: EraseRequest): EngineProvenance {
   if (req.engine) return req.engine;
   const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
   return { source: 'custom', moduleSha256: sha(req.module), agentSha256: req.agent ? sha(req.agent) : null };
-}
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
 export interface OutcomeParts {

@@ -11,7 +11,6 @@ import type { EmulatedTerminal } from '../emulator/terminal';
 import { InputError } from '../errors';
 import type { MethodName } from '../plan/methods';
 import type { VerifyMode } from '../session/erase';
-import { hexPid } from '../session/identify';
 import { EmulatedTransport } from '../transport/emulated';
 import type { Transport } from '../transport/types';
 import { createEmulatedTerminal, openPort, type EmuOptions } from '../app/ports';
@@ -21,6 +20,7 @@ import { EraseRecords, type RecordOptions } from '../records/erase-records';
 import type { EngineProvenance } from '../agent/pinned';
 import { parsePortSpec, type PortSpec } from './port-spec';
 import { Tile, runTile, unopenedTransport, type TileLayout, type TileLink, type TileSnapshot } from '../app/tile';
+import { hexPid } from '../format/hex';
 
 export interface StationConfig {
   ports: string[];
@@ -170,7 +170,7 @@ export class Station {
 
   /** Resolves when no session runs. */
   async idle(): Promise<void> {
-    while (this.slots.some((s) => s.run)) await Promise.all(this.slots.map((s) => s.run?.catch(() => undefined)));
+    while (this.slots.some((s) => s.run !== null)) await Promise.all(this.slots.map((s) => s.run?.catch(() => undefined)));
   }
 
   /** Stops every session after its current phase, waits for them, closes the ports. */

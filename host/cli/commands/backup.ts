@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
-import { hexPid, refuseIfProtected } from '../../session/identify';
+import { refuseIfProtected } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
 import { audited, newRow, openAuditLog } from '../../records/audit';
 import { backupSecret, type BackupKeyOptions } from '../../records/backup-keys';
@@ -11,6 +11,7 @@ import { openPort, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 import { withAuditOption, withBackupEncryptionOptions, withQuietOption } from '../record-options';
 import { progressDisplay, progressWanted } from '../progress';
+import { hexPid } from '../../format/hex';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { listBoards } from '../../boards/load';
 import { boardSummaryLine, boardToJson, describeBoard } from '../../boards/format';
 import { EXIT } from '../../errors';
-import { hexPid } from '../../session/identify';
 import { act, loadBoardOrExit, out } from '../common';
+import { hexPid } from '../../format/hex';
 
 export function register(program: Command): void {
   const boards = program.command('boards').description('list board files').option('--json', 'JSON output');

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../files/atomic-write';
 import { probeWritableFile } from '../../files/write-probe';
 import { loadPinned } from '../../agent/pinned';
 import { EXIT, InputError, PoswipeError, errorLine } from '../../errors';
@@ -23,13 +24,9 @@ interface BuildOptions {
 
 /** The image file, written through a temporary file next to it (removed when anything fails). */
 function writeImageFile(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, bytes, { flag: 'wx' });
-    renameSync(tmp, path);
+    writeFileAtomic(path, bytes, { replace: true });
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new InputError(`--out ${path}: cannot write the image: ${errorLine(err)}`);
   }
 }

@@ -3,7 +3,7 @@ import { FAULT_HELP } from '../../emulator/faults';
 import { PtyEndpoint } from '../../emulator/pty';
 import { TerminalServer, formatSession, type SessionSummary } from '../../emulator/serve';
 import { EXIT, InputError } from '../../errors';
-import { hexPid } from '../../session/identify';
+import { hexPid } from '../../format/hex';
 import { createEmulatedTerminal, saveImageAtomically, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 

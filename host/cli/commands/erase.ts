@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { chooseEngine, precheckEngine } from '../../agent/pinned';
-import { InputError } from '../../errors';
 import { METHODS, type MethodName } from '../../plan/methods';
 import type { VerifyMode } from '../../session/erase';
 import { checkVerifyMode } from '../../session/verify-mode';
@@ -14,14 +13,13 @@ import { checkRecordPaths, type RecordOptions } from '../../records/erase-record
 async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string; fastClock?: boolean; engine?: string; agent?: string }): Promise<number> {
   if (o.board === 'auto') {
     // detection opens the port: what can be checked without it is checked first
-    if (o.method !== undefined && !METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
+    // commander has checked --method against METHODS (.choices) before this runs
     checkVerifyMode(o.method as MethodName, o.verify);
     checkRecordPaths(recordOptionsOf(o));
     // and the pinned engine and agents (the board's agent kind is checked once it is known)
     precheckEngine({ engineFile: o.engine, agentFile: o.agent });
   }
   const b = o.board === 'auto' ? await detectBoard(o.port, o, (l) => process.stderr.write(l + '\n')) : loadBoardOrExit(o.board);
-  if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   checkVerifyMode(o.method as MethodName, o.verify);
   const chosen = chooseEngine(b, { engineFile: o.engine, agentFile: o.agent, port: o.port });
   return runEraseCommand({
@@ -51,7 +49,7 @@ export function register(program: Command): void {
       .description('erase, verify and report one terminal')
       .requiredOption('--board <board>', 'board id or file, or auto (from the product ID; serial ports only)')
       .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal')
-      .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').default('purge'))
+      .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').choices([...METHODS]).default('purge'))
       .addOption(new Option('--verify <mode>', 'full or sample').default('full'))
       .option('--include-protected', 'erase protected regions too')
       .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { listBoards } from '../../boards/load';
 import { EXIT, PoswipeError } from '../../errors';
 import { BootloaderClient } from '../../protocol/client';
-import { hexPid, identifyPart, readIdentity } from '../../session/identify';
+import { hexPid } from '../../format/hex';
+import { identifyPart, readIdentity } from '../../session/identify';
 import { openPort, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 

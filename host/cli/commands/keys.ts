@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
 import { writeNewAgeIdentity } from '../../records/age-keys';
 import { writeNewKeyPair, type KeyKind } from '../../records/keys';
@@ -25,6 +25,6 @@ export function register(program: Command): void {
     .command('new')
     .description('create <prefix>.key.pem (private, mode 0600) and <prefix>.pub.pem, or with --type age <prefix>.key.txt and <prefix>.pub.txt; never overwrites')
     .requiredOption('--out <prefix>', 'file name prefix')
-    .option('--type <type>', 'ed25519 (signs certificates), age (backup recipient: an age identity file) or x25519', 'ed25519')
+    .addOption(new Option('--type <type>', 'ed25519 (signs certificates), age (backup recipient: an age identity file) or x25519').choices(['ed25519', 'age', 'x25519']).default('ed25519'))
     .action(act(async (o) => cmdKeysNew(o)));
 }

@@ -3,9 +3,9 @@ import { readdirSync } from 'node:fs';
 import { boardForProductId } from '../../boards/load';
 import { EXIT } from '../../errors';
 import { BootloaderClient } from '../../protocol/client';
-import { hexPid } from '../../session/identify';
 import type { SerialTransport } from '../../transport/serial';
 import { act, out } from '../common';
+import { hexPid } from '../../format/hex';
 
 interface PortRow {
   path: string;

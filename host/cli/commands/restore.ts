@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
-import { hexPid } from '../../session/identify';
 import { withBootloader } from '../../records/connect';
 import { audited, newRow, openAuditLog } from '../../records/audit';
 import { decryptionKeys, type BackupKeyOptions } from '../../records/backup-keys';
@@ -13,6 +12,7 @@ import { openPort, type EmuOptions } from '../../app/ports';
 import { act, loadBoardOrExit, out, withEmuOptions } from '../common';
 import { withAuditOption, withQuietOption } from '../record-options';
 import { progressDisplay, progressWanted } from '../progress';
+import { hexPid } from '../../format/hex';
 
 const log = (l: string): void => void process.stderr.write(l + '\n');
 

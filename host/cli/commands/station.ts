@@ -31,7 +31,6 @@ interface StationOptions extends EmuOptions, RecordOptions {
 async function cmdStation(o: StationOptions): Promise<number> {
   const ports = o.port ?? [];
   if (!ports.length) throw new InputError('station: name at least one --port (a serial device, or emu for an emulated terminal; repeatable)');
-  if (!METHODS.includes(o.method as MethodName)) throw new InputError(`unknown method "${o.method}" (use ${METHODS.join(', ')})`);
   checkVerifyMode(o.method as MethodName, o.verify);
   if (typeof o.backup === 'string' && ports.length > 1) throw new InputError('station: --backup <file> names one file; with several ports each terminal gets its own ./backups/<board>-<uid>-<time>.pwbk (or pass --no-backup)');
   const token = o.token ?? process.env.POSWIPE_STATION_TOKEN ?? null;
@@ -111,7 +110,7 @@ export function register(program: Command): void {
         .option('--listen <host:port>', 'where the page is served (loopback only unless --allow-remote)', '127.0.0.1:8080')
         .option('--allow-remote', 'allow --listen on a non-loopback address (needs --token)')
         .option('--token <secret>', 'require this token on every request (default: $POSWIPE_STATION_TOKEN)')
-        .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').default('purge'))
+        .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').choices([...METHODS]).default('purge'))
         .addOption(new Option('--verify <mode>', 'full or sample').default('full'))
         .option('--include-protected', 'erase protected regions too')
         .option('--unlock', 'remove read protection (the part mass-erases itself)')

@@ -1,8 +1,6 @@
 import type { Board } from '../../boards/types';
 import { PowerLoss, type FlashModel } from '../flash';
-import type { CodeRunner, GoOutcome } from '../runner';
-import type { EmulatedTerminal } from '../terminal';
-import { RESET_MARK } from '../terminal';
+import { RESET_MARK, type CodeRunner, type GoOutcome, type LinePart } from '../part';
 import { Bus, PAGE } from '../periph/bus';
 import type { Peripheral } from '../periph/bus';
 import { FlashF2 } from '../periph/flash-f2';
@@ -98,7 +96,7 @@ export class CpuRunner implements CodeRunner {
     return instructionLevelUnavailableReason();
   }
 
-  async go(t: EmulatedTerminal, address: number): Promise<GoOutcome> {
+  async go(t: LinePart, address: number): Promise<GoOutcome> {
     const kind = this.kind ?? cpuKindOf(t.board);
     if (!kind) return { kind: 'fault', why: `hard fault: no instruction-level model of ${t.board.id} (not an F2, F4 or L4 part)` };
     const m = new Machine(t, familyOf(t.board, kind));
@@ -144,7 +142,7 @@ export class Machine {
   readonly stats: MachineStats = { instructions: 0, cycles: 0, computeSeconds: 0, wallMs: 0 };
 
   constructor(
-    private readonly t: EmulatedTerminal,
+    private readonly t: LinePart,
     family: CpuFamily,
   ) {
     this.lastNow = t.clock.now();

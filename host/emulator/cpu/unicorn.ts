@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { packageRoot } from '../../files/package-root';
 
 // koffi is loaded lazily so that a machine without its native part can still import this file.
 type Koffi = typeof import('koffi');
@@ -108,7 +109,6 @@ const LIBRARY = 'libunicorn.so.2';
 function loadApi(): Api | null {
   if (api !== undefined) return api;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require('koffi') as Koffi;
     const lib = koffi.load(LIBRARY);
     const mmioReadProto = koffi.proto('uint64_t PwMmioRead(void *uc, uint64_t offset, unsigned int size, void *user)');
@@ -191,8 +191,7 @@ let counterError = '';
 
 /** Where scripts/build-icount.mjs puts the counter: build/native/ of the checkout. */
 export function counterLibraryPath(): string {
-  // this file is build/host/emulator/cpu/unicorn.js once compiled
-  return path.resolve(__dirname, '..', '..', '..', 'native', 'libpwicount.so');
+  return path.join(packageRoot(), 'build', 'native', 'libpwicount.so');
 }
 
 function loadCounter(): { lib: unknown; hook: bigint; bytesRead: bigint } | null {

@@ -1,5 +1,5 @@
 import type { Board } from '../../boards/types';
-import type { CodeRunner } from '../../emulator/runner';
+import type { CodeRunner } from '../../emulator/part';
 
 /**
  * The browser build's stand-in for host/emulator/cpu/machine.ts: a page has no Unicorn, so the
