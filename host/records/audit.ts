@@ -17,7 +17,6 @@ import { InputError, errorLine, exitCodeOf } from '../errors';
 import { ensureConfigDir } from './config';
 import { COLUMNS, MIGRATIONS, MIGRATIONS_TABLE, WRITTEN, rowFrom, rowValues, whereClause, type RowFilter } from './audit-schema';
 import { resultOf, type AuditRow } from './audit-row';
-import { schedulePush } from './audit-sync';
 
 export { RESULTS, newRow, resultOf, type AuditRow } from './audit-row';
 export { whereClause, type RowFilter } from './audit-schema';
@@ -66,10 +65,12 @@ export class AuditLog {
     readonly path: string,
     /** the fleet server rows are pushed to, or null */
     readonly remote: string | null,
+    /** starts the background push after an append that queued a row (audit-bench.ts gives audit-sync's) */
+    private readonly onQueued: ((path: string, url: string) => void) | null = null,
   ) {}
 
   /** Opens (and creates, and migrates) the database; a path that cannot be opened is bad input (exit 2). */
-  static open(path: string, remote: string | null = null): AuditLog {
+  static open(path: string, remote: string | null = null, onQueued: ((path: string, url: string) => void) | null = null): AuditLog {
     probeWritableFile(path, 'audit database', { mayExist: true });
     let db: Database.Database;
     try {
@@ -81,7 +82,7 @@ export class AuditLog {
     } catch (e) {
       throw new InputError(`audit database ${path}: cannot open: ${(e as Error).message}`);
     }
-    return new AuditLog(db, path, remote);
+    return new AuditLog(db, path, remote, onQueued);
   }
 
   /** Appends a row (and queues it for the server, pushed in the background); returns its local id. */
@@ -92,7 +93,7 @@ export class AuditLog {
       if (this.remote) this.db.prepare('INSERT OR IGNORE INTO outbox (run_id, queued) VALUES (?, ?)').run(row.runId, new Date().toISOString());
       return n;
     })();
-    if (this.remote) schedulePush(this.path, this.remote);
+    if (this.remote) this.onQueued?.(this.path, this.remote);
     return id;
   }
 
@@ -135,11 +136,6 @@ export class AuditLog {
   }
 }
 
-/** Opens the bench's log with its fleet server, if any, from the options and the settings file. */
-export function openAuditLog(o: { auditDb?: string; auditUrl?: string }, config: { auditDb?: string; auditUrl?: string }): AuditLog {
-  const remote = auditUrl(o.auditUrl, config.auditUrl);
-  return AuditLog.open(auditPath(o.auditDb, config.auditDb), remote);
-}
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);

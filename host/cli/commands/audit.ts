@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT, InputError } from '../../errors';
-import { openAuditLog, toCsv, type RowFilter } from '../../records/audit';
+import { toCsv, type RowFilter } from '../../records/audit';
+import { openAuditLog } from '../../records/audit-bench';
 import { openAuditStore } from '../../records/audit-store';
 import { redact } from '../../records/audit-pg';
 import { pushPending } from '../../records/audit-sync';

@@ -11,7 +11,8 @@ import { runEraseCommand } from '../erase-output';
 import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import type { RecordOptions } from '../../records/erase-records';
-import { appendFailure, newRow, openAuditLog } from '../../records/audit';
+import { appendFailure, newRow } from '../../records/audit';
+import { openAuditLog } from '../../records/audit-bench';
 import { toolVersion } from '../../records/certificate';
 import { loadOperatorConfig } from '../../records/config';
 
