@@ -197,7 +197,7 @@ test('erase --engine <file> on an emulated port: the model runs it; report and c
   assert.equal(report.engine.file, debug);
   const cert = JSON.parse(readFileSync(report.certificate, 'utf8')).certificate;
   assert.equal(cert.sanitization.engine.source, 'custom');
-  assert.equal(cert.sanitization.engine.moduleSha256, sha(readFileSync(debug)));
+  assert.equal(cert.sanitization.engine.sha256, sha(readFileSync(debug)), 'the certificate names it sha256 (docs/records.md)');
   const text = await run(CLI, ['erase', '--board', 'stm32f407', '--port', 'emu', '--method', 'clear', '--no-backup', '--cert', certs, '--engine', debug]);
   assert.match(text.stdout, /engine: CUSTOM module/);
   const pinned = await run(CLI, ['erase', '--board', 'stm32f407', '--port', 'emu', '--method', 'clear', '--no-backup', '--json', '--cert', certs]);

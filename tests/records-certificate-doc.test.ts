@@ -1,8 +1,9 @@
 /**
  * docs/records.md lists every field of the certificate and every sentence it can print; these
  * tests hold that list and the code together, both ways, so that neither can drift silently.
- * The certificates are built from real emulated runs; the outcome fields of other branches
- * (witness, engine, flashSize) are SIMULATED on top of a real outcome so that their fields appear.
+ * The certificates are built from real emulated runs, which record the witness, the engine and the
+ * flash sizes; a failed witness and a lying flash-size register come from emulator faults. Only a
+ * part without a flash-size register is SIMULATED on top of a real outcome (no board file has one).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,20 +84,19 @@ async function documents(): Promise<unknown[]> {
   const key = generateKeyPairSync('ed25519').privateKey;
   const signed = (i: CertificateInput): unknown => JSON.parse(signCertificate(buildCertificate(i), key));
   const acme = await outcomeOf('acme-t400');
-  const addresses = acme.outcome.plan.sectors.map((s) => s.address);
-  const witness = { chunks: addresses.length, chunkBytes: 64, addresses, mismatches: [addresses[1]], ok: false,
-      seed: '01'.repeat(32), target: { fraction: 0.05, escape: 1e-6 }, uniform: 0, perSector: addresses.length, escapeBound: 1, error: null };
-  const all: EraseOutcome = { ...acme.outcome, witness, engine: { source: 'custom', moduleSha256: '11'.repeat(32),
-      agentSha256: '22'.repeat(32), file: 'x.wasm' }, flashSize: { register: 524288, boardFile: 1048576, found: 1048576,
-      planned: 1048576, probe: 'read-memory' } };
+  // a lying terminal (its digests match; the witness reads unerased chunks) whose flash-size register under-reports
+  const lying = await outcomeOf('acme-t400', { faults: ['fake-digests', 'flash-size=512'] });
+  assert.equal(lying.outcome.witness?.ok, false);
+  assert.equal(lying.outcome.flashSize.register, 524288);
   const f103 = await outcomeOf('stm32f103xb');
   const unlocked = await outcomeOf('acme-t400', { rdp: 1 });
   const failed = await outcomeOf('stm32f407', { faults: ['stuck@0x08012345'] });
   assert.equal(failed.outcome.verified, false);
   return [
     signed({ ...acme.input, outcome: acme.outcome }),
-    signed({ ...acme.input, outcome: all }),
+    { certificate: buildCertificate({ ...lying.input, outcome: lying.outcome }) },
     signed({ ...f103.input, outcome: f103.outcome }),
+    // SIMULATED: a part without a readable flash-size register
     signed({ ...f103.input, outcome: { ...f103.outcome, flashSize: { register: null, boardFile: 131072, found: 131072,
         planned: 131072, probe: 'read-memory' } } }),
     signed({ ...unlocked.input, outcome: unlocked.outcome }),

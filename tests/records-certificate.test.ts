@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chooseEngine } from '../host/agent/pinned';
 import { eraseTerminal } from '../host/session/erase';
 import { parseFaults } from '../host/emulator/faults';
 import { canonicalJson, prettyJson } from '../host/records/canonical-json';
@@ -16,9 +17,10 @@ import { emulated, engineModule, runCli } from './helpers';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'poswipe-cert-'));
 
+/** A real emulated erase with the pinned engine, as `erase` runs it (host/cli/run-erase.ts): the witness, engine and flash sizes it records. */
 async function verifiedInput(boardId = 'acme-t400'): Promise<CertificateInput> {
   const { board, transport } = emulated(boardId);
-  const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
+  const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', ...chooseEngine(board, { port: 'emu' }) });
   assert.equal(outcome.verified, true, outcome.reason ?? '');
   const operator = parseOperatorConfig(JSON.stringify({ operator: { name: 'Dana Whitfield', organization: 'ACME Refurb' }, destination: { type: 'recycling-facility' }, notes: 'ünïcode ✓' }), 'poswipe.json');
   return {

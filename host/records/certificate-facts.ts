@@ -110,35 +110,42 @@ export function regionRows(o: EraseOutcome, board: Board): RegionRow[] {
   });
 }
 
-/** The engine that ran on the terminal: null where none did (bootloader-only parts). */
+/**
+ * The engine that ran on the terminal: null where none did (bootloader-only parts). Every agent
+ * run records its provenance (outcome.ts: a caller that names none gets `custom`, never `manifest`).
+ */
 export function engineOf(o: EraseOutcome): Record<string, unknown> | null {
-  if (o.verification !== 'agent-digest') return null;
   const e = o.engine;
-  const source = e?.source ?? null;
+  if (o.verification !== 'agent-digest' || !e) return null;
   const NOTE = { custom: 'engineCustom', 'signed-image': 'engineSignedImage', manifest: 'engineManifest' } as const;
-  const note = say(source ? NOTE[source] : 'engineUnrecorded');
   return {
-    sha256: e?.moduleSha256 ?? o.moduleSha256,
+    sha256: e.moduleSha256,
     bytes: o.moduleBytes,
-    source,
-    custom: source === 'custom',
-    agentSha256: e?.agentSha256 ?? null,
-    file: e?.file ?? null,
-    note,
+    source: e.source,
+    custom: e.source === 'custom',
+    agentSha256: e.agentSha256,
+    file: e.file ?? null,
+    note: say(NOTE[e.source]),
   };
 }
 
-/** The flash sizes (bytes): what the register claimed and what was found; only the board file's when the run did not record them. */
-export function flashSizeOf(o: EraseOutcome, board: Board): Record<string, unknown> {
+/** The flash sizes (bytes): what the register claimed, the board file's, what was found and planned (every run records them: flash-size.ts). */
+export function flashSizeOf(o: EraseOutcome): Record<string, unknown> {
   const f = o.flashSize;
-  const boardFile = board.flash.size;
-  if (!f) return { register: null, boardFile, found: null, planned: null, probe: null, note: say('flashSizeUnrecorded', { boardFile }) };
   const vars = { register: f.register ?? 'none', found: f.found, planned: f.planned, probe: f.probe, boardFile: f.boardFile };
   const note = f.register === null ? say('flashSizeNoRegister', vars) : f.register === f.found ? say('flashSizeSame', vars) : say('flashSizeDiffers', vars);
   return { register: f.register, boardFile: f.boardFile, found: f.found, planned: f.planned, probe: f.probe, note };
 }
 
-/** The ROM witness as the certificate lists it, or null when none ran. */
+/** Where the witness's addresses come from, so that a reader can recompute them from the seed. */
+export const WITNESS_SAMPLER = 'drawWitnessSample (host/plan/witness-sample.ts) over the planned sectors from seed; docs/verification.md';
+
+/**
+ * The ROM witness as the certificate lists it, or null when none ran. The addresses (a few hundred)
+ * are one string, hex addresses separated by spaces: one JSON line per address would make most of
+ * the file's lines address lines, where a flipped byte breaks the JSON rather than reaching the
+ * signature check (records-certificate.test.ts, the byte-flip test).
+ */
 export function witnessOf(o: EraseOutcome): Record<string, unknown> | null {
   const w = o.witness;
   if (!w) return null;
@@ -146,7 +153,8 @@ export function witnessOf(o: EraseOutcome): Record<string, unknown> | null {
   return {
     chunks: w.chunks,
     chunkBytes: w.chunkBytes,
-    addresses: w.addresses.map(hex32),
+    addresses: w.addresses.map(hex32).join(' '),
+    sampler: WITNESS_SAMPLER,
     mismatches: w.mismatches.map(hex32),
     ok: w.ok,
     seed: w.seed,

@@ -91,12 +91,15 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     doc.moveTo(left, doc.y + 1).lineTo(left + width, doc.y + 1).lineWidth(0.5).strokeColor(GREY).stroke();
     doc.moveDown(0.3);
   };
+  // the label column is as narrow as the longest label allows: the values (hashes, the witness, the
+  // regions) get the width, so that a terminal's certificate stays on one page
+  const LABEL_W = 112;
   const rows = (pairs: [string, unknown][], size = 8): void => {
     for (const [label, value] of pairs) {
       if (doc.y > doc.page.height - 70) doc.addPage();
       const y = doc.y;
-      doc.font('Helvetica').fontSize(size).fillColor(MUTED).text(label, left, y, { width: 140 });
-      doc.font('Helvetica').fontSize(size).fillColor(INK).text(text(value), left + 145, y, { width: width - 145 });
+      doc.font('Helvetica').fontSize(size).fillColor(MUTED).text(label, left, y, { width: LABEL_W });
+      doc.font('Helvetica').fontSize(size).fillColor(INK).text(text(value), left + LABEL_W + 5, y, { width: width - LABEL_W - 5 });
       doc.y = Math.max(doc.y, y + size + 2.5);
     }
   };
@@ -236,8 +239,9 @@ export function renderCertificatePdf(input: PdfInput): Promise<Buffer> {
     ['JSON file SHA-256', input.jsonSha256],
     ['Signing key', `${text(sig.algorithm)} ${text(sig.keyId)}, signed ${text(sig.signedAt)}`],
   ]);
-  doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text('Signature', left, doc.y, { width: 140 });
-  doc.font('Courier').fontSize(8).fillColor(INK).text(text(sig.value).replace(/(.{64})/g, '$1\n').trim(), left + 145, doc.y - 10, { width: width - 145 });
+  doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text('Signature', left, doc.y, { width: LABEL_W });
+  const sigLines = text(sig.value).replace(/(.{64})/g, '$1\n').trim();
+  doc.font('Courier').fontSize(8).fillColor(INK).text(sigLines, left + LABEL_W + 5, doc.y - 10, { width: width - LABEL_W - 5 });
 
   footer();
   doc.end();

@@ -14,7 +14,7 @@ export const SENTENCES = {
   serialNumberSource: { text: '96-bit unique device ID read through the bootloader', when: 'always' },
   mediaType: {
     text: "internal NOR flash of the terminal's microcontroller, {kib} KiB at {base} (no translation layer: every cell is addressable)",
-    when: 'always; {kib} is the size found (outcome.flashSize.found) when recorded, else the board file\'s size',
+    when: 'always; {kib} is the size found (outcome.flashSize.found)',
   },
   methodUsedUnlock: { text: 'mass erase (Readout Unprotect) + blank check', when: 'outcome.unlocked: the method\'s passes did not run' },
   methodUsedOverwrite: {
@@ -84,7 +84,6 @@ export const SENTENCES = {
     text: "none: the bootloader's own commands erased and checked the flash; no code of poswipe ran on the terminal",
     when: 'sanitization.engine is null (bootloader-only parts): printed on the PDF',
   },
-  engineUnrecorded: { text: 'the run did not record where its engine came from', when: 'the agent ran and outcome.engine is absent' },
   flashSizeSame: { text: 'the flash-size register and the probe agree: {found} bytes', when: 'outcome.flashSize present and register equals found' },
   flashSizeDiffers: {
     text: 'the flash-size register claimed {register} bytes; {found} bytes were found ({probe}) and {planned} bytes planned',
@@ -94,7 +93,6 @@ export const SENTENCES = {
     text: 'the part has no readable flash-size register; {found} bytes were found ({probe}) and {planned} bytes planned',
     when: 'outcome.flashSize present and register is null',
   },
-  flashSizeUnrecorded: { text: 'the run did not record the flash sizes: the board file says {boardFile} bytes', when: 'outcome.flashSize is absent' },
   regionProtected: { text: 'not covered: {reason}, left as it was', when: 'a region none of whose bytes were planned, because a protected sector holds it' },
   regionOutside: { text: 'not covered: outside the plan', when: 'a region none of whose bytes were planned, for any other reason' },
   regionPartly: { text: '{planned} of {size} bytes planned; the rest was not covered: {reason}', when: 'a region only part of whose bytes were planned' },

@@ -94,8 +94,8 @@ function iso(d: Date): string {
 export function buildCertificate(i: CertificateInput): Record<string, unknown> {
   const o = i.outcome;
   const method = methodAsExecuted(o);
-  const flashSize = flashSizeOf(o, i.board);
-  const flashBytes = typeof flashSize.found === 'number' ? flashSize.found : i.board.flash.size;
+  const flashSize = flashSizeOf(o);
+  const flashBytes = o.flashSize.found;
   const sectors = sectorRows(o, i.board);
   const digests = createHash('sha256');
   for (const b of o.blocks) digests.update(Buffer.from(b.digest, 'hex'));

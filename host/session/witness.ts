@@ -102,14 +102,3 @@ export function witnessJson(w: WitnessOutcome | null): Record<string, unknown> |
     addresses: w.addresses.map(hex32),
   };
 }
-
-/**
- * The witness as the certificate carries it: the same facts, the addresses as one string of hex
- * addresses separated by spaces (a few KiB on one line rather than one line per chunk in the file).
- * They follow from `seed` and the planned sectors (drawWitnessSample), so a reader can recompute them.
- */
-export function witnessCertificateJson(w: WitnessOutcome | null): Record<string, unknown> | null {
-  const j = witnessJson(w);
-  if (!j || !w) return null;
-  return { ...j, addresses: w.addresses.map(hex32).join(' '), sampler: 'drawWitnessSample (host/plan/witness-sample.ts) over the planned sectors from seed; docs/verification.md' };
-}
