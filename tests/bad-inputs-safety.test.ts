@@ -240,30 +240,32 @@ function runAsync(args: string[]): { pid: () => number; done: Promise<Run & { si
   return { pid: () => c.pid ?? 0, done: new Promise((resolve) => c.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }))) };
 }
 
-for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
-  test(`${sig} during the erase: stops after the phase, exit 3, a failure report and an audit row, no certificate`, async () => {
-    const t = terminal(`signal-${sig}`, 'stm32f205');
-    const certs = `signal-${sig}-certs`;
-    const run = runAsync(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
-    for (let i = 0; i < 600 && !(existsSync(t.log) && /erase sector/.test(readFileSync(t.log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.match(readFileSync(t.log, 'utf8'), /erase sector/, 'the run reached the erase');
-    process.kill(run.pid(), sig);
-    const r = await run.done;
-    assert.equal(r.code, 3, `exit 3, not killed by the signal (code ${r.code}, signal ${r.signal}):\n${r.stderr}`);
-    assert.match(errorLine(r), new RegExp(`^interrupted by the operator \\(${sig}\\)`));
-    const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
-    assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
-    const reports = left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f));
-    assert.equal(reports.length, 1, `one failure report: ${left.join(', ')}`);
-    const report = JSON.parse(readFileSync(join(at(certs), reports[0]), 'utf8'));
-    assert.equal(report.result, 'NOT SANITIZED');
-    assert.equal(report.exitCode, 3);
-    const row = auditRows().at(-1)!;
-    assert.equal(row.exitCode, 3);
-    assert.match(row.reason ?? '', new RegExp(`interrupted by the operator \\(${sig}\\)`));
-    assert.equal(row.failureReportPath, join(at(certs), reports[0]));
-  });
-}
+// both signals at once, each on its own emulated terminal and certificate folder: the runs wait on real time (--realtime)
+test('SIGTERM and SIGHUP during the erase: each stops after the phase, exit 3, a failure report and an audit row, no certificate', async () => {
+  await Promise.all((['SIGTERM', 'SIGHUP'] as const).map(async (sig) => {
+      const t = terminal(`signal-${sig}`, 'stm32f205');
+      const certs = `signal-${sig}-certs`;
+      const run = runAsync(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
+      for (let i = 0; i < 600 && !(existsSync(t.log) && /erase sector/.test(readFileSync(t.log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(readFileSync(t.log, 'utf8'), /erase sector/, 'the run reached the erase');
+      process.kill(run.pid(), sig);
+      const r = await run.done;
+      assert.equal(r.code, 3, `exit 3, not killed by the signal (code ${r.code}, signal ${r.signal}):\n${r.stderr}`);
+      assert.match(errorLine(r), new RegExp(`^interrupted by the operator \\(${sig}\\)`));
+      const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
+      assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
+      const reports = left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f));
+      assert.equal(reports.length, 1, `one failure report: ${left.join(', ')}`);
+      const report = JSON.parse(readFileSync(join(at(certs), reports[0]), 'utf8'));
+      assert.equal(report.result, 'NOT SANITIZED');
+      assert.equal(report.exitCode, 3);
+      // the two runs share the audit database: this run's row is the one naming its failure report
+      const row = auditRows().find((x) => x.failureReportPath === join(at(certs), reports[0]));
+      assert.ok(row, `an audit row for ${sig}`);
+      assert.equal(row.exitCode, 3);
+      assert.match(row.reason ?? '', new RegExp(`interrupted by the operator \\(${sig}\\)`));
+  }));
+});
 
 test('SIGINT during an F103 erase (no agent, bootloader only): stops after the phase, exit 3, recorded, nothing programmed after it', async () => {
   const t = terminal('signal-f103', 'stm32f103xb');

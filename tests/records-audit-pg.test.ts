@@ -15,7 +15,7 @@ import { AuditLog, newRow } from '../host/records/audit';
 import { PgAuditStore } from '../host/records/audit-pg';
 import { COLUMNS, MIGRATIONS } from '../host/records/audit-schema';
 import { SqliteAuditStore } from '../host/records/audit-store';
-import { pushesSettled, pushPending } from '../host/records/audit-sync';
+import { pushesSettled, pushPending, schedulePush } from '../host/records/audit-sync';
 import { CLI, runCli } from './helpers';
 import { noPostgres, startPgServer, type PgServer } from './pg-server';
 
@@ -122,7 +122,7 @@ test('migrations from the previous version: rows of version 1 keep their data an
 test('one store interface: the same rows and filters read the same from SQLite and PostgreSQL', skip, async () => {
   const url = freshDb();
   const path = join(mkdtempSync(join(tmpdir(), 'poswipe-audit-')), 'a.sqlite');
-  const lite = AuditLog.open(path, url);
+  const lite = AuditLog.open(path, url, schedulePush);
   for (let i = 0; i < 5; i++) lite.append(row(i)); // each append pushes in the background
   lite.close();
   await pushesSettled();

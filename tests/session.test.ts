@@ -174,9 +174,10 @@ test('timing: an emulated F407 erase takes what the board figures and, at instru
   assert.ok(Math.abs(o.terminalTimings.total - measured) < 0.01);
 });
 
-test('line faults: drop and flip at 0.1% on the F407 end verified in at least 19 of 20 seeded runs', async () => {
+// 10 seeds here (npm test's time); the soak campaign (npm run soak) runs drop and flip over many more
+test('line faults: drop and flip at 0.1% on the F407 end verified in at least 9 of 10 seeded runs', async () => {
   let verified = 0;
-  for (let seed = 100; seed < 120; seed++) {
+  for (let seed = 100; seed < 110; seed++) {
     const { board, terminal, transport } = emulated('stm32f407', { seed, faults: parseFaults(['drop=0.001', 'flip=0.001']) });
     try {
       const o = await eraseTerminal(transport, { board, method: 'purge', verify: 'full', module: engineModule() });
@@ -188,7 +189,7 @@ test('line faults: drop and flip at 0.1% on the F407 end verified in at least 19
       assert.ok(err instanceof DeviceError, `seed ${seed}: ${(err as Error).message}`);
     }
   }
-  assert.ok(verified >= 19, `${verified} of 20 verified`);
+  assert.ok(verified >= 9, `${verified} of 10 verified`);
 });
 
 // ---- the one erase driver, the same cases over both backends: the agent (F407) and the ROM bootloader alone (F103xB)
