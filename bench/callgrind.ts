@@ -13,11 +13,22 @@ const LARGE_MIB = 6;
 
 function instructions(which: string, mib: number): number {
   const worker = path.join(__dirname, 'ir-worker.js');
-  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--no-liftoff', '--single-threaded', worker, which, String(mib), String(LARGE_MIB)];
+  const args = [
+    '--tool=callgrind',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    '--no-liftoff',
+    '--single-threaded',
+    worker,
+    which,
+    String(mib),
+    String(LARGE_MIB),
+  ];
   const r = spawnSync('valgrind', args, { encoding: 'utf8', timeout: 600_000 });
   if (r.error) throw new Error(`valgrind: ${r.error.message}`);
   const m = /Collected\s*:\s*(\d+)/.exec(r.stderr ?? '');
-  if (r.status !== 0 || !m) throw new Error(`callgrind run of ${which} over ${mib} MiB failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`);
+  if (r.status !== 0 || !m)
+    throw new Error(`callgrind run of ${which} over ${mib} MiB failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`);
   return Number(m[1]);
 }
 

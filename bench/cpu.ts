@@ -10,7 +10,15 @@ import { Machine } from '../host/emulator/cpu/machine';
 import type { GoOutcome } from '../host/emulator/part';
 import { familyOf } from '../host/emulator/cpu/family';
 import type { CpuKind } from '../host/emulator/cpu/family';
-import { Cpu, UC_CPU_ARM_CORTEX_M4, UC_PROT_ALL, UC_PROT_READ, instructionLevelAvailable, instructionLevelUnavailableReason, ucArmR } from '../host/emulator/cpu/unicorn';
+import {
+  Cpu,
+  UC_CPU_ARM_CORTEX_M4,
+  UC_PROT_ALL,
+  UC_PROT_READ,
+  instructionLevelAvailable,
+  instructionLevelUnavailableReason,
+  ucArmR,
+} from '../host/emulator/cpu/unicorn';
 
 /**
  * The instruction-level terminal's bench: the real agent (agent/bin/f4.bin) on an emulated
@@ -54,7 +62,18 @@ export function parameterBlock(kind: CpuKind, baud: number, idleMs = 0, flashSiz
   const line = familyOf(board, kind).line;
   const b = new Uint8Array(56);
   const v = new DataView(b.buffer);
-  const words = [0x42505750, 2, baud, board.link!.resetClockHz, line.usart, line.usartEnable.register, line.usartEnable.mask, line.gpio, line.gpioEnable.register, line.gpioEnable.mask];
+  const words = [
+    0x42505750,
+    2,
+    baud,
+    board.link!.resetClockHz,
+    line.usart,
+    line.usartEnable.register,
+    line.usartEnable.mask,
+    line.gpio,
+    line.gpioEnable.register,
+    line.gpioEnable.mask,
+  ];
   words.forEach((x, i) => v.setUint32(4 * i, x >>> 0, true));
   b[40] = line.txPin;
   b[41] = line.rxPin;
@@ -198,7 +217,7 @@ export async function runJob(run: AgentRun, seq: number, job: Uint8Array, frameM
     const status = v.getUint32(0, true);
     const length = v.getUint32(4, true);
     const table = new Uint8Array(length);
-    for (let off = 0; off < length; ) {
+    for (let off = 0; off < length;) {
       const d = await run.frames.next();
       if (d.type !== 0x85) throw new Error(`DATA expected, got type 0x${d.type.toString(16)}`);
       const at = new DataView(d.payload.buffer, d.payload.byteOffset).getUint32(0, true);
@@ -225,7 +244,13 @@ export function expectedDigests(t: EmulatedTerminal, nonce: Uint8Array, ranges: 
     for (let a = address; a < address + size; a += blockSize) {
       const addr = Buffer.alloc(4);
       addr.writeUInt32LE(a >>> 0);
-      out.push(createHash('sha256').update(nonce).update(addr).update(t.flash.read(a, Math.min(blockSize, address + size - a))).digest('hex'));
+      out.push(
+        createHash('sha256')
+          .update(nonce)
+          .update(addr)
+          .update(t.flash.read(a, Math.min(blockSize, address + size - a)))
+          .digest('hex'),
+      );
     }
   }
   return out;
@@ -276,7 +301,13 @@ export function benchFlashReads(print: (line: string) => void = console.log): Ar
       const flash = new Uint8Array(0x10000).map((_, i) => i * 7);
       if (method === 'ptr') cpu.mapBytes(0x08000000, flash, UC_PROT_READ);
       else if (method === 'mmio-native') cpu.mmioBytes(0x08000000, flash, () => undefined);
-      else cpu.mmio(0x08000000, flash.length, (o) => flash[o] | (flash[o + 1] << 8) | (flash[o + 2] << 16) | (flash[o + 3] << 24), () => undefined);
+      else
+        cpu.mmio(
+          0x08000000,
+          flash.length,
+          (o) => flash[o] | (flash[o + 1] << 8) | (flash[o + 2] << 16) | (flash[o + 3] << 24),
+          () => undefined,
+        );
       cpu.countInstructions();
       cpu.setReg(ucArmR(1), 0x08000000);
       const t0 = performance.now();

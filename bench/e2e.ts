@@ -92,7 +92,11 @@ export function floorOf(board: Board, moduleBytes: number): Floor {
  * (instruction level where Unicorn loads: the agent's computation is charged), optionally with the
  * agent asked to raise its core clock (`clockHz`), or on the model (no computation charged).
  */
-async function ours(board: Board, module: Uint8Array, o: { emulation?: EmulationChoice; clockHz?: number } = {}): Promise<{ s: number; bytes: number; realS: number; emulation: string }> {
+async function ours(
+  board: Board,
+  module: Uint8Array,
+  o: { emulation?: EmulationChoice; clockHz?: number } = {},
+): Promise<{ s: number; bytes: number; realS: number; emulation: string }> {
   const { terminal, transport } = emulated(board, o.emulation);
   let verified = false;
   const realS = await secondsAsync(async () => {
@@ -111,7 +115,10 @@ async function bootloaderErase(board: Board): Promise<{ transport: EmulatedTrans
   await client.get();
   const sectors = sectorsOf(board);
   const worstMs = Math.max(...sectors.map((s) => eraseTimeFor(board, s.size).maxMs));
-  await client.erasePages(sectors.map((s) => s.index), worstMs);
+  await client.erasePages(
+    sectors.map((s) => s.index),
+    worstMs,
+  );
   return { transport, client };
 }
 

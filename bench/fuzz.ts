@@ -71,7 +71,12 @@ function expect(cond: unknown, what: string): asserts cond {
 }
 
 /** Runs `fn`; returns 'ok' or the class name of a documented error; rethrows anything else. */
-function only<T>(fn: () => T, allowed: (new (...a: never[]) => Error)[], stats: Outcomes, label: (e: Error) => string = (e) => e.constructor.name): { ok: true; value: T } | { ok: false; error: Error } {
+function only<T>(
+  fn: () => T,
+  allowed: (new (...a: never[]) => Error)[],
+  stats: Outcomes,
+  label: (e: Error) => string = (e) => e.constructor.name,
+): { ok: true; value: T } | { ok: false; error: Error } {
   try {
     const value = fn();
     count(stats, 'accepted');
@@ -88,7 +93,10 @@ function only<T>(fn: () => T, allowed: (new (...a: never[]) => Error)[], stats: 
 
 /** A short label for a message: its first words without numbers and names. */
 function labelOf(e: Error): string {
-  const m = e.message.replace(/^[^:]*(backup|image|certificate)[^:]*: /, '').replace(/0x[0-9a-f]+|\d+/gi, '#').replace(/"[^"]*"/g, '"…"');
+  const m = e.message
+    .replace(/^[^:]*(backup|image|certificate)[^:]*: /, '')
+    .replace(/0x[0-9a-f]+|\d+/gi, '#')
+    .replace(/"[^"]*"/g, '"…"');
   return `${e.constructor.name}: ${m.slice(0, 60)}`;
 }
 
@@ -108,7 +116,14 @@ const interesting32 = fc.constantFrom(0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0xffff, 
 
 export const byteOp: fc.Arbitrary<ByteOp> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('flip' as const), pos: fc.nat(), bit: fc.nat(7) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('set' as const), pos: fc.nat(), v: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80, 0x22, 0x5c, 0x7b, 0x7d, 0x2c, 0x3a)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('set' as const),
+      pos: fc.nat(),
+      v: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80, 0x22, 0x5c, 0x7b, 0x7d, 0x2c, 0x3a)),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('insert' as const), pos: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('delete' as const), pos: fc.nat(), n: fc.integer({ min: 1, max: 16 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('truncate' as const), pos: fc.nat() }) },
@@ -158,17 +173,65 @@ export function applyBytes(src: Uint8Array, ops: ByteOp[], focus?: number): Uint
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-type JsonOp = { k: 'set'; path: number; v: Json } | { k: 'delete'; path: number } | { k: 'add'; path: number; key: string; v: Json } | { k: 'dup'; path: number } | { k: 'tweak'; path: number; f: number; d: number };
+type JsonOp =
+  | { k: 'set'; path: number; v: Json }
+  | { k: 'delete'; path: number }
+  | { k: 'add'; path: number; key: string; v: Json }
+  | { k: 'dup'; path: number }
+  | { k: 'tweak'; path: number; f: number; d: number };
 
-const edgeJson: fc.Arbitrary<Json> = fc.constantFrom<Json>(null, 0, -1, 1, 0.5, 1e308, -0, 2 ** 32, 2 ** 53, '', '0x', '0x0', '0xFFFFFFFF', '0x100000000', 'NaN', '-1', [], {}, true, false, '__proto__', 'constructor', 'x'.repeat(300));
-export const jsonValueArb: fc.Arbitrary<Json> = fc.oneof({ weight: 2, arbitrary: edgeJson }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json> });
+const edgeJson: fc.Arbitrary<Json> = fc.constantFrom<Json>(
+  null,
+  0,
+  -1,
+  1,
+  0.5,
+  1e308,
+  -0,
+  2 ** 32,
+  2 ** 53,
+  '',
+  '0x',
+  '0x0',
+  '0xFFFFFFFF',
+  '0x100000000',
+  'NaN',
+  '-1',
+  [],
+  {},
+  true,
+  false,
+  '__proto__',
+  'constructor',
+  'x'.repeat(300),
+);
+export const jsonValueArb: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 2, arbitrary: edgeJson },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json> },
+);
 export const jsonOp: fc.Arbitrary<JsonOp> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('set' as const), path: fc.nat(), v: jsonValueArb }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('delete' as const), path: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('add' as const), path: fc.nat(), key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'extra', 'kind', 'inherits', 'id'), fc.string({ maxLength: 6 })), v: jsonValueArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('add' as const),
+      path: fc.nat(),
+      key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'extra', 'kind', 'inherits', 'id'), fc.string({ maxLength: 6 })),
+      v: jsonValueArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('dup' as const), path: fc.nat() }) },
   // a plausible neighbour of a number or a "0x…" string (halved, doubled, off by a little): edits that keep a file loadable but wrong
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('tweak' as const), path: fc.nat(), f: fc.constantFrom(1, 1, 1, 2, 0.5, 0, -1), d: fc.constantFrom(0, 0, 1, -1, 2, 4, -4, 0x100, 0x1000, -0x1000) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('tweak' as const),
+      path: fc.nat(),
+      f: fc.constantFrom(1, 1, 1, 2, 0.5, 0, -1),
+      d: fc.constantFrom(0, 0, 1, -1, 2, 4, -4, 0x100, 0x1000, -0x1000),
+    }),
+  },
 );
 
 function tweak(v: Json, f: number, d: number): Json {
@@ -179,7 +242,7 @@ function tweak(v: Json, f: number, d: number): Json {
     return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16).toUpperCase()}`;
   }
   // anything else gets its own small edit: a string's last character, a boolean negated, null made 0
-  if (typeof v === 'string') return v.length ? v.slice(0, -1) + String.fromCharCode(((v.charCodeAt(v.length - 1) + d + 1) & 0x7f) || 0x30) : 'x';
+  if (typeof v === 'string') return v.length ? v.slice(0, -1) + String.fromCharCode((v.charCodeAt(v.length - 1) + d + 1) & 0x7f || 0x30) : 'x';
   if (typeof v === 'boolean') return !v;
   if (v === null) return 0;
   return v;
@@ -213,7 +276,8 @@ export function applyJson(src: Json, ops: JsonOp[]): Json {
       if (Array.isArray(parent)) parent.splice(last as number, 1);
       else delete (parent as Record<string, Json>)[last as string];
     } else if (op.k === 'add') {
-      if (target && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, op.key, { value: copy(op.v), enumerable: true, writable: true, configurable: true });
+      if (target && typeof target === 'object' && !Array.isArray(target))
+        Object.defineProperty(target, op.key, { value: copy(op.v), enumerable: true, writable: true, configurable: true });
       else if (Array.isArray(target)) target.push(copy(op.v));
     } else if (op.k === 'tweak') {
       (parent as Record<string, Json>)[last as string] = tweak(target, op.f, op.d);
@@ -235,7 +299,13 @@ const frames: FuzzTarget = {
       fc.oneof(
         fc.record({ k: fc.constant('raw' as const), bytes: fc.uint8Array({ maxLength: 40 }) }),
         fc.record({ k: fc.constant('address' as const), address: fc.integer({ min: 0, max: 0xffffffff }), bit: fc.option(fc.nat(39)) }),
-        fc.record({ k: fc.constant('agent' as const), type: fc.integer({ min: 0, max: 255 }), seq: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 24 }), bit: fc.option(fc.nat(8 * 9 - 1)) }),
+        fc.record({
+          k: fc.constant('agent' as const),
+          type: fc.integer({ min: 0, max: 255 }),
+          seq: fc.integer({ min: 0, max: 255 }),
+          payload: fc.uint8Array({ maxLength: 24 }),
+          bit: fc.option(fc.nat(8 * 9 - 1)),
+        }),
       ),
       (c) => {
         let bytes: Uint8Array;
@@ -248,7 +318,8 @@ const frames: FuzzTarget = {
         if (a !== null) expect(Buffer.from(addressFrame(a)).equals(Buffer.from(bytes)), 'a decoded address does not encode back to the same frame');
         const parser = new FrameParser();
         const got = [...parser.push(bytes), ...parser.expire()];
-        for (const g of got) expect(Buffer.from(bytes).includes(Buffer.from(encodeFrame(g.type, g.seq, g.payload))), 'a decoded link frame is not one that lies in the input');
+        for (const g of got)
+          expect(Buffer.from(bytes).includes(Buffer.from(encodeFrame(g.type, g.seq, g.payload))), 'a decoded link frame is not one that lies in the input');
         // one flipped bit is always caught: by the address XOR, by the frame's CRC-32
         if (c.k === 'address') expect(c.bit === null ? a === c.address : a === null, `address frame ${c.address} with bit ${c.bit} flipped decoded to ${a}`);
         if (c.k === 'agent') {
@@ -302,9 +373,27 @@ class ScriptedTransport implements Transport {
   }
 }
 
-const answerByte = fc.oneof({ weight: 5, arbitrary: fc.constant(ACK) }, { weight: 1, arbitrary: fc.constant(NACK) }, { weight: 3, arbitrary: fc.integer({ min: 0, max: 255 }) }, { weight: 1, arbitrary: fc.constantFrom(0x0b, 0x01, 0x04, 0x13, 0x31, 0x44, 0x43, 0xff, 0x00) });
+const answerByte = fc.oneof(
+  { weight: 5, arbitrary: fc.constant(ACK) },
+  { weight: 1, arbitrary: fc.constant(NACK) },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 255 }) },
+  { weight: 1, arbitrary: fc.constantFrom(0x0b, 0x01, 0x04, 0x13, 0x31, 0x44, 0x43, 0xff, 0x00) },
+);
 
-const CLIENT_OPS = ['sync', 'get', 'getVersion', 'getId', 'readMemory', 'readMemoryConfirmed', 'writeMemory', 'go', 'erasePages', 'massErase', 'getChecksum', 'readoutUnprotect'] as const;
+const CLIENT_OPS = [
+  'sync',
+  'get',
+  'getVersion',
+  'getId',
+  'readMemory',
+  'readMemoryConfirmed',
+  'writeMemory',
+  'go',
+  'erasePages',
+  'massErase',
+  'getChecksum',
+  'readoutUnprotect',
+] as const;
 
 const client: FuzzTarget = {
   name: 'client',
@@ -375,7 +464,8 @@ const client: FuzzTarget = {
             count(stats, 'erasePages: legacy Erase cannot name the page');
             return true;
           }
-          if (!(e instanceof DeviceError)) throw new Broken(`${c.op}: undocumented exception ${(e as Error)?.constructor?.name}: ${(e as Error)?.stack ?? String(e)}`);
+          if (!(e instanceof DeviceError))
+            throw new Broken(`${c.op}: undocumented exception ${(e as Error)?.constructor?.name}: ${(e as Error)?.stack ?? String(e)}`);
           expect(e.message.length > 10, 'a DeviceError without a message');
           count(stats, `${c.op}: ${e.constructor.name}`);
         }
@@ -402,7 +492,21 @@ function emuBoard(id: string): { board: Board; image: Uint8Array } {
 type EmuChunk = { k: 'bytes'; bytes: Uint8Array } | { k: 'reset'; boot0: boolean };
 
 function emuChunk(board: Board): fc.Arbitrary<EmuChunk> {
-  const codes = [CMD.GET, CMD.GET_VERSION, CMD.GET_ID, CMD.READ_MEMORY, CMD.GO, CMD.WRITE_MEMORY, CMD.ERASE, CMD.EXTENDED_ERASE, CMD.READOUT_PROTECT, CMD.READOUT_UNPROTECT, CMD.GET_CHECKSUM, 0x63, 0x73];
+  const codes = [
+    CMD.GET,
+    CMD.GET_VERSION,
+    CMD.GET_ID,
+    CMD.READ_MEMORY,
+    CMD.GO,
+    CMD.WRITE_MEMORY,
+    CMD.ERASE,
+    CMD.EXTENDED_ERASE,
+    CMD.READOUT_PROTECT,
+    CMD.READOUT_UNPROTECT,
+    CMD.GET_CHECKSUM,
+    0x63,
+    0x73,
+  ];
   const addr = fc.oneof(
     fc.integer({ min: board.flash.base, max: board.flash.base + board.flash.size - 1 }),
     fc.integer({ min: board.ram.base, max: board.ram.base + board.ram.size - 1 }),
@@ -442,7 +546,17 @@ function emuChunk(board: Board): fc.Arbitrary<EmuChunk> {
       arbitrary: bytes(
         fc
           .record({
-            cmd: fc.constantFrom(CMD.READ_MEMORY, CMD.WRITE_MEMORY, CMD.GO, CMD.EXTENDED_ERASE, CMD.ERASE, CMD.GET_CHECKSUM, CMD.READOUT_PROTECT, CMD.READOUT_UNPROTECT, CMD.GET),
+            cmd: fc.constantFrom(
+              CMD.READ_MEMORY,
+              CMD.WRITE_MEMORY,
+              CMD.GO,
+              CMD.EXTENDED_ERASE,
+              CMD.ERASE,
+              CMD.GET_CHECKSUM,
+              CMD.READOUT_PROTECT,
+              CMD.READOUT_UNPROTECT,
+              CMD.GET,
+            ),
             a: addr,
             n: fc.integer({ min: 1, max: 256 }),
             data: fc.uint8Array({ minLength: 1, maxLength: 256 }),
@@ -456,7 +570,8 @@ function emuChunk(board: Board): fc.Arbitrary<EmuChunk> {
             if (cmd === CMD.READ_MEMORY) out.push(...addressFrame(a), n - 1, ~(n - 1) & 0xff);
             else if (cmd === CMD.WRITE_MEMORY) out.push(...addressFrame(a & ~3), ...withXor([data.length - 1, ...data]));
             else if (cmd === CMD.GO) out.push(...addressFrame(a));
-            else if (cmd === CMD.EXTENDED_ERASE) out.push(...withXor([(pages.length - 1) >> 8, (pages.length - 1) & 0xff, ...pages.flatMap((p) => [p >> 8, p & 0xff])]));
+            else if (cmd === CMD.EXTENDED_ERASE)
+              out.push(...withXor([(pages.length - 1) >> 8, (pages.length - 1) & 0xff, ...pages.flatMap((p) => [p >> 8, p & 0xff])]));
             else if (cmd === CMD.ERASE) out.push(...withXor([pages.length - 1, ...pages.map((p) => p & 0xff)]));
             else if (cmd === CMD.GET_CHECKSUM) out.push(...addressFrame(a & ~3), ...addressFrame(n * 4));
             return out;
@@ -575,7 +690,8 @@ function checkLoadedBoard(b: Board): void {
     at += s.size;
   }
   expect(at === b.flash.base + b.flash.size, 'accepted board: the sectors do not cover the flash');
-  for (const r of b.regions) expect(r.size > 0 && r.address >= b.flash.base && r.address + r.size <= b.flash.base + b.flash.size, `accepted board: region ${r.name} outside the flash`);
+  for (const r of b.regions)
+    expect(r.size > 0 && r.address >= b.flash.base && r.address + r.size <= b.flash.base + b.flash.size, `accepted board: region ${r.name} outside the flash`);
   try {
     planErase(b);
   } catch (e) {
@@ -599,12 +715,21 @@ const boards: FuzzTarget = {
       (i, m) => {
         const seed = seeds[i];
         const text =
-          m.k === 'json' ? JSON.stringify(applyJson(seed.json, m.ops), null, 2) : m.k === 'bytes' ? Buffer.from(applyBytes(Buffer.from(seed.text), m.ops)).toString('latin1') : JSON.stringify(m.v);
+          m.k === 'json'
+            ? JSON.stringify(applyJson(seed.json, m.ops), null, 2)
+            : m.k === 'bytes'
+              ? Buffer.from(applyBytes(Buffer.from(seed.text), m.ops)).toString('latin1')
+              : JSON.stringify(m.v);
         // named like its seed: a board's id must match its file name
         const file = join(boardDir!, seed.name);
         writeFileSync(file, text, 'latin1');
         if (process.env.POSWIPE_FUZZ_TRACE) writeFileSync(process.env.POSWIPE_FUZZ_TRACE, `${seed.name}\n${text}`);
-        const r = only(() => loadBoard(file), [BoardError], stats, (e) => `BoardError ${(e as BoardError).rule}`);
+        const r = only(
+          () => loadBoard(file),
+          [BoardError],
+          stats,
+          (e) => `BoardError ${(e as BoardError).rule}`,
+        );
         if (r.ok) checkLoadedBoard(r.value);
         else expect(r.error.message.length > 0 && (r.error as BoardError).problems.length > 0, 'a BoardError without problems');
         return true;
@@ -635,12 +760,22 @@ function imageFixture(): ImageSeed {
     const agent = agentOfKind(loadAgentManifest(), board.agent!.binary).bytes;
     const spec = METHOD_SPECS.clear;
     const manifest: Manifest = {
-      board: { id: board.id, name: board.name, productIds: board.productIds.map((p) => `0x${p.toString(16).padStart(4, '0')}`), flash: { base: `0x${board.flash.base.toString(16).padStart(8, '0')}`, size: board.flash.size } },
+      board: {
+        id: board.id,
+        name: board.name,
+        productIds: board.productIds.map((p) => `0x${p.toString(16).padStart(4, '0')}`),
+        flash: { base: `0x${board.flash.base.toString(16).padStart(8, '0')}`, size: board.flash.size },
+      },
       method: { name: spec.name, nistType: spec.nistType, passes: spec.passes.map((p) => p.name) },
       verify: 'full',
       blockSize: planErase(board).blockSize,
       engine: { abiVersion: ABI_VERSION, bytes: module.length, sha256: createHash('sha256').update(module).digest('hex') },
-      agent: { kind: board.agent!.binary, load: `0x${board.agent!.load.toString(16).padStart(8, '0')}`, bytes: agent.length, sha256: createHash('sha256').update(agent).digest('hex') },
+      agent: {
+        kind: board.agent!.binary,
+        load: `0x${board.agent!.load.toString(16).padStart(8, '0')}`,
+        bytes: agent.length,
+        sha256: createHash('sha256').update(agent).digest('hex'),
+      },
       signer: { keyId: imageKeyId(pair.privateKey) },
       tool: { name: 'poswipe', version: 'fuzz' },
       builtAt: new Date(0).toISOString(),
@@ -662,8 +797,22 @@ const image: FuzzTarget = {
     return fc.property(
       fc.oneof(
         { weight: 5, arbitrary: fc.record({ k: fc.constant('bytes' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
-        { weight: 4, arbitrary: fc.record({ k: fc.constant('manifest' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), signer: fc.constantFrom('trusted', 'trusted', 'trusted', 'other', 'none') }) },
-        { weight: 1, arbitrary: fc.record({ k: fc.constant('header' as const), field: fc.integer({ min: 0, max: 6 }), v: fc.oneof(interesting32, fc.integer({ min: 0, max: 0xffffffff })) }) },
+        {
+          weight: 4,
+          arbitrary: fc.record({
+            k: fc.constant('manifest' as const),
+            ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }),
+            signer: fc.constantFrom('trusted', 'trusted', 'trusted', 'other', 'none'),
+          }),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.record({
+            k: fc.constant('header' as const),
+            field: fc.integer({ min: 0, max: 6 }),
+            v: fc.oneof(interesting32, fc.integer({ min: 0, max: 0xffffffff })),
+          }),
+        },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 256 }) }) },
       ),
       (m) => {
@@ -687,12 +836,18 @@ const image: FuzzTarget = {
         if (r.ok) {
           // only an image signed by the trusted key opens, and then it is a usable one
           expect(same || genuine, `an altered or untrusted image opened (${m.k})`);
-          expect(METHODS.includes(r.value.method) && (r.value.verify === 'full' || r.value.verify === 'sample') && r.value.productIds.every((p) => Number.isInteger(p)), 'an opened image has a bad method or product ID');
+          expect(
+            METHODS.includes(r.value.method) &&
+              (r.value.verify === 'full' || r.value.verify === 'sample') &&
+              r.value.productIds.every((p) => Number.isInteger(p)),
+            'an opened image has a bad method or product ID',
+          );
           expect(Buffer.from(r.value.module).equals(Buffer.from(s.module)), 'an opened image runs another module');
           expect(Buffer.from(r.value.agent).equals(Buffer.from(s.agent)), 'an opened image uploads another agent');
         } else {
           if (same) throw new Broken(`the genuine image was refused: ${r.error.message}`);
-          if (m.k === 'manifest' && m.signer !== 'trusted') expect(r.error instanceof SafetyError || r.error instanceof InputError, 'an untrusted image was not refused');
+          if (m.k === 'manifest' && m.signer !== 'trusted')
+            expect(r.error instanceof SafetyError || r.error instanceof InputError, 'an untrusted image was not refused');
         }
         return true;
       },
@@ -722,10 +877,30 @@ async function backupFixture(): Promise<BackupSeed> {
     const board = loadBoard('acme-t400');
     const regions = board.regions.filter((r) => r.kind === 'data').map((r) => ({ ...r, size: Math.min(r.size, 512) }));
     const data = regions.map((r, i) => Buffer.alloc(r.size, 0x41 + i));
-    const built = await buildBackupFile({ board: board.id, pid: 0x413, uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0), tool: 'poswipe fuzz' }, regions, data, { kind: 'recipients', recipients: [key.recipient], source: 'fuzz' });
-    const container = Buffer.from(encodeContainer({ board: board.id, pid: '0x0413', uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0).toISOString(), tool: 'poswipe fuzz' }, regions, data).bytes);
+    const built = await buildBackupFile(
+      { board: board.id, pid: 0x413, uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0), tool: 'poswipe fuzz' },
+      regions,
+      data,
+      { kind: 'recipients', recipients: [key.recipient], source: 'fuzz' },
+    );
+    const container = Buffer.from(
+      encodeContainer(
+        { board: board.id, pid: '0x0413', uid: 'a1b2c3d4e5f60718293a4b5c', created: new Date(0).toISOString(), tool: 'poswipe fuzz' },
+        regions,
+        data,
+      ).bytes,
+    );
     const m = container.readUInt32LE(CONTAINER_MAGIC.length);
-    backupSeed = { dir: mkdtempSync(join(tmpdir(), 'poswipe-fuzz-backup-')), identity: key.identity, recipient: key.recipient, bytes: built.bytes, container, manifestLength: m, manifest: JSON.parse(container.subarray(12, 12 + m).toString('utf8')) as Json, data };
+    backupSeed = {
+      dir: mkdtempSync(join(tmpdir(), 'poswipe-fuzz-backup-')),
+      identity: key.identity,
+      recipient: key.recipient,
+      bytes: built.bytes,
+      container,
+      manifestLength: m,
+      manifest: JSON.parse(container.subarray(12, 12 + m).toString('utf8')) as Json,
+      data,
+    };
   }
   return backupSeed;
 }
@@ -734,7 +909,12 @@ async function backupFixture(): Promise<BackupSeed> {
 class ScryptReached extends Error {}
 
 /** `only` for an async function. */
-async function onlyAsync<T>(fn: () => Promise<T>, allowed: (new (...a: never[]) => Error)[], stats: Outcomes, label: (e: Error) => string): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
+async function onlyAsync<T>(
+  fn: () => Promise<T>,
+  allowed: (new (...a: never[]) => Error)[],
+  stats: Outcomes,
+  label: (e: Error) => string,
+): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
   let settled: { ok: true; value: T } | { ok: false; error: unknown };
   try {
     settled = { ok: true, value: await fn() };
@@ -765,7 +945,10 @@ const backup: FuzzTarget = {
     return fc.asyncProperty(
       fc.oneof(
         { weight: 5, arbitrary: fc.record({ k: fc.constant('bytes' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
-        { weight: 4, arbitrary: fc.record({ k: fc.constant('container' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), fixLength: fc.boolean() }) },
+        {
+          weight: 4,
+          arbitrary: fc.record({ k: fc.constant('container' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), fixLength: fc.boolean() }),
+        },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('plain' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 64 }), intro: fc.boolean() }) },
       ),
@@ -800,8 +983,19 @@ const backup: FuzzTarget = {
           // but only with what it really holds: every region's bytes are the container's, and hash to the manifest's digest
           const inner = m.k === 'plain' ? applyBytes(s.container, m.ops, 12 + s.manifestLength) : null;
           const got = Buffer.concat(r.value.data);
-          if (inner) expect(Buffer.from(inner).subarray(inner.length - got.length).equals(got), 'the regions returned are not the tail of the container');
-          expect(r.value.header.regions.every((h, i) => createHash('sha256').update(r.value.data[i]).digest('hex') === h.sha256 && r.value.data[i].length === h.size), 'a region returned does not hash to its manifest digest');
+          if (inner)
+            expect(
+              Buffer.from(inner)
+                .subarray(inner.length - got.length)
+                .equals(got),
+              'the regions returned are not the tail of the container',
+            );
+          expect(
+            r.value.header.regions.every(
+              (h, i) => createHash('sha256').update(r.value.data[i]).digest('hex') === h.sha256 && r.value.data[i].length === h.size,
+            ),
+            'a region returned does not hash to its manifest digest',
+          );
         } else if (r.ok) {
           expect(same, 'an altered backup decrypted and passed its checks');
           expect(r.value.data.length === s.data.length && r.value.data.every((d, i) => d.equals(s.data[i])), 'the genuine backup decrypted to other data');
@@ -831,7 +1025,24 @@ function certFixture(): CertSeed {
       // a real certificate, from a real run (acme-t400: keys, protected and data regions, a backup)
       execFileSync(
         process.execPath,
-        [join(packageRoot(), 'bin', 'poswipe.js'), 'erase', '--board', 'acme-t400', '--port', 'emu', '--cert', join(dir, 'certs'), '--sign-key', keyFile, '--backup', join(dir, 'b.pwbk'), '--audit-db', join(dir, 'audit.sqlite'), '--operator-name', 'Fuzz Ö. Tester'],
+        [
+          join(packageRoot(), 'bin', 'poswipe.js'),
+          'erase',
+          '--board',
+          'acme-t400',
+          '--port',
+          'emu',
+          '--cert',
+          join(dir, 'certs'),
+          '--sign-key',
+          keyFile,
+          '--backup',
+          join(dir, 'b.pwbk'),
+          '--audit-db',
+          join(dir, 'audit.sqlite'),
+          '--operator-name',
+          'Fuzz Ö. Tester',
+        ],
         { cwd: dir, env: { ...process.env, POSWIPE_CONFIG_DIR: join(dir, 'cfg') }, stdio: 'pipe' },
       );
       const name = readdirSync(join(dir, 'certs')).find((f) => f.endsWith('.cert.json'));
@@ -855,7 +1066,10 @@ const certificate: FuzzTarget = {
     return fc.property(
       fc.oneof(
         { weight: 5, arbitrary: fc.record({ k: fc.constant('bytes' as const), ops: fc.array(byteOp, { minLength: 1, maxLength: 3 }) }) },
-        { weight: 4, arbitrary: fc.record({ k: fc.constant('json' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), canonical: fc.boolean() }) },
+        {
+          weight: 4,
+          arbitrary: fc.record({ k: fc.constant('json' as const), ops: fc.array(jsonOp, { minLength: 1, maxLength: 3 }), canonical: fc.boolean() }),
+        },
         { weight: 1, arbitrary: fc.record({ k: fc.constant('random' as const), v: fc.jsonValue({ maxDepth: 3 }) }) },
       ),
       (m) => {
@@ -884,9 +1098,21 @@ const certificate: FuzzTarget = {
         else {
           if (same) throw new Broken('the genuine certificate did not verify');
           if (r.status === 'malformed') expect(r.problem.length > 0, 'malformed without a problem');
-          else expect(r.checks.some((c) => !c.ok && c.detail.length > 0), 'invalid without a failed check that says why');
+          else
+            expect(
+              r.checks.some((c) => !c.ok && c.detail.length > 0),
+              'invalid without a failed check that says why',
+            );
         }
-        count(stats, r.status === 'invalid' ? `invalid: ${r.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}`.slice(0, 70) : r.status);
+        count(
+          stats,
+          r.status === 'invalid'
+            ? `invalid: ${r.checks
+                .filter((c) => !c.ok)
+                .map((c) => c.name)
+                .join(', ')}`.slice(0, 70)
+            : r.status,
+        );
         return true;
       },
     );
@@ -916,7 +1142,9 @@ export async function runTarget(t: FuzzTarget, o: { cases: number; seed: number 
   const seconds = (Date.now() - t0) / 1000;
   const outcomes = Object.fromEntries([...stats.entries()].sort((a, b) => b[1] - a[1]));
   const err = details.errorInstance as Error | null | undefined;
-  const failure = details.failed ? `${fc.defaultReportMessage(details) ?? 'failed'}\n${err ? (err instanceof Broken ? err.message : (err.stack ?? String(err))) : ''}` : null;
+  const failure = details.failed
+    ? `${fc.defaultReportMessage(details) ?? 'failed'}\n${err ? (err instanceof Broken ? err.message : (err.stack ?? String(err))) : ''}`
+    : null;
   return { name: t.name, cases: details.numRuns, seconds: +seconds.toFixed(1), ok: !details.failed, failure, outcomes };
 }
 
@@ -929,11 +1157,19 @@ export function cleanupFuzz(): void {
 export function formatFuzz(results: TargetResult[]): string {
   const lines = [`${'target'.padEnd(12)}${'cases'.padStart(9)}${'seconds'.padStart(9)}${'cases/s'.padStart(9)}  result`];
   for (const r of results) {
-    lines.push(`${r.name.padEnd(12)}${String(r.cases).padStart(9)}${r.seconds.toFixed(1).padStart(9)}${String(Math.round(r.cases / Math.max(r.seconds, 0.001))).padStart(9)}  ${r.ok ? 'ok' : 'FAILED'}`);
+    lines.push(
+      `${r.name.padEnd(12)}${String(r.cases).padStart(9)}${r.seconds.toFixed(1).padStart(9)}${String(Math.round(r.cases / Math.max(r.seconds, 0.001))).padStart(9)}  ${r.ok ? 'ok' : 'FAILED'}`,
+    );
     const top = Object.entries(r.outcomes).slice(0, 8);
     for (const [k, n] of top) lines.push(`${''.padEnd(14)}${String(n).padStart(8)}  ${k}`);
     if (Object.keys(r.outcomes).length > top.length) lines.push(`${''.padEnd(24)}… ${Object.keys(r.outcomes).length - top.length} more kinds`);
-    if (r.failure) lines.push(r.failure.split('\n').map((l) => `    ${l}`).join('\n'));
+    if (r.failure)
+      lines.push(
+        r.failure
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
   }
   return lines.join('\n');
 }
@@ -983,7 +1219,9 @@ async function cli(): Promise<void> {
     else if (a === '--agent-runs') agentRuns = Number(argv[++i]);
     else if (a === '--no-agent') agent = false;
     else {
-      process.stderr.write(`fuzz: unknown option ${a}\nusage: npm run fuzz -- [--cases <n>] [--seed <s>] [--target <${[...TARGETS.map((t) => t.name), AGENT_TARGET].join('|')}>]... [--agent-runs <n>] [--no-agent] [--json]\n`);
+      process.stderr.write(
+        `fuzz: unknown option ${a}\nusage: npm run fuzz -- [--cases <n>] [--seed <s>] [--target <${[...TARGETS.map((t) => t.name), AGENT_TARGET].join('|')}>]... [--agent-runs <n>] [--no-agent] [--json]\n`,
+      );
       process.exitCode = 2;
       return;
     }
@@ -1010,9 +1248,13 @@ async function cli(): Promise<void> {
   cleanupFuzz();
   let agentResult: AgentFuzzResult | null = null;
   if (agent && (!names.length || names.includes(AGENT_TARGET))) {
-    process.stderr.write(`fuzz: ${AGENT_TARGET}: ${agentRuns} libFuzzer runs per harness (agent/fuzz/run.sh): the agent's frame receiver and parameter block parser\n`);
+    process.stderr.write(
+      `fuzz: ${AGENT_TARGET}: ${agentRuns} libFuzzer runs per harness (agent/fuzz/run.sh): the agent's frame receiver and parameter block parser\n`,
+    );
     agentResult = runAgentFuzz(agentRuns);
-    process.stderr.write(`fuzz: ${AGENT_TARGET}: ${agentResult.skipped ? `skipped (${agentResult.skipped})` : `${agentResult.ok ? 'ok' : 'FAILED'} in ${agentResult.seconds} s`}\n`);
+    process.stderr.write(
+      `fuzz: ${AGENT_TARGET}: ${agentResult.skipped ? `skipped (${agentResult.skipped})` : `${agentResult.ok ? 'ok' : 'FAILED'} in ${agentResult.seconds} s`}\n`,
+    );
   }
   const total = +((Date.now() - t0) / 1000).toFixed(1);
   const ok = results.every((r) => r.ok) && (agentResult?.ok ?? true);
@@ -1021,7 +1263,13 @@ async function cli(): Promise<void> {
     process.stdout.write(`poswipe fuzz: seed ${seed}, ${cases} cases per target, ${total} s\n${formatFuzz(results)}\n`);
     if (agentResult) {
       const head = `agent (libFuzzer, ${agentResult.runs} runs per harness): ${agentResult.skipped ? `skipped: ${agentResult.skipped}` : agentResult.ok ? `ok, ${agentResult.seconds} s` : 'FAILED'}`;
-      process.stdout.write(`${head}\n${agentResult.report.split('\n').filter(Boolean).map((l) => `    ${l}`).join('\n')}\n`);
+      process.stdout.write(
+        `${head}\n${agentResult.report
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => `    ${l}`)
+          .join('\n')}\n`,
+      );
     }
   }
   process.exitCode = ok ? 0 : 1;

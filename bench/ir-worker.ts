@@ -40,7 +40,18 @@ async function main(which: string, mib: number, dataMib: number): Promise<void> 
   const engine = instantiateEngine(module, dataHal(data));
   for (let o = 0; o < total; o += 512 * BLOCK) {
     const size = Math.min(512 * BLOCK, total - o);
-    engine.runJob(abi.encodeJob({ ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], program: [], hash: [{ address: BASE + o, size }], nonce }));
+    engine.runJob(
+      abi.encodeJob({
+        ops: { hash: true },
+        blockSize: BLOCK,
+        erasedValue: 0xff,
+        pattern: null,
+        erase: [],
+        program: [],
+        hash: [{ address: BASE + o, size }],
+        nonce,
+      }),
+    );
   }
 }
 

@@ -9,7 +9,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSHA256 } from 'hash-wasm';
 import * as abi from '../host/engine/abi';
-import { instantiateEngine, loadEngineModule, packageRoot, wasm, type EngineHal, type EngineInstance, type WasmGlobal, type WasmMemory } from '../host/engine/module';
+import {
+  instantiateEngine,
+  loadEngineModule,
+  packageRoot,
+  wasm,
+  type EngineHal,
+  type EngineInstance,
+  type WasmGlobal,
+  type WasmMemory,
+} from '../host/engine/module';
 import { interleaved, pairedRatio, throughput, type Candidate, type Summary } from './stats';
 
 export const BLOCK = 4096;
@@ -102,7 +111,18 @@ export async function measureKernels(opts: KernelOptions): Promise<KernelResults
   const jobs: Uint8Array[] = [];
   for (let b = 0; b < blocks; b += JOB_BLOCKS) {
     const n = Math.min(JOB_BLOCKS, blocks - b);
-    jobs.push(abi.encodeJob({ ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], program: [], hash: [{ address: BASE + b * BLOCK, size: n * BLOCK }], nonce }));
+    jobs.push(
+      abi.encodeJob({
+        ops: { hash: true },
+        blockSize: BLOCK,
+        erasedValue: 0xff,
+        pattern: null,
+        erase: [],
+        program: [],
+        hash: [{ address: BASE + b * BLOCK, size: n * BLOCK }],
+        nonce,
+      }),
+    );
   }
   const terminal = instantiateEngine(loadEngineModule('terminal'), dataHal(data));
   const hostBytes = new Uint8Array(fs.readFileSync(hostWasmPath()));
@@ -157,8 +177,14 @@ export async function measureKernels(opts: KernelOptions): Promise<KernelResults
   };
   same('engine (terminal.wasm)', terminal.runJob(jobs[0]).result.digests.slice(0, check));
   same('SIMD host build', simd.runJob(jobs[0]).result.digests.slice(0, check));
-  same('hash-wasm', Array.from({ length: check }, (_, i) => digestOne.hashWasm(i).slice()));
-  same('@chainsafe/as-sha256', Array.from({ length: check }, (_, i) => digestOne.asSha256(i).slice()));
+  same(
+    'hash-wasm',
+    Array.from({ length: check }, (_, i) => digestOne.hashWasm(i).slice()),
+  );
+  same(
+    '@chainsafe/as-sha256',
+    Array.from({ length: check }, (_, i) => digestOne.asSha256(i).slice()),
+  );
   const kernelDigests: Uint8Array[] = [];
   for (let i = 0; i + 4 <= check; i += 4) {
     const mem = simdKernel4(i);
@@ -242,7 +268,8 @@ export async function measureKernels(opts: KernelOptions): Promise<KernelResults
   });
   programmer.runJob(xoshiroJob);
   const ref = abi.patternBytes({ kind: 'xoshiro', seed }, BASE, BLOCK);
-  if (!firstChunk || Buffer.compare(Buffer.from(firstChunk), Buffer.from(ref)) !== 0) throw new Error('bench: the engine xoshiro stream differs from the host reference');
+  if (!firstChunk || Buffer.compare(Buffer.from(firstChunk), Buffer.from(ref)) !== 0)
+    throw new Error('bench: the engine xoshiro stream differs from the host reference');
   const fillBuf = Buffer.alloc(BLOCK);
   const patternCandidates: Candidate[] = [
     { name: 'engineXoshiro', run: () => void programmer.runJob(xoshiroJob) },

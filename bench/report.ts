@@ -15,12 +15,48 @@ export function targetsOf(r: BenchResults): Target[] {
     met: value === null ? null : ok(value),
   });
   return [
-    t('engine SHA-256 (terminal, scalar) vs hash-wasm', '>= 1.00x', r.sha256.ratios.engineVsHashWasm, (v) => `${v.toFixed(2)}x`, (v) => v >= 1.0),
-    t('SIMD host build vs hash-wasm', '>= 2.00x', r.sha256.ratios.simdVsHashWasm, (v) => `${v.toFixed(2)}x`, (v) => v >= 2.0),
-    t('terminal module size', '<= 8192 B', r.moduleBytes, (v) => `${v} B`, (v) => v <= 8192),
-    t('(a) ours at the raised core clock vs physical floor, F407 (computation charged)', '<= 1.10x', f407?.oursFastClock ? f407.oursFastClock.s / f407.floorS : f407 && f407.emulation === 'model' ? f407.ratios.ours : null, (v) => `${v.toFixed(3)}x`, (v) => v <= 1.1),
-    t('(b) read-back / (a) ours, F407', '>= 10x', f407 ? f407.readbackOverOurs : null, (v) => `${v.toFixed(1)}x`, (v) => v >= 10),
-    t('full emulated F407 erase, real time', '< 1 s', f407 ? f407.realS : null, (v) => `${v.toFixed(2)} s`, (v) => v < 1),
+    t(
+      'engine SHA-256 (terminal, scalar) vs hash-wasm',
+      '>= 1.00x',
+      r.sha256.ratios.engineVsHashWasm,
+      (v) => `${v.toFixed(2)}x`,
+      (v) => v >= 1.0,
+    ),
+    t(
+      'SIMD host build vs hash-wasm',
+      '>= 2.00x',
+      r.sha256.ratios.simdVsHashWasm,
+      (v) => `${v.toFixed(2)}x`,
+      (v) => v >= 2.0,
+    ),
+    t(
+      'terminal module size',
+      '<= 8192 B',
+      r.moduleBytes,
+      (v) => `${v} B`,
+      (v) => v <= 8192,
+    ),
+    t(
+      '(a) ours at the raised core clock vs physical floor, F407 (computation charged)',
+      '<= 1.10x',
+      f407?.oursFastClock ? f407.oursFastClock.s / f407.floorS : f407 && f407.emulation === 'model' ? f407.ratios.ours : null,
+      (v) => `${v.toFixed(3)}x`,
+      (v) => v <= 1.1,
+    ),
+    t(
+      '(b) read-back / (a) ours, F407',
+      '>= 10x',
+      f407 ? f407.readbackOverOurs : null,
+      (v) => `${v.toFixed(1)}x`,
+      (v) => v >= 10,
+    ),
+    t(
+      'full emulated F407 erase, real time',
+      '< 1 s',
+      f407 ? f407.realS : null,
+      (v) => `${v.toFixed(2)} s`,
+      (v) => v < 1,
+    ),
   ];
 }
 
@@ -49,7 +85,13 @@ export function formatTable(r: BenchResults): string {
     ['node:crypto sha256', s.node, 'native (OpenSSL)'],
   ];
   out.push('SHA-256 block digests: SHA-256(nonce ‖ addr ‖ 4 KiB block)');
-  out.push(table(['implementation', 'MiB/s', 'min', 'max', 'note'], shaRows.map(([n, x, note]) => [n, ...mibs(x), note]), [false, true, true, true, false]));
+  out.push(
+    table(
+      ['implementation', 'MiB/s', 'min', 'max', 'note'],
+      shaRows.map(([n, x, note]) => [n, ...mibs(x), note]),
+      [false, true, true, true, false],
+    ),
+  );
   const q = r.sha256.ratios;
   out.push(
     `ratios (median of per-round ratios): engine/hash-wasm ${q.engineVsHashWasm.toFixed(2)}x  engine/node ${q.engineVsNode.toFixed(2)}x  ` +
@@ -78,7 +120,7 @@ export function formatTable(r: BenchResults): string {
         ['pattern: engine constant, PROGRAM jobs', ...mibs(p.engineConstant), 'filled once per job: ~ the HAL call cost'],
         ['pattern: Buffer.fill', ...mibs(p.bufferFill), 'memset baseline'],
         ['pattern: crypto.randomFillSync', ...mibs(p.randomFill), 'native CSPRNG stream'],
-        ['pattern: host patternBytes (JS xoshiro)', ...mibs(p.hostXoshiro), 'the host\'s reference'],
+        ['pattern: host patternBytes (JS xoshiro)', ...mibs(p.hostXoshiro), "the host's reference"],
       ],
       [false, true, true, true, false],
     ),
@@ -97,10 +139,39 @@ export function formatTable(r: BenchResults): string {
   const rows: string[][] = [];
   for (const [id, e] of Object.entries(r.e2e)) {
     const f = e.floor;
-    rows.push([id, 'floor: erase + agent/job/digests on the line', e.floorS.toFixed(2), `${f.moduleBytes + f.jobBytes + f.digestBytes}`, '1.000', `${f.eraseS.toFixed(2)} s erase + ${f.lineS.toFixed(2)} s line`]);
-    rows.push([id, `(a) ours: on-terminal digests, clear, full (${e.emulation})`, e.oursS.toFixed(2), `${e.oursBytes}`, e.ratios.ours.toFixed(3), `computing ${e.computeS.toFixed(2)} s at the reset clock; real ${e.realS === null ? '-' : e.realS.toFixed(2)} s (CLI), ${e.inProcessS.toFixed(2)} s in-process`]);
-    if (e.oursFastClock) rows.push([id, `(a) with CLOCK ${(e.oursFastClock.hz / 1e6).toFixed(0)} MHz`, e.oursFastClock.s.toFixed(2), `${e.oursBytes}`, (e.oursFastClock.s / e.floorS).toFixed(3), `saves ${(e.oursS - e.oursFastClock.s).toFixed(2)} s`]);
-    rows.push([id, '(b) bootloader erase + full read-back', e.readbackS.toFixed(2), `${e.readbackBytes}`, e.ratios.readback.toFixed(3), `${e.readbackOverOurs.toFixed(1)}x (a)`]);
+    rows.push([
+      id,
+      'floor: erase + agent/job/digests on the line',
+      e.floorS.toFixed(2),
+      `${f.moduleBytes + f.jobBytes + f.digestBytes}`,
+      '1.000',
+      `${f.eraseS.toFixed(2)} s erase + ${f.lineS.toFixed(2)} s line`,
+    ]);
+    rows.push([
+      id,
+      `(a) ours: on-terminal digests, clear, full (${e.emulation})`,
+      e.oursS.toFixed(2),
+      `${e.oursBytes}`,
+      e.ratios.ours.toFixed(3),
+      `computing ${e.computeS.toFixed(2)} s at the reset clock; real ${e.realS === null ? '-' : e.realS.toFixed(2)} s (CLI), ${e.inProcessS.toFixed(2)} s in-process`,
+    ]);
+    if (e.oursFastClock)
+      rows.push([
+        id,
+        `(a) with CLOCK ${(e.oursFastClock.hz / 1e6).toFixed(0)} MHz`,
+        e.oursFastClock.s.toFixed(2),
+        `${e.oursBytes}`,
+        (e.oursFastClock.s / e.floorS).toFixed(3),
+        `saves ${(e.oursS - e.oursFastClock.s).toFixed(2)} s`,
+      ]);
+    rows.push([
+      id,
+      '(b) bootloader erase + full read-back',
+      e.readbackS.toFixed(2),
+      `${e.readbackBytes}`,
+      e.ratios.readback.toFixed(3),
+      `${e.readbackOverOurs.toFixed(1)}x (a)`,
+    ]);
     rows.push([
       id,
       '(c) bootloader erase + Get Checksum per block',
@@ -120,7 +191,14 @@ export function formatTable(r: BenchResults): string {
       Object.entries(r.cli).map(([id, c]) =>
         'error' in c
           ? [id, 'failed', '-', '-', '-', c.error.slice(0, 100)]
-          : [id, c.median.toFixed(2), c.min.toFixed(2), c.max.toFixed(2), `${c.runs.length}`, c.args.includes('--no-backup') ? '--no-backup' : 'without --no-backup (not accepted by this CLI)'],
+          : [
+              id,
+              c.median.toFixed(2),
+              c.min.toFixed(2),
+              c.max.toFixed(2),
+              `${c.runs.length}`,
+              c.args.includes('--no-backup') ? '--no-backup' : 'without --no-backup (not accepted by this CLI)',
+            ],
       ),
       [false, true, true, true, true, false],
     ),

@@ -162,7 +162,11 @@ function flashOps(board: Board, method: MethodName): number {
   const erases = passes.filter((p) => p.kind === 'erase').length;
   const programs = passes.filter((p) => p.kind === 'program').length;
   const unit = board.agent ? 4096 : 256;
-  return sectorsOf(board).length * erases + (board.flash.size / unit) * programs + board.regions.filter((r) => r.kind === 'keys').reduce((s, r) => s + Math.ceil(r.size / unit), 0);
+  return (
+    sectorsOf(board).length * erases +
+    (board.flash.size / unit) * programs +
+    board.regions.filter((r) => r.kind === 'keys').reduce((s, r) => s + Math.ceil(r.size / unit), 0)
+  );
 }
 
 function hex(n: number): string {
@@ -286,10 +290,12 @@ function erasedEverywhere(after: Uint8Array, original: Uint8Array, board: Board,
     rs
       .map((r) => [r.address, r.address + r.size])
       .sort((a, b) => a[0] - b[0])
-      .reduce<number[][]>((m, r) => (m.length && m[m.length - 1][1] === r[0] ? (m[m.length - 1][1] = r[1], m) : [...m, r]), [])
+      .reduce<number[][]>((m, r) => (m.length && m[m.length - 1][1] === r[0] ? ((m[m.length - 1][1] = r[1]), m) : [...m, r]), [])
       .map(([a, e]) => `${hex(a)}-${hex(e)}`)
       .join(',');
-  const skipped = Array.isArray(report?.skipped) ? (report!.skipped as { address: string; size: number }[]).map((x) => ({ address: parseInt(x.address, 16), size: x.size })) : [];
+  const skipped = Array.isArray(report?.skipped)
+    ? (report!.skipped as { address: string; size: number }[]).map((x) => ({ address: parseInt(x.address, 16), size: x.size }))
+    : [];
   if (span(skipped) !== span(keep)) problems.push(`the report says it kept [${span(skipped)}], the protected regions to keep are [${span(keep)}]`);
   let firstBad = -1;
   let badCount = 0;
@@ -309,7 +315,9 @@ function erasedEverywhere(after: Uint8Array, original: Uint8Array, board: Board,
 /** Checks a backup file against the original image: null when it decrypts to exactly the data regions. */
 async function backupProblem(file: string, files: CampaignFiles, board: Board, original: Uint8Array, uid: string | null): Promise<string | null> {
   try {
-    const b = await openBackup(file, { identities: () => ({ identities: readIdentityFile(files.backupKey, 'soak backup identity'), source: files.backupKey }) });
+    const b = await openBackup(file, {
+      identities: () => ({ identities: readIdentityFile(files.backupKey, 'soak backup identity'), source: files.backupKey }),
+    });
     const regions = backupRegionsOf(board);
     if (b.header.board !== board.id) return `backup names board ${b.header.board}`;
     if (uid !== null && b.header.uid !== uid) return `backup names uid ${b.header.uid}, the terminal is ${uid}`;
@@ -317,7 +325,8 @@ async function backupProblem(file: string, files: CampaignFiles, board: Board, o
     for (let i = 0; i < regions.length; i++) {
       const r = regions[i];
       const h = b.header.regions[i];
-      if (h.address !== r.address || h.size !== r.size) return `backup region ${i} is ${hex(h.address)}+${h.size}, expected ${r.name} ${hex(r.address)}+${r.size}`;
+      if (h.address !== r.address || h.size !== r.size)
+        return `backup region ${i} is ${hex(h.address)}+${h.size}, expected ${r.name} ${hex(r.address)}+${r.size}`;
       const want = original.subarray(r.address - board.flash.base, r.address - board.flash.base + r.size);
       if (!Buffer.from(b.data[i]).equals(Buffer.from(want))) return `backup region ${r.name} does not hold the original bytes`;
     }
@@ -330,7 +339,12 @@ async function backupProblem(file: string, files: CampaignFiles, board: Board, o
 function dataChanged(after: Uint8Array, original: Uint8Array, board: Board): string[] {
   const base = board.flash.base;
   return backupRegionsOf(board)
-    .filter((r) => !Buffer.from(after.subarray(r.address - base, r.address - base + r.size)).equals(Buffer.from(original.subarray(r.address - base, r.address - base + r.size))))
+    .filter(
+      (r) =>
+        !Buffer.from(after.subarray(r.address - base, r.address - base + r.size)).equals(
+          Buffer.from(original.subarray(r.address - base, r.address - base + r.size)),
+        ),
+    )
     .map((r) => r.name);
 }
 
@@ -373,9 +387,24 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
   const original = initialImage(board, plan.seed);
   writeFileSync(image, original);
   const argv = [
-    'erase', '--board', board.id, '--port', 'emu', '--method', plan.method, '--json',
-    '--emu-image', image, '--emu-seed', String(plan.seed),
-    '--cert', certDir, '--sign-key', files.signKey, '--audit-db', audit,
+    'erase',
+    '--board',
+    board.id,
+    '--port',
+    'emu',
+    '--method',
+    plan.method,
+    '--json',
+    '--emu-image',
+    image,
+    '--emu-seed',
+    String(plan.seed),
+    '--cert',
+    certDir,
+    '--sign-key',
+    files.signKey,
+    '--audit-db',
+    audit,
     ...(plan.backup ? ['--backup', backup, '--recipient', files.backupPub] : ['--no-backup']),
     ...plan.faults.flatMap((f) => ['--emu-fault', f]),
     ...(plan.rdp ? ['--emu-rdp', '1'] : []),
@@ -430,7 +459,16 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
     } else {
       const v = verifyCertificate(readFileSync(certPath), createPublicKey(readFileSync(files.signPub, 'utf8')));
       if (v.status !== 'valid') {
-        problems.push(`the certificate does not verify: ${v.status === 'malformed' ? v.problem : v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+        problems.push(
+          `the certificate does not verify: ${
+            v.status === 'malformed'
+              ? v.problem
+              : v.checks
+                  .filter((c) => !c.ok)
+                  .map((c) => `${c.name}: ${c.detail}`)
+                  .join('; ')
+          }`,
+        );
         falseSuccess = true;
       } else {
         const media = (v.certificate?.media ?? {}) as Record<string, unknown>;
@@ -454,7 +492,8 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
     if (run.code === 1) {
       reason = typeof report?.reason === 'string' ? report.reason : null;
       if (report?.verified !== false) problems.push('exit 1 but the report does not say verified: false');
-      if (!existsSync(certDir) || !readdirSync(certDir).some((f) => f.endsWith('.NOT-SANITIZED.json'))) problems.push('exit 1 without a NOT-SANITIZED failure report');
+      if (!existsSync(certDir) || !readdirSync(certDir).some((f) => f.endsWith('.NOT-SANITIZED.json')))
+        problems.push('exit 1 without a NOT-SANITIZED failure report');
     } else reason = errorLine;
     if (!reason || reason.length < 8) problems.push(`exit ${run.code} without a named reason (stderr: ${JSON.stringify(run.stderr.slice(-200))})`);
     if (certs.length) {
@@ -499,7 +538,11 @@ export async function runSession(plan: SessionPlan, files: CampaignFiles, main: 
       problems.push(`no audit row: ${(e as Error).message}`);
     }
   }
-  if (problems.length) writeFileSync(join(dir, 'session.json'), JSON.stringify({ plan, argv, exit: run.code, problems, stdout: run.stdout, stderr: run.stderr.slice(-20000) }, null, 2));
+  if (problems.length)
+    writeFileSync(
+      join(dir, 'session.json'),
+      JSON.stringify({ plan, argv, exit: run.code, problems, stdout: run.stdout, stderr: run.stderr.slice(-20000) }, null, 2),
+    );
   else if (!keep) rmSync(dir, { recursive: true, force: true });
   return { plan, exit: run.code, reason, falseSuccess, lostBackup, problems, seconds: (Date.now() - t0) / 1000 };
 }
@@ -559,8 +602,12 @@ function prepareFiles(workDir: string | undefined): CampaignFiles {
   mkdirSync(root, { recursive: true });
   const keys = join(root, 'keys');
   mkdirSync(keys, { recursive: true });
-  const sign = existsSync(join(keys, 'sign.key.pem')) ? { privatePath: join(keys, 'sign.key.pem'), publicPath: join(keys, 'sign.pub.pem') } : writeNewKeyPair(join(keys, 'sign'), 'ed25519');
-  const bk = existsSync(join(keys, 'backup.key.txt')) ? { privatePath: join(keys, 'backup.key.txt'), publicPath: join(keys, 'backup.pub.txt') } : writeNewAgeIdentity(join(keys, 'backup'));
+  const sign = existsSync(join(keys, 'sign.key.pem'))
+    ? { privatePath: join(keys, 'sign.key.pem'), publicPath: join(keys, 'sign.pub.pem') }
+    : writeNewKeyPair(join(keys, 'sign'), 'ed25519');
+  const bk = existsSync(join(keys, 'backup.key.txt'))
+    ? { privatePath: join(keys, 'backup.key.txt'), publicPath: join(keys, 'backup.pub.txt') }
+    : writeNewAgeIdentity(join(keys, 'backup'));
   const configDir = join(root, 'config');
   mkdirSync(configDir, { recursive: true });
   return { root, signKey: sign.privatePath, signPub: sign.publicPath, backupKey: bk.privatePath, backupPub: bk.publicPath, configDir };
@@ -682,7 +729,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakSummary> {
     if (r.lostBackup) s.lostBackups++;
     if (r.problems.length) {
       s.violations.push(r.plan.seed);
-      s.violationDetails.push({ seed: r.plan.seed, board: r.plan.board, method: r.plan.method, faults: [...r.plan.faults, ...(r.plan.rdp ? ['rdp=1'] : []), ...(r.plan.unlock ? ['--unlock'] : [])], exit: r.exit, problems: r.problems });
+      s.violationDetails.push({
+        seed: r.plan.seed,
+        board: r.plan.board,
+        method: r.plan.method,
+        faults: [...r.plan.faults, ...(r.plan.rdp ? ['rdp=1'] : []), ...(r.plan.unlock ? ['--unlock'] : [])],
+        exit: r.exit,
+        problems: r.problems,
+      });
     }
     s.outcomes[String(r.exit)] = (s.outcomes[String(r.exit)] ?? 0) + 1;
     for (const k of r.plan.kinds) addTo(s.perFault[k], r);
@@ -702,7 +756,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakSummary> {
 // ---------------------------------------------------------------------------------------------
 // the table
 
-const EXIT_NAMES: Record<string, string> = { '0': 'verified', '1': 'verification failed', '2': 'bad input', '3': 'device or link error', '4': 'refused for safety', '-1': 'crashed or hung' };
+const EXIT_NAMES: Record<string, string> = {
+  '0': 'verified',
+  '1': 'verification failed',
+  '2': 'bad input',
+  '3': 'device or link error',
+  '4': 'refused for safety',
+  '-1': 'crashed or hung',
+};
 
 function groupTable(title: string, groups: Record<string, GroupCounts>): string[] {
   const codes = ['0', '1', '3', '4'];
@@ -711,17 +772,22 @@ function groupTable(title: string, groups: Record<string, GroupCounts>): string[
   const lines = [`${title.padEnd(20)}${'sessions'.padStart(9)}${cols.map((c) => `exit ${c}`.padStart(9)).join('')}${'violations'.padStart(12)}`];
   for (const [k, g] of Object.entries(groups)) {
     if (!g.sessions) continue;
-    lines.push(`${k.padEnd(20)}${String(g.sessions).padStart(9)}${cols.map((c) => String(g.exit[c] ?? 0).padStart(9)).join('')}${String(g.violations).padStart(12)}`);
+    lines.push(
+      `${k.padEnd(20)}${String(g.sessions).padStart(9)}${cols.map((c) => String(g.exit[c] ?? 0).padStart(9)).join('')}${String(g.violations).padStart(12)}`,
+    );
   }
   return lines;
 }
 
 export function formatSoak(s: SoakSummary): string {
   const lines: string[] = [];
-  lines.push(`poswipe soak: seed ${s.seed}, ${s.sessions} of ${s.requested} session(s) in ${s.seconds} s (${s.sessionsPerSecond} per second, ${s.workers} worker(s))${s.stoppedByTime ? ' — stopped by --max-seconds' : ''}`);
+  lines.push(
+    `poswipe soak: seed ${s.seed}, ${s.sessions} of ${s.requested} session(s) in ${s.seconds} s (${s.sessionsPerSecond} per second, ${s.workers} worker(s))${s.stoppedByTime ? ' — stopped by --max-seconds' : ''}`,
+  );
   lines.push('');
   lines.push('outcome                       sessions');
-  for (const [code, n] of Object.entries(s.outcomes).sort()) lines.push(`  exit ${code.padEnd(3)} ${(EXIT_NAMES[code] ?? '?').padEnd(21)}${String(n).padStart(8)}`);
+  for (const [code, n] of Object.entries(s.outcomes).sort())
+    lines.push(`  exit ${code.padEnd(3)} ${(EXIT_NAMES[code] ?? '?').padEnd(21)}${String(n).padStart(8)}`);
   lines.push(`  false successes             ${String(s.falseSuccess).padStart(8)}`);
   lines.push(`  lost backups                ${String(s.lostBackups).padStart(8)}`);
   lines.push(`  sessions with violations    ${String(s.violations.length).padStart(8)}`);
@@ -733,7 +799,10 @@ export function formatSoak(s: SoakSummary): string {
   lines.push(...groupTable('method', s.perMethod));
   lines.push('');
   lines.push('most frequent reasons of failed sessions');
-  for (const [r, n] of Object.entries(s.reasons).sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`${String(n).padStart(7)}  ${r}`);
+  for (const [r, n] of Object.entries(s.reasons)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15))
+    lines.push(`${String(n).padStart(7)}  ${r}`);
   if (s.violationDetails.length) {
     lines.push('');
     lines.push('VIOLATIONS (replay one with --only <seed>)');
@@ -758,13 +827,21 @@ function parseArgs(argv: string[]): SoakOptions & { json: boolean } {
     else if (a === '--seed') o.seed = int(a, argv[++i], 0);
     else if (a === '--max-seconds') o.maxSeconds = int(a, argv[++i], 1);
     else if (a === '--workers') o.workers = int(a, argv[++i], 1);
-    else if (a === '--only') o.only = [...(o.only ?? []), ...String(argv[++i]).split(',').map((x) => int(a, x, 0))];
+    else if (a === '--only')
+      o.only = [
+        ...(o.only ?? []),
+        ...String(argv[++i])
+          .split(',')
+          .map((x) => int(a, x, 0)),
+      ];
     else if (a === '--work-dir') o.workDir = argv[++i];
     else if (a === '--json') o.json = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run soak -- [--sessions <n>] [--seed <s>] [--json] [--max-seconds <t>] [--workers <n>] [--only <seed,...>] [--keep] [--verbose] [--work-dir <dir>]\n');
+      process.stdout.write(
+        'usage: npm run soak -- [--sessions <n>] [--seed <s>] [--json] [--max-seconds <t>] [--workers <n>] [--only <seed,...>] [--keep] [--verbose] [--work-dir <dir>]\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }

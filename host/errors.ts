@@ -68,13 +68,54 @@ export class VerificationError extends PoswipeError {
  * Local file-system failures: on a file or folder the operator named (or the tool's own files
  * next to it), they are the operator's to fix, i.e. bad input (2), never a device problem.
  */
-const LOCAL_FILE_CODES = new Set(['ENOSPC', 'EROFS', 'EISDIR', 'ENOTDIR', 'EACCES', 'EPERM', 'EEXIST', 'ENOENT', 'EDQUOT', 'EFBIG', 'ENAMETOOLONG', 'ELOOP', 'EMLINK', 'EXDEV', 'ETXTBSY']);
-const FS_SYSCALLS = new Set(['open', 'write', 'read', 'mkdir', 'link', 'unlink', 'rename', 'fsync', 'close', 'stat', 'lstat', 'fstat', 'access', 'copyfile', 'symlink', 'readlink', 'scandir', 'rmdir', 'rm', 'chmod', 'ftruncate', 'utime']);
+const LOCAL_FILE_CODES = new Set([
+  'ENOSPC',
+  'EROFS',
+  'EISDIR',
+  'ENOTDIR',
+  'EACCES',
+  'EPERM',
+  'EEXIST',
+  'ENOENT',
+  'EDQUOT',
+  'EFBIG',
+  'ENAMETOOLONG',
+  'ELOOP',
+  'EMLINK',
+  'EXDEV',
+  'ETXTBSY',
+]);
+const FS_SYSCALLS = new Set([
+  'open',
+  'write',
+  'read',
+  'mkdir',
+  'link',
+  'unlink',
+  'rename',
+  'fsync',
+  'close',
+  'stat',
+  'lstat',
+  'fstat',
+  'access',
+  'copyfile',
+  'symlink',
+  'readlink',
+  'scandir',
+  'rmdir',
+  'rm',
+  'chmod',
+  'ftruncate',
+  'utime',
+]);
 
 /** A Node.js file-system error (it has an errno code and a file system call). */
 export function isLocalFileError(err: unknown): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException | null;
-  return !!e && typeof e === 'object' && typeof e.code === 'string' && LOCAL_FILE_CODES.has(e.code) && (typeof e.syscall !== 'string' || FS_SYSCALLS.has(e.syscall));
+  return (
+    !!e && typeof e === 'object' && typeof e.code === 'string' && LOCAL_FILE_CODES.has(e.code) && (typeof e.syscall !== 'string' || FS_SYSCALLS.has(e.syscall))
+  );
 }
 
 /**

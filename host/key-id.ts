@@ -6,7 +6,12 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
  */
 export function keyId(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return 'sha256:' + createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(pub.export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+  );
 }
 
 /** A key id in messages: the prefix and the first 16 hex digits. */

@@ -39,9 +39,18 @@ const COMMON = ['startup.c', 'agent.c', 'link.c', 'usart.c', 'timer.c', 'engine_
 // refuse it, so the committed binaries are always -O2.
 const OPT = process.env.AGENT_OPT || '-O2';
 const CFLAGS = [
-  '-std=c11', '-mthumb', OPT, '-g', '-ffreestanding', '-fno-common', '-ffunction-sections', '-fdata-sections',
-  '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0', '-DNDEBUG',
-  `-ffile-prefix-map=${root}=.`, '-fcallgraph-info=su',
+  '-std=c11',
+  '-mthumb',
+  OPT,
+  '-g',
+  '-ffreestanding',
+  '-fno-common',
+  '-ffunction-sections',
+  '-fdata-sections',
+  '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0',
+  '-DNDEBUG',
+  `-ffile-prefix-map=${root}=.`,
+  '-fcallgraph-info=su',
 ];
 // the stack (link/<kind>.ld STACK_SIZE) must exceed the deepest call chain by this much
 const STACK_MARGIN = 1024;
@@ -103,9 +112,18 @@ function buildKind(k) {
   objects.push(rel(engineObj));
   const elf = path.join(out, `${k.kind}.elf`);
   run('arm-none-eabi-gcc', [
-    `-mcpu=${k.core}`, '-mthumb', '-nostdlib', '-Wl,--gc-sections', '-Wl,--build-id=none',
-    `-L${rel(path.join(root, 'agent', 'link'))}`, `-T${k.kind}.ld`, `-Wl,-Map=${rel(path.join(out, `${k.kind}.map`))}`,
-    ...objects, ...LIBS, '-o', rel(elf),
+    `-mcpu=${k.core}`,
+    '-mthumb',
+    '-nostdlib',
+    '-Wl,--gc-sections',
+    '-Wl,--build-id=none',
+    `-L${rel(path.join(root, 'agent', 'link'))}`,
+    `-T${k.kind}.ld`,
+    `-Wl,-Map=${rel(path.join(out, `${k.kind}.map`))}`,
+    ...objects,
+    ...LIBS,
+    '-o',
+    rel(elf),
   ]);
   const bin = path.join(out, `${k.kind}.bin`);
   run('arm-none-eabi-objcopy', ['-O', 'binary', rel(elf), rel(bin)]);

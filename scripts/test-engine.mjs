@@ -15,19 +15,27 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const specDir = path.join(root, 'assembly', '__tests__');
 const harness = path.join(specDir, 'harness', 'index.ts');
 const only = process.argv.slice(2);
-const specs = readdirSync(specDir).filter((f) => f.endsWith('.spec.ts') && (only.length === 0 || only.includes(f))).sort();
+const specs = readdirSync(specDir)
+  .filter((f) => f.endsWith('.spec.ts') && (only.length === 0 || only.includes(f)))
+  .sort();
 if (specs.length === 0) throw new Error(`no spec in ${path.relative(root, specDir)} matches ${only.join(' ') || '*.spec.ts'}`);
 
 async function compile(spec) {
   let binary = null;
   const stderr = [];
   const { error } = await asc.main(
-    [path.relative(root, harness), path.relative(root, path.join(specDir, spec)), '--outFile', 'spec.wasm', '--debug', '--exportRuntime',
-      '--baseDir', root],
+    [path.relative(root, harness), path.relative(root, path.join(specDir, spec)), '--outFile', 'spec.wasm', '--debug', '--exportRuntime', '--baseDir', root],
     {
       stdout: { write: () => true },
-      stderr: { write: (s) => { stderr.push(String(s)); return true; } },
-      writeFile: (name, contents) => { if (name.endsWith('.wasm')) binary = contents; },
+      stderr: {
+        write: (s) => {
+          stderr.push(String(s));
+          return true;
+        },
+      },
+      writeFile: (name, contents) => {
+        if (name.endsWith('.wasm')) binary = contents;
+      },
     },
   );
   if (error) throw new Error(`${spec} does not compile: ${error.message}\n${stderr.join('')}`);
@@ -45,11 +53,13 @@ function readString(memory, ptr) {
 function instantiate(module) {
   let exports = null;
   let failure = null;
-  const forward = (name) => (...args) => {
-    const fn = exports && exports[name];
-    if (typeof fn !== 'function') throw new Error(`spec module does not export ${name} for the hal import`);
-    return fn(...args);
-  };
+  const forward =
+    (name) =>
+    (...args) => {
+      const fn = exports && exports[name];
+      if (typeof fn !== 'function') throw new Error(`spec module does not export ${name} for the hal import`);
+      return fn(...args);
+    };
   const instance = new WebAssembly.Instance(module, {
     env: {
       abort: (msg, file, line, col) => {

@@ -35,22 +35,34 @@ function run(cmd: string, args: string[]): { code: number | null; out: string } 
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
-test('the committed agent binaries and manifest are byte-identical with a rebuild (build-agent --check)', { skip: missing(['arm-none-eabi-gcc', 'wasm2c']), timeout: TIMEOUT_MS }, () => {
-  assert.ok(existsSync(engine), 'build/terminal.wasm (npm run build)');
-  const r = run(process.execPath, ['scripts/build-agent.mjs', '--check']);
-  assert.equal(r.code, 0, r.out);
-});
+test(
+  'the committed agent binaries and manifest are byte-identical with a rebuild (build-agent --check)',
+  { skip: missing(['arm-none-eabi-gcc', 'wasm2c']), timeout: TIMEOUT_MS },
+  () => {
+    assert.ok(existsSync(engine), 'build/terminal.wasm (npm run build)');
+    const r = run(process.execPath, ['scripts/build-agent.mjs', '--check']);
+    assert.equal(r.code, 0, r.out);
+  },
+);
 
-test('the agent\'s native tests pass: link.c, and the engine as the agent hosts it (agent/test/run.sh, ASan + UBSan)', { skip: missing(['cc', 'wasm2c']), timeout: TIMEOUT_MS }, () => {
-  assert.ok(existsSync(engine), 'build/terminal.wasm (npm run build)');
-  const r = run('sh', ['agent/test/run.sh']);
-  assert.equal(r.code, 0, r.out);
-  assert.match(r.out, /agent link tests: all checks passed/);
-  assert.match(r.out, /agent engine host tests: all checks passed/, 'the engine host test ran, not skipped');
-});
+test(
+  "the agent's native tests pass: link.c, and the engine as the agent hosts it (agent/test/run.sh, ASan + UBSan)",
+  { skip: missing(['cc', 'wasm2c']), timeout: TIMEOUT_MS },
+  () => {
+    assert.ok(existsSync(engine), 'build/terminal.wasm (npm run build)');
+    const r = run('sh', ['agent/test/run.sh']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /agent link tests: all checks passed/);
+    assert.match(r.out, /agent engine host tests: all checks passed/, 'the engine host test ran, not skipped');
+  },
+);
 
-test(`the agent's libFuzzer harnesses (frame receiver, parameter block) find nothing in ${SHORT_FUZZ_RUNS} runs each`, { skip: missing(['clang']), timeout: TIMEOUT_MS }, () => {
-  const r = run('sh', ['agent/fuzz/run.sh', String(SHORT_FUZZ_RUNS)]);
-  assert.equal(r.code, 0, r.out);
-  for (const h of ['fuzz_link', 'fuzz_params']) assert.match(r.out, new RegExp(`${h}: ${SHORT_FUZZ_RUNS} runs in`), `${h} ran`);
-});
+test(
+  `the agent's libFuzzer harnesses (frame receiver, parameter block) find nothing in ${SHORT_FUZZ_RUNS} runs each`,
+  { skip: missing(['clang']), timeout: TIMEOUT_MS },
+  () => {
+    const r = run('sh', ['agent/fuzz/run.sh', String(SHORT_FUZZ_RUNS)]);
+    assert.equal(r.code, 0, r.out);
+    for (const h of ['fuzz_link', 'fuzz_params']) assert.match(r.out, new RegExp(`${h}: ${SHORT_FUZZ_RUNS} runs in`), `${h} ran`);
+  },
+);

@@ -52,7 +52,16 @@ const params = encodeParams({ ...lineParams, flashSize: 0 }); // the size regist
 const FLASH_SIZE = 1024 * 1024; // the F405 QEMU models and the F407 board
 const flashParams = encodeParams({ ...lineParams, flashSize: FLASH_SIZE }); // the board's 1 MiB: hal.read never touches the size register
 
-const noRanges = encodeJob({ ops: { hash: true }, blockSize: 4096, erasedValue: 0xff, pattern: null, erase: [], hash: [], program: [], nonce: Uint8Array.from({ length: 32 }, (_, i) => i) });
+const noRanges = encodeJob({
+  ops: { hash: true },
+  blockSize: 4096,
+  erasedValue: 0xff,
+  pattern: null,
+  erase: [],
+  hash: [],
+  program: [],
+  nonce: Uint8Array.from({ length: 32 }, (_, i) => i),
+});
 const inner = encodeFrame(REQ.READ, 10, encodeRead(8, 4));
 const badOuter = new Uint8Array([0xa5, REQ.STATUS, 10, inner.length & 0xff, inner.length >> 8, ...inner, 0, 0, 0, 0]);
 
@@ -80,7 +89,20 @@ const SCRIPT: { send: Uint8Array; frames: number }[] = [
 const HASH_SCRIPT: { send: Uint8Array; frames: number }[] = [
   { send: new Uint8Array(0), frames: 1 },
   {
-    send: encodeFrame(REQ.JOB, 1, encodeJob({ ops: { hash: true }, blockSize: 4096, erasedValue: 0xff, pattern: null, erase: [], hash: [{ address: 0x08000000 + 0x40000, size: 0x40000 }], program: [], nonce: Uint8Array.from({ length: 32 }, (_, i) => 255 - i) })),
+    send: encodeFrame(
+      REQ.JOB,
+      1,
+      encodeJob({
+        ops: { hash: true },
+        blockSize: 4096,
+        erasedValue: 0xff,
+        pattern: null,
+        erase: [],
+        hash: [{ address: 0x08000000 + 0x40000, size: 0x40000 }],
+        program: [],
+        nonce: Uint8Array.from({ length: 32 }, (_, i) => 255 - i),
+      }),
+    ),
     frames: 6,
   },
   { send: encodeFrame(REQ.READ, 2, encodeRead(40, 64)), frames: 1 },
@@ -212,15 +234,19 @@ test('the model and the f4 agent on QEMU answer the same requests with the same 
   model.forEach((f, i) => assert.equal(f, qemu[i], `frame ${i}`));
 });
 
-test('QEMU has no flash controller (no erase here): a hash job over 256 KiB of the same flash image gives the same frames (PROGRESS, DONE, DATA with the digests) from the model and the f4 agent on QEMU', { skip, timeout: 60_000 }, async () => {
-  const agent = agentOfKind(loadAgentManifest(), 'f4');
-  const v = new DataView(agent.bytes.buffer, agent.bytes.byteOffset);
-  const vectors = new Uint8Array(8);
-  new DataView(vectors.buffer).setUint32(0, v.getUint32(0, true), true);
-  new DataView(vectors.buffer).setUint32(4, agent.entry, true);
-  const flash = flashImage(vectors);
-  const qemu = await onQemu({ script: HASH_SCRIPT, params: flashParams, flash });
-  const model = await onModel({ script: HASH_SCRIPT, params: flashParams, flash });
-  assert.equal(model.length, qemu.length);
-  model.forEach((f, i) => assert.equal(f, qemu[i], `frame ${i}`));
-});
+test(
+  'QEMU has no flash controller (no erase here): a hash job over 256 KiB of the same flash image gives the same frames (PROGRESS, DONE, DATA with the digests) from the model and the f4 agent on QEMU',
+  { skip, timeout: 60_000 },
+  async () => {
+    const agent = agentOfKind(loadAgentManifest(), 'f4');
+    const v = new DataView(agent.bytes.buffer, agent.bytes.byteOffset);
+    const vectors = new Uint8Array(8);
+    new DataView(vectors.buffer).setUint32(0, v.getUint32(0, true), true);
+    new DataView(vectors.buffer).setUint32(4, agent.entry, true);
+    const flash = flashImage(vectors);
+    const qemu = await onQemu({ script: HASH_SCRIPT, params: flashParams, flash });
+    const model = await onModel({ script: HASH_SCRIPT, params: flashParams, flash });
+    assert.equal(model.length, qemu.length);
+    model.forEach((f, i) => assert.equal(f, qemu[i], `frame ${i}`));
+  },
+);

@@ -225,7 +225,14 @@ function dataOf(frames: Frame[]): Uint8Array {
 
 test('the board flash interfaces the model checks agents against', () => {
   const id = (b: string) => boardFlashInterface(emulated(b).board);
-  assert.deepEqual(['stm32f205', 'stm32f407', 'acme-t400', 'stm32f429', 'stm32l476', 'stm32f103xb'].map(id), ['stm32f2', 'stm32f4', 'stm32f4', 'stm32f4', 'stm32l4', null]);
+  assert.deepEqual(['stm32f205', 'stm32f407', 'acme-t400', 'stm32f429', 'stm32l476', 'stm32f103xb'].map(id), [
+    'stm32f2',
+    'stm32f4',
+    'stm32f4',
+    'stm32f4',
+    'stm32l4',
+    null,
+  ]);
 });
 
 test('runner choice: auto takes a registered instruction-level runner, falls back to the model when it is unavailable; instruction insists', () => {
@@ -305,7 +312,11 @@ test('a hash-only JOB: ACCEPT, PROGRESS every 64 blocks, DONE, DATA; digests equ
   for (let i = 0; i < 66; i++) {
     const address = 0x08000000 + 4096 * i;
     const size = i === 65 ? 0x800 : 4096;
-    assert.equal(Buffer.from(r.digests[i]).toString('hex'), digest(address, terminal.flash.bytes.slice(address - 0x08000000, address - 0x08000000 + size)), `block ${i}`);
+    assert.equal(
+      Buffer.from(r.digests[i]).toString('hex'),
+      digest(address, terminal.flash.bytes.slice(address - 0x08000000, address - 0x08000000 + size)),
+      `block ${i}`,
+    );
   }
   assert.equal(terminal.flash.operations, before, 'hashing is no flash operation');
 
@@ -346,7 +357,10 @@ test('an erase JOB erases its sectors with PROGRESS per range; repeated with its
   assert.equal(r.erased, 2);
   assert.equal(r.blankCount, 8);
   assert.ok(terminal.flash.bytes.subarray(0x4000, 0xc000).every((b) => b === 0xff));
-  assert.ok(terminal.flash.bytes.subarray(0, 0x4000).some((b) => b !== 0xff), 'sector 0 untouched');
+  assert.ok(
+    terminal.flash.bytes.subarray(0, 0x4000).some((b) => b !== 0xff),
+    'sector 0 untouched',
+  );
   const ops = terminal.flash.operations;
 
   await link.send(REQ.JOB, 3, j);
@@ -362,7 +376,7 @@ test('an erase JOB erases its sectors with PROGRESS per range; repeated with its
   assert.equal(terminal.flash.operations, ops, 'the repeated JOB erased nothing');
 });
 
-test('CLOCK: the kind\'s PLL clock is accepted, another is refused (the model does not change timing)', async () => {
+test("CLOCK: the kind's PLL clock is accepted, another is refused (the model does not change timing)", async () => {
   const { link } = await started();
   await link.frame();
   await link.send(REQ.CLOCK, 1, encodeClock(168_000_000));
@@ -533,7 +547,7 @@ test('HAL status codes: an erase failure is OPERR 0x102; on F4 programming a pro
   assert.deepEqual(onL4.terminal.flash.bytes.subarray(target, target + 8), before.subarray(target, target + 8), 'the failing double word is not programmed');
 });
 
-test('the parameter block\'s flash size bounds hal.* as the agent does: 512 KiB given on a 1 MiB F407, a hash or erase past it is HAL status 1; inside it works', async () => {
+test("the parameter block's flash size bounds hal.* as the agent does: 512 KiB given on a 1 MiB F407, a hash or erase past it is HAL status 1; inside it works", async () => {
   const half = await started({ params: encodeParams({ ...F407_PARAMS, flashSize: 512 * 1024 }) });
   assert.equal((await half.link.frame()).type, REPLY.HELLO);
   await half.link.send(REQ.JOB, 1, job({ ops: { hash: true }, hash: [{ address: 0x08000000 + 512 * 1024 - 4096, size: 4096 }] }));

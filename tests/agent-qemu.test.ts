@@ -53,61 +53,73 @@ function digest(nonce: Uint8Array, address: number, block: Uint8Array): string {
   return createHash('sha256').update(nonce).update(addr).update(block).digest('hex');
 }
 
-test('QEMU (no flash controller, so no erase or program): the f4 agent hashes 1 MiB through the AgentRunner; every digest equals SHA-256(nonce | addr LE | block) over the image QEMU was given', { skip, timeout: 120_000 }, async () => {
-  const manifest = loadAgentManifest();
-  const agent = agentOfKind(manifest, 'f4');
-  const iv = new DataView(agent.bytes.buffer, agent.bytes.byteOffset);
-  const flash = flashImage(iv.getUint32(0, true), iv.getUint32(4, true));
-  const board = qemuBoard(loadBoard('stm32f407'));
-  assert.equal(board.flash.size, QEMU_FLASH_SIZE, 'the F407 board and the F405 QEMU models have the same 1 MiB');
-  const loader = new QemuLoader(flash);
-  try {
-    const runner = new AgentRunner(loader.asClient(), board, {
-      image: agent.bytes,
-      moduleSha256: Buffer.from(manifest.moduleSha256, 'hex'),
-      baud: 115200,
-      idleTimeoutMs: 0,
-    });
-    const started = performance.now();
-    const hello = await runner.start();
-    assert.equal(hello.kind, 'f4');
-    const nonce = createHash('sha256').update('poswipe qemu nonce').digest();
-    // 1 MiB in 256 blocks of 4 KiB fits one result table (RESULT_MAX holds 514 digests); a second job
-    // with another nonce and a range whose last block is short follows
-    const ranges = [{ address: QEMU_FLASH_BASE, size: QEMU_FLASH_SIZE }];
-    const hashed: number[] = [];
-    const table = await runner.run(
-      { ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], hash: ranges, program: [], nonce },
-      QEMU_FLASH_SIZE / BLOCK,
-      { frameTimeoutMs: FRAME_TIMEOUT_MS, onEvent: (e) => e.kind === 'hashed' && hashed.push(e.count) },
-    );
-    const ms = performance.now() - started;
-    assert.equal(table.statusName, 'OK', `engine status ${table.status}, HAL status ${table.halStatus} at 0x${table.failAddress.toString(16)}`);
-    assert.equal(table.blockCount, QEMU_FLASH_SIZE / BLOCK);
-    assert.deepEqual(hashed, [64, 128, 192, 256], 'PROGRESS every 64 blocks');
-    for (let i = 0; i < table.blockCount; i++) {
-      const address = QEMU_FLASH_BASE + i * BLOCK;
-      const want = digest(nonce, address, flash.subarray(i * BLOCK, (i + 1) * BLOCK));
-      assert.equal(Buffer.from(table.digests[i]).toString('hex'), want, `block ${i} at 0x${address.toString(16)}`);
-    }
-    assert.deepEqual(table.blank.flatMap((b, i) => (b ? [i] : [])), [ERASED_BLOCK], 'blank flags: only the erased block');
-    assert.equal(table.blankCount, 1);
+test(
+  'QEMU (no flash controller, so no erase or program): the f4 agent hashes 1 MiB through the AgentRunner; every digest equals SHA-256(nonce | addr LE | block) over the image QEMU was given',
+  { skip, timeout: 120_000 },
+  async () => {
+    const manifest = loadAgentManifest();
+    const agent = agentOfKind(manifest, 'f4');
+    const iv = new DataView(agent.bytes.buffer, agent.bytes.byteOffset);
+    const flash = flashImage(iv.getUint32(0, true), iv.getUint32(4, true));
+    const board = qemuBoard(loadBoard('stm32f407'));
+    assert.equal(board.flash.size, QEMU_FLASH_SIZE, 'the F407 board and the F405 QEMU models have the same 1 MiB');
+    const loader = new QemuLoader(flash);
+    try {
+      const runner = new AgentRunner(loader.asClient(), board, {
+        image: agent.bytes,
+        moduleSha256: Buffer.from(manifest.moduleSha256, 'hex'),
+        baud: 115200,
+        idleTimeoutMs: 0,
+      });
+      const started = performance.now();
+      const hello = await runner.start();
+      assert.equal(hello.kind, 'f4');
+      const nonce = createHash('sha256').update('poswipe qemu nonce').digest();
+      // 1 MiB in 256 blocks of 4 KiB fits one result table (RESULT_MAX holds 514 digests); a second job
+      // with another nonce and a range whose last block is short follows
+      const ranges = [{ address: QEMU_FLASH_BASE, size: QEMU_FLASH_SIZE }];
+      const hashed: number[] = [];
+      const table = await runner.run(
+        { ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], hash: ranges, program: [], nonce },
+        QEMU_FLASH_SIZE / BLOCK,
+        { frameTimeoutMs: FRAME_TIMEOUT_MS, onEvent: (e) => e.kind === 'hashed' && hashed.push(e.count) },
+      );
+      const ms = performance.now() - started;
+      assert.equal(table.statusName, 'OK', `engine status ${table.status}, HAL status ${table.halStatus} at 0x${table.failAddress.toString(16)}`);
+      assert.equal(table.blockCount, QEMU_FLASH_SIZE / BLOCK);
+      assert.deepEqual(hashed, [64, 128, 192, 256], 'PROGRESS every 64 blocks');
+      for (let i = 0; i < table.blockCount; i++) {
+        const address = QEMU_FLASH_BASE + i * BLOCK;
+        const want = digest(nonce, address, flash.subarray(i * BLOCK, (i + 1) * BLOCK));
+        assert.equal(Buffer.from(table.digests[i]).toString('hex'), want, `block ${i} at 0x${address.toString(16)}`);
+      }
+      assert.deepEqual(
+        table.blank.flatMap((b, i) => (b ? [i] : [])),
+        [ERASED_BLOCK],
+        'blank flags: only the erased block',
+      );
+      assert.equal(table.blankCount, 1);
 
-    const other = Uint8Array.from(nonce, (b) => b ^ 0x5a);
-    const part = [{ address: QEMU_FLASH_BASE + 0x1000, size: 0x3000 + 100 }]; // the last block shorter
-    const again = await runner.run(
-      { ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], hash: part, program: [], nonce: other },
-      4,
-      { frameTimeoutMs: FRAME_TIMEOUT_MS },
-    );
-    assert.equal(again.blockCount, 4);
-    for (let i = 0; i < 4; i++) {
-      const at = 0x1000 + i * BLOCK;
-      const len = i < 3 ? BLOCK : 100;
-      assert.equal(Buffer.from(again.digests[i]).toString('hex'), digest(other, QEMU_FLASH_BASE + at, flash.subarray(at, at + len)), `second job, block ${i}`);
+      const other = Uint8Array.from(nonce, (b) => b ^ 0x5a);
+      const part = [{ address: QEMU_FLASH_BASE + 0x1000, size: 0x3000 + 100 }]; // the last block shorter
+      const again = await runner.run(
+        { ops: { hash: true }, blockSize: BLOCK, erasedValue: 0xff, pattern: null, erase: [], hash: part, program: [], nonce: other },
+        4,
+        { frameTimeoutMs: FRAME_TIMEOUT_MS },
+      );
+      assert.equal(again.blockCount, 4);
+      for (let i = 0; i < 4; i++) {
+        const at = 0x1000 + i * BLOCK;
+        const len = i < 3 ? BLOCK : 100;
+        assert.equal(
+          Buffer.from(again.digests[i]).toString('hex'),
+          digest(other, QEMU_FLASH_BASE + at, flash.subarray(at, at + len)),
+          `second job, block ${i}`,
+        );
+      }
+      console.log(`# QEMU: HELLO + 1 MiB hash job (256 digests) in ${ms.toFixed(0)} ms`);
+    } finally {
+      await loader.close();
     }
-    console.log(`# QEMU: HELLO + 1 MiB hash job (256 digests) in ${ms.toFixed(0)} ms`);
-  } finally {
-    await loader.close();
-  }
-});
+  },
+);

@@ -32,7 +32,16 @@ function table(blocks: number): Uint8Array {
   return out;
 }
 
-const job: JobSpec = { ops: { hash: true }, blockSize: 4096, erasedValue: 0xff, pattern: null, erase: [], program: [], hash: [{ address: 0x08000000, size: 100 * 4096 }], nonce: new Uint8Array(32).fill(1) };
+const job: JobSpec = {
+  ops: { hash: true },
+  blockSize: 4096,
+  erasedValue: 0xff,
+  pattern: null,
+  erase: [],
+  program: [],
+  hash: [{ address: 0x08000000, size: 100 * 4096 }],
+  nonce: new Uint8Array(32).fill(1),
+};
 
 function setup(script: Partial<FakeAgentScript> = {}, config: Partial<ConstructorParameters<typeof AgentRunner>[2]> = {}) {
   const t = new FakeTerminal({ result: () => table(100), ...script }, { load: LOAD, size: image.length, params: PARAMS, kind: 'f4', moduleSha256: moduleSha });
@@ -50,13 +59,38 @@ test('upload: exactly the binary at its link address, then the parameter block f
   const r = await run(runner, events);
   assert.deepEqual([...t.readRam(LOAD, image.length)], [...image]);
   const written = [...t.ram.keys()].sort((a, b) => a - b);
-  assert.deepEqual(written, [...Array.from({ length: image.length }, (_, i) => LOAD + i), ...Array.from({ length: 56 }, (_, i) => PARAMS + i)], 'exactly the image and the parameter block');
-  assert.deepEqual(t.params, { baud: 115200, coreClockHz: 16e6, usart: 0x40011000, usartClockRegister: 0x40023844, usartClockMask: 0x10, gpio: 0x40020000, gpioClockRegister: 0x40023830, gpioClockMask: 0x1, tx: 9, rx: 10, af: 7, idleTimeoutMs: 60000, flashSize: 0x100000 }, 'the board\'s flash size, not the size register\'s');
+  assert.deepEqual(
+    written,
+    [...Array.from({ length: image.length }, (_, i) => LOAD + i), ...Array.from({ length: 56 }, (_, i) => PARAMS + i)],
+    'exactly the image and the parameter block',
+  );
+  assert.deepEqual(
+    t.params,
+    {
+      baud: 115200,
+      coreClockHz: 16e6,
+      usart: 0x40011000,
+      usartClockRegister: 0x40023844,
+      usartClockMask: 0x10,
+      gpio: 0x40020000,
+      gpioClockRegister: 0x40023830,
+      gpioClockMask: 0x1,
+      tx: 9,
+      rx: 10,
+      af: 7,
+      idleTimeoutMs: 60000,
+      flashSize: 0x100000,
+    },
+    "the board's flash size, not the size register's",
+  );
   assert.equal(t.ram.has(PARAMS + 64), false, 'no signature block for an unsigned session');
   assert.equal(r.blockCount, 100);
   assert.deepEqual([...r.digests[99]], [...createHash('sha256').update('99').digest()]);
   assert.ok(events.some((e) => e.kind === 'upload'));
-  assert.deepEqual(events.filter((e) => e.kind !== 'upload').map((e) => e.kind), ['running', 'hashed', 'done']);
+  assert.deepEqual(
+    events.filter((e) => e.kind !== 'upload').map((e) => e.kind),
+    ['running', 'hashed', 'done'],
+  );
   assert.ok(runner.announced);
   assert.equal(t.goCount, 1);
   // a second job: no second upload
@@ -87,7 +121,10 @@ test('signed: the signature block {PWSG, 64, signature} at params + 64', async (
 test('no HELLO: one re-sync and Go again, then a DeviceError saying the agent did not announce itself', async () => {
   const { t, client, runner } = setup({ silent: true });
   await client.sync();
-  await assert.rejects(run(runner), (err: Error) => err instanceof DeviceError && /did not announce itself.*the bootloader no longer answers/.test(err.message));
+  await assert.rejects(
+    run(runner),
+    (err: Error) => err instanceof DeviceError && /did not announce itself.*the bootloader no longer answers/.test(err.message),
+  );
   assert.equal(t.goCount, 1);
 });
 
@@ -117,9 +154,15 @@ test('a HELLO with another module hash is refused for safety, naming both hashes
 test('an agent binary whose header names another module is refused before anything is written', () => {
   const t = new FakeTerminal({ result: () => table(1) }, { load: LOAD, size: image.length, params: PARAMS, kind: 'f4', moduleSha256: moduleSha });
   assert.throws(() => new AgentRunner(new BootloaderClient(t), board, { image, moduleSha256: sha256(Uint8Array.of(1)), baud: 115200 }), SafetyError);
-  assert.throws(() => new AgentRunner(new BootloaderClient(t), loadBoard('stm32l476'), { image, moduleSha256: moduleSha, baud: 115200 }), /kind f4, board stm32l476 runs kind l4/);
+  assert.throws(
+    () => new AgentRunner(new BootloaderClient(t), loadBoard('stm32l476'), { image, moduleSha256: moduleSha, baud: 115200 }),
+    /kind f4, board stm32l476 runs kind l4/,
+  );
   const huge = { ...board, flash: { ...board.flash, size: 4096 * 1024 } };
-  assert.throws(() => new AgentRunner(new BootloaderClient(t), huge, { image, moduleSha256: moduleSha, baud: 115200 }), /4194304 bytes of flash: the f4 agent takes whole KiB up to 2097152/);
+  assert.throws(
+    () => new AgentRunner(new BootloaderClient(t), huge, { image, moduleSha256: moduleSha, baud: 115200 }),
+    /4194304 bytes of flash: the f4 agent takes whole KiB up to 2097152/,
+  );
   assert.equal(t.ram.size, 0);
 });
 
@@ -163,7 +206,10 @@ test('DONE lost: STATUS says done, the table comes from the DATA frames', async 
   const { t, client, runner } = setup({ dropFrames: [2] });
   await client.sync();
   assert.equal((await run(runner)).blockCount, 100);
-  assert.ok(t.log.some((l) => l.startsWith('request 0x6')), 'STATUS asked');
+  assert.ok(
+    t.log.some((l) => l.startsWith('request 0x6')),
+    'STATUS asked',
+  );
 });
 
 test('ERROR reason 4: a DeviceError naming the trap', async () => {
@@ -200,7 +246,10 @@ test('power lost mid-job: the bootloader answers the re-sync, the same DeviceErr
     }
   };
   await client.sync();
-  await assert.rejects(run(runner), (err: Error) => err instanceof DeviceError && /the agent did not finish: the terminal reset or lost power during the job/.test(err.message));
+  await assert.rejects(
+    run(runner),
+    (err: Error) => err instanceof DeviceError && /the agent did not finish: the terminal reset or lost power during the job/.test(err.message),
+  );
   assert.equal(runner.announced, null);
   assert.equal((await run(runner)).blockCount, 100);
   assert.equal(t.goCount, 2);
@@ -218,7 +267,7 @@ test('the part dead mid-job: a DeviceError that says neither agent nor bootloade
   await assert.rejects(run(runner), /the bootloader does not answer either/);
 });
 
-test('a chunk garbled on the way in (two flips Write Memory\'s XOR misses) is found by the read-back and written again before Go', async () => {
+test("a chunk garbled on the way in (two flips Write Memory's XOR misses) is found by the read-back and written again before Go", async () => {
   // the read-back runs when the upload needed a retry; here it is asked for outright
   const { t, client, runner } = setup({}, { readBack: true });
   let garbled = false;

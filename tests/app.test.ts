@@ -42,7 +42,10 @@ test('runErase: an emulated terminal erased and recorded; progress in bytes (bac
   assert.equal(ends, 1);
   const units = new Map(steps.map((s) => [s.phase, s.unit]));
   assert.equal(units.get('backup'), 'bytes');
-  assert.ok([...units].some(([phase, unit]) => phase !== 'backup' && phase !== 'upload' && unit === 'items'), [...units].join(' '));
+  assert.ok(
+    [...units].some(([phase, unit]) => phase !== 'backup' && phase !== 'upload' && unit === 'items'),
+    [...units].join(' '),
+  );
   if (units.has('upload')) assert.equal(units.get('upload'), 'bytes');
   // the records carry the JSON report of app/report.ts
   const cert = result.records.paths.certificate;

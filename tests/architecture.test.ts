@@ -31,7 +31,10 @@ export function parseLayers(markdown: string): Map<string, Layer> {
   const layers = new Map<string, Layer>();
   const rows = markdown.split('\n').filter((l) => /^\|\s*\d+\s/.test(l));
   for (const row of rows) {
-    const [rankName, folders, same] = row.split('|').slice(1).map((c) => c.trim());
+    const [rankName, folders, same] = row
+      .split('|')
+      .slice(1)
+      .map((c) => c.trim());
     const [rank, ...name] = rankName.split(/\s+/);
     const layer: Layer = { rank: Number(rank), name: name.join(' '), shared: same === 'yes' };
     for (const m of folders.matchAll(/`([^`]+)`/g)) {
@@ -129,7 +132,14 @@ function hostGraph(): Graph {
   for (const file of tsFiles(path.join(ROOT, 'host'))) {
     const specs = ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
     const targets = specs.filter((s) => s.startsWith('.')).map((s) => resolve(file, s));
-    graph.set(rel(file), [...new Set(targets.filter((t): t is string => t !== null).map(rel).filter((t) => t.startsWith('host/')))]);
+    graph.set(rel(file), [
+      ...new Set(
+        targets
+          .filter((t): t is string => t !== null)
+          .map(rel)
+          .filter((t) => t.startsWith('host/')),
+      ),
+    ]);
   }
   return graph;
 }
@@ -161,7 +171,16 @@ test('cycle check (synthetic graph): finds a loop of three files and a file impo
     ['e', ['e']],
   ]);
   assert.deepEqual(cycles(graph), [['a', 'b', 'c'], ['e']]);
-  assert.deepEqual(cycles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), []);
+  assert.deepEqual(
+    cycles(
+      new Map([
+        ['a', ['b', 'c']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('docs/architecture.md names every folder of host/ once, app below the front ends and cli on top', () => {

@@ -21,7 +21,10 @@ test('no replace: an existing file is refused with EEXIST and kept as it was; th
   const file = join(dir, 'bench.key.pem');
   writeFileAtomic(file, 'first', { replace: false, mode: 0o600 });
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.throws(() => writeFileAtomic(file, 'second', { replace: false }), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+  assert.throws(
+    () => writeFileAtomic(file, 'second', { replace: false }),
+    (e: NodeJS.ErrnoException) => e.code === 'EEXIST',
+  );
   assert.equal(readFileSync(file, 'utf8'), 'first');
   assert.deepEqual(readdirSync(dir), ['bench.key.pem']);
 });

@@ -15,7 +15,12 @@ import { initialImage } from '../host/emulator/image';
 import { CLI, runCli } from './helpers';
 
 const work = mkdtempSync(join(tmpdir(), 'poswipe-safety-'));
-const env = { POSWIPE_CONFIG_DIR: join(work, 'cfg'), POSWIPE_AUDIT_DB: join(work, 'audit.sqlite'), POSWIPE_BACKUP_PASSPHRASE: 'the passphrase', XDG_CONFIG_HOME: join(work, 'xdg') };
+const env = {
+  POSWIPE_CONFIG_DIR: join(work, 'cfg'),
+  POSWIPE_AUDIT_DB: join(work, 'audit.sqlite'),
+  POSWIPE_BACKUP_PASSPHRASE: 'the passphrase',
+  XDG_CONFIG_HOME: join(work, 'xdg'),
+};
 const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> => runCli(args, { cwd: work, env: { ...env, ...extra } });
 const at = (name: string): string => join(work, name);
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -106,7 +111,11 @@ for (const [name, order] of [
 
 test('station --backup with --no-backup: exit 2 before any terminal is started', () => {
   const t = terminal('conflict-station', 'acme-t400');
-  expectFailure(cli(['station', '--port', 'emu', '--board', 'acme-t400', '--once', '--no-backup', '--backup', 'conflict.pwbk', ...t.args]), 2, /contradict each other/);
+  expectFailure(
+    cli(['station', '--port', 'emu', '--board', 'acme-t400', '--once', '--no-backup', '--backup', 'conflict.pwbk', ...t.args]),
+    2,
+    /contradict each other/,
+  );
   t.untouched();
 });
 
@@ -133,14 +142,22 @@ for (const [name, extra, message] of unwritable) {
 
 test('station --cert under /proc: exit 2 before any tile starts', () => {
   const t = terminal('station-cert', 'stm32f205');
-  expectFailure(cli(['station', '--port', 'emu', '--board', 'stm32f205', '--once', '--no-backup', '--cert', '/proc/poswipe-certs', ...t.args]), 2, /^--cert \/proc\/poswipe-certs: under \/proc/);
+  expectFailure(
+    cli(['station', '--port', 'emu', '--board', 'stm32f205', '--once', '--no-backup', '--cert', '/proc/poswipe-certs', ...t.args]),
+    2,
+    /^--cert \/proc\/poswipe-certs: under \/proc/,
+  );
   t.untouched();
 });
 
 test('--backup under /proc: exit 2 at once (it used to hang at 100% CPU), nothing read or erased', () => {
   const t = terminal('backup-proc', 'acme-t400');
   const started = Date.now();
-  expectFailure(cli(['erase', '--board', 'acme-t400', '--port', 'emu', '--backup', '/proc/poswipe.pwbk', ...t.args]), 2, /^backup \/proc\/poswipe\.pwbk: under \/proc/);
+  expectFailure(
+    cli(['erase', '--board', 'acme-t400', '--port', 'emu', '--backup', '/proc/poswipe.pwbk', ...t.args]),
+    2,
+    /^backup \/proc\/poswipe\.pwbk: under \/proc/,
+  );
   assert.ok(Date.now() - started < 20000, 'refused quickly');
   t.untouched();
 });
@@ -149,7 +166,11 @@ test('--cert on a read-only file system: exit 2 before the erase, no certificate
   const disk = mountTmpfs('ro-certs', { kib: 256, readOnly: true });
   if ('skip' in disk) return t.skip(disk.skip);
   const term = terminal('ro-certs', 'stm32f205');
-  expectFailure(cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--no-backup', '--sign-key', 'k.key.pem', '--cert', join(disk.dir, 'certs'), ...term.args]), 2, /^--cert .*ro-certs\/certs: cannot write in .*ro-certs: EROFS/);
+  expectFailure(
+    cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--no-backup', '--sign-key', 'k.key.pem', '--cert', join(disk.dir, 'certs'), ...term.args]),
+    2,
+    /^--cert .*ro-certs\/certs: cannot write in .*ro-certs: EROFS/,
+  );
   term.untouched();
   assert.equal(auditRows().at(-1)?.exitCode, 2, 'the refusal has its audit row');
 });
@@ -174,11 +195,30 @@ test('--emu-image on a disk too full to save it after the erase: no VERIFIED, no
   if ('skip' in disk) return t.skip(disk.skip);
   const image = join(disk.dir, 'f205.bin');
   const certs = 'full-image-certs';
-  const r = cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, '--emu-image', image]);
+  const r = cli([
+    'erase',
+    '--board',
+    'stm32f205',
+    '--port',
+    'emu',
+    '--method',
+    'clear',
+    '--no-backup',
+    '--sign-key',
+    'k.key.pem',
+    '--cert',
+    certs,
+    '--emu-image',
+    image,
+  ]);
   expectFailure(r, 2, /^--emu-image .*f205\.bin: cannot save the emulated flash: ENOSPC/);
   assert.doesNotMatch(r.stdout, /VERIFIED/);
   const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
-  assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
+  assert.deepEqual(
+    left.filter((f) => /\.cert\./.test(f)),
+    [],
+    'no certificate',
+  );
   assert.equal(left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f)).length, 1, `a failure report: ${left.join(', ')}`);
   assert.deepEqual(readdirSync(disk.dir), ['f205.bin'], 'no temporary image left');
   const row = auditRows().at(-1)!;
@@ -242,10 +282,28 @@ function runAsync(args: string[]): { pid: () => number; done: Promise<Run & { si
 
 // both signals at once, each on its own emulated terminal and certificate folder: the runs wait on real time (--realtime)
 test('SIGTERM and SIGHUP during the erase: each stops after the phase, exit 3, a failure report and an audit row, no certificate', async () => {
-  await Promise.all((['SIGTERM', 'SIGHUP'] as const).map(async (sig) => {
+  await Promise.all(
+    (['SIGTERM', 'SIGHUP'] as const).map(async (sig) => {
       const t = terminal(`signal-${sig}`, 'stm32f205');
       const certs = `signal-${sig}-certs`;
-      const run = runAsync(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--realtime', '--emu-baud', '1000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
+      const run = runAsync([
+        'erase',
+        '--board',
+        'stm32f205',
+        '--port',
+        'emu',
+        '--method',
+        'clear',
+        '--realtime',
+        '--emu-baud',
+        '1000000',
+        '--no-backup',
+        '--sign-key',
+        'k.key.pem',
+        '--cert',
+        certs,
+        ...t.args,
+      ]);
       for (let i = 0; i < 600 && !(existsSync(t.log) && /erase sector/.test(readFileSync(t.log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
       assert.match(readFileSync(t.log, 'utf8'), /erase sector/, 'the run reached the erase');
       process.kill(run.pid(), sig);
@@ -253,7 +311,11 @@ test('SIGTERM and SIGHUP during the erase: each stops after the phase, exit 3, a
       assert.equal(r.code, 3, `exit 3, not killed by the signal (code ${r.code}, signal ${r.signal}):\n${r.stderr}`);
       assert.match(errorLine(r), new RegExp(`^interrupted by the operator \\(${sig}\\)`));
       const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
-      assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
+      assert.deepEqual(
+        left.filter((f) => /\.cert\./.test(f)),
+        [],
+        'no certificate',
+      );
       const reports = left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f));
       assert.equal(reports.length, 1, `one failure report: ${left.join(', ')}`);
       const report = JSON.parse(readFileSync(join(at(certs), reports[0]), 'utf8'));
@@ -264,13 +326,31 @@ test('SIGTERM and SIGHUP during the erase: each stops after the phase, exit 3, a
       assert.ok(row, `an audit row for ${sig}`);
       assert.equal(row.exitCode, 3);
       assert.match(row.reason ?? '', new RegExp(`interrupted by the operator \\(${sig}\\)`));
-  }));
+    }),
+  );
 });
 
 test('SIGINT during an F103 erase (no agent, bootloader only): stops after the phase, exit 3, recorded, nothing programmed after it', async () => {
   const t = terminal('signal-f103', 'stm32f103xb');
   const certs = 'signal-f103-certs';
-  const run = runAsync(['erase', '--board', 'stm32f103xb', '--port', 'emu', '--method', 'purge', '--realtime', '--emu-baud', '1000000', '--no-backup', '--sign-key', 'k.key.pem', '--cert', certs, ...t.args]);
+  const run = runAsync([
+    'erase',
+    '--board',
+    'stm32f103xb',
+    '--port',
+    'emu',
+    '--method',
+    'purge',
+    '--realtime',
+    '--emu-baud',
+    '1000000',
+    '--no-backup',
+    '--sign-key',
+    'k.key.pem',
+    '--cert',
+    certs,
+    ...t.args,
+  ]);
   for (let i = 0; i < 600 && !(existsSync(t.log) && /erase sector/.test(readFileSync(t.log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 50));
   assert.match(readFileSync(t.log, 'utf8'), /erase sector/, 'the run reached the erase');
   process.kill(run.pid(), 'SIGINT');
@@ -280,7 +360,11 @@ test('SIGINT during an F103 erase (no agent, bootloader only): stops after the p
   // the erase pass under way ran to its end; the PRNG pass after it never started
   assert.doesNotMatch(readFileSync(t.log, 'utf8'), /^.*program /m, 'nothing programmed after the stop');
   const left = existsSync(at(certs)) ? readdirSync(at(certs)) : [];
-  assert.deepEqual(left.filter((f) => /\.cert\./.test(f)), [], 'no certificate');
+  assert.deepEqual(
+    left.filter((f) => /\.cert\./.test(f)),
+    [],
+    'no certificate',
+  );
   assert.equal(left.filter((f) => /\.NOT-SANITIZED\.json$/.test(f)).length, 1, `one failure report: ${left.join(', ')}`);
   const row = auditRows().at(-1)!;
   assert.equal(row.exitCode, 3);
@@ -317,21 +401,48 @@ for (const [name, port, message] of [
 
 test('--emu-trust <not a key>: exit 2 naming the file, nothing erased', () => {
   const t = terminal('emu-trust', 'stm32f205');
-  expectFailure(cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--no-backup', '--emu-trust', 'garbage.pem', ...t.args]), 2, /^--emu-trust garbage\.pem: not a public key in PEM/);
+  expectFailure(
+    cli(['erase', '--board', 'stm32f205', '--port', 'emu', '--no-backup', '--emu-trust', 'garbage.pem', ...t.args]),
+    2,
+    /^--emu-trust garbage\.pem: not a public key in PEM/,
+  );
   t.untouched();
 });
 
 test('purge and dod3 with --verify sample: exit 2 in erase and in build alike', () => {
   for (const method of ['purge', 'dod3']) {
     const t = terminal(`sample-${method}`, 'stm32f407');
-    expectFailure(cli(['erase', '--board', 'stm32f407', '--port', 'emu', '--no-backup', '--method', method, '--verify', 'sample', ...t.args]), 2, new RegExp(`^method ${method} .*requires full verification`));
+    expectFailure(
+      cli(['erase', '--board', 'stm32f407', '--port', 'emu', '--no-backup', '--method', method, '--verify', 'sample', ...t.args]),
+      2,
+      new RegExp(`^method ${method} .*requires full verification`),
+    );
     t.untouched();
-    expectFailure(cli(['build', '--board', 'stm32f407', '--method', method, '--verify', 'sample', '--key', 'k.key.pem', '--out', `${method}-sample.pwimg`]), 2, new RegExp(`^method ${method} requires full verification`));
+    expectFailure(
+      cli(['build', '--board', 'stm32f407', '--method', method, '--verify', 'sample', '--key', 'k.key.pem', '--out', `${method}-sample.pwimg`]),
+      2,
+      new RegExp(`^method ${method} requires full verification`),
+    );
   }
 });
 
 test('clear --verify sample on a board too small to sample: the report says every block was checked', () => {
-  const r = cli(['erase', '--board', 'stm32f407', '--port', 'emu', '--no-backup', '--method', 'clear', '--verify', 'sample', '--sign-key', 'k.key.pem', '--cert', 'sample-certs']);
+  const r = cli([
+    'erase',
+    '--board',
+    'stm32f407',
+    '--port',
+    'emu',
+    '--no-backup',
+    '--method',
+    'clear',
+    '--verify',
+    'sample',
+    '--sign-key',
+    'k.key.pem',
+    '--cert',
+    'sample-certs',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /sample: every block checked, since 256 block\(s\) are fewer than sampling needs/);
 });
@@ -364,7 +475,11 @@ test('a 3 GB board file (sparse): refused by its size at once, exit 2', () => {
   writeFileSync(big, '');
   truncateSync(big, 3 * 1024 ** 3);
   const started = Date.now();
-  expectFailure(cli(['erase', '--board', big, '--port', 'emu']), 2, /cannot read the board file: too large: 3072 MiB, and a file of this kind is at most 1 MiB/);
+  expectFailure(
+    cli(['erase', '--board', big, '--port', 'emu']),
+    2,
+    /cannot read the board file: too large: 3072 MiB, and a file of this kind is at most 1 MiB/,
+  );
   assert.ok(Date.now() - started < 10000, 'refused by its size, not read');
 });
 
@@ -372,7 +487,11 @@ test('a certificate past its size limit: exit 2', () => {
   const big = at('huge.cert.json');
   writeFileSync(big, '');
   truncateSync(big, 5 * 1024 ** 2);
-  expectFailure(cli(['cert', 'verify', big, '--trust', 'k.pub.pem']), 2, /^certificate .*huge\.cert\.json: cannot read: too large: 5 MiB, and a file of this kind is at most 4 MiB/);
+  expectFailure(
+    cli(['cert', 'verify', big, '--trust', 'k.pub.pem']),
+    2,
+    /^certificate .*huge\.cert\.json: cannot read: too large: 5 MiB, and a file of this kind is at most 4 MiB/,
+  );
 });
 
 // ---- build, keys, boards
@@ -381,9 +500,17 @@ test('build --out <folder>: exit 2, no temporary file left; an existing image ne
   mkdirSync(at('images'), { recursive: true });
   expectFailure(cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', 'k.key.pem', '--out', 'images']), 2, /^--out images: is a folder/);
   assert.deepEqual(readdirSync(at('images')), []);
-  assert.deepEqual(readdirSync(work).filter((f) => /\.tmp-|\.partial-/.test(f)), [], 'no temporary file');
+  assert.deepEqual(
+    readdirSync(work).filter((f) => /\.tmp-|\.partial-/.test(f)),
+    [],
+    'no temporary file',
+  );
   writeFileSync(at('old.pwimg'), 'an older image');
-  expectFailure(cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', 'k.key.pem', '--out', 'old.pwimg']), 2, /^--out old\.pwimg: already exists; pass --force to replace it/);
+  expectFailure(
+    cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', 'k.key.pem', '--out', 'old.pwimg']),
+    2,
+    /^--out old\.pwimg: already exists; pass --force to replace it/,
+  );
   assert.equal(readFileSync(at('old.pwimg'), 'utf8'), 'an older image');
   const forced = cli(['build', '--board', 'stm32f407', '--method', 'clear', '--key', 'k.key.pem', '--out', 'old.pwimg', '--force', '--json']);
   assert.equal(forced.code, 0, forced.stderr);

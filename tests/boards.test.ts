@@ -7,17 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  BoardError,
-  boardForProductId,
-  boardsDir,
-  eraseTimeFor,
-  listBoards,
-  loadAllBoards,
-  loadBoard,
-  sectorsIn,
-  sectorsOf,
-} from '../host/boards/load';
+import { BoardError, boardForProductId, boardsDir, eraseTimeFor, listBoards, loadAllBoards, loadBoard, sectorsIn, sectorsOf } from '../host/boards/load';
 import { boardFromJson, boardSummaryLine, boardToJson, describeBoard } from '../host/boards/format';
 import { formatResetSequence, parseResetSequence, ResetSequenceError } from '../host/boards/reset';
 import { agentCatalog } from '../host/agent/manifest';
@@ -352,7 +342,10 @@ describe('validation rules', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poswipe-boards-'));
     try {
       const file = path.join(dir, 'two-problems.json');
-      fs.writeFileSync(file, JSON.stringify({ id: 'two-problems', inherits: 'stm32f407', name: 'x', flash: { bass: '0x0' }, ram: { size: 5 }, productIds: [1043] }));
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ id: 'two-problems', inherits: 'stm32f407', name: 'x', flash: { bass: '0x0' }, ram: { size: 5 }, productIds: [1043] }),
+      );
       const e = catchBoardError(() => loadBoard(file));
       assert.deepEqual(e.rules, ['known-fields', 'field-types']);
       assert.equal(e.problems.length, 2);
@@ -380,7 +373,10 @@ describe('validation rules', () => {
 
   test('agent-fits-ram and link-pins explain themselves', () => {
     const b = structuredClone(loadBoard('stm32l476'));
-    assert.deepEqual(agentFitsRam(b, () => b.source), []);
+    assert.deepEqual(
+      agentFitsRam(b, () => b.source),
+      [],
+    );
     b.ram.size = 0x8000;
     assert.match(agentFitsRam(b, () => b.source)[0].explanation, /agent l4 uses RAM up to 0x[0-9A-F]{8}, past the end of this board's RAM \(0x20008000\)/);
     const c = structuredClone(loadBoard('stm32f407'));
@@ -406,8 +402,14 @@ describe('validation rules', () => {
       fs.copyFileSync(path.join(ROOT, 'boards', 'stm32l476.json'), path.join(dir, 'stm32l476.json'));
       fs.copyFileSync(path.join(BROKEN, 'agent-fits-ram.json'), path.join(dir, 'agent-fits-ram.json'));
       const { boards, errors } = loadAllBoards({ boardsDir: dir });
-      assert.deepEqual(boards.map((b) => b.id), ['stm32l476']);
-      assert.deepEqual(errors.map((e) => e.rule), ['inherits-unknown']);
+      assert.deepEqual(
+        boards.map((b) => b.id),
+        ['stm32l476'],
+      );
+      assert.deepEqual(
+        errors.map((e) => e.rule),
+        ['inherits-unknown'],
+      );
     } finally {
       fs.rmSync(dir, { recursive: true });
     }
@@ -421,7 +423,10 @@ describe('validation rules', () => {
         listBoards({ boardsDir: dir }).map((b) => b.id),
         ['stm32l476'],
       );
-      assert.deepEqual(boardForProductId(0x415, { boardsDir: dir }).map((b) => b.id), ['stm32l476']);
+      assert.deepEqual(
+        boardForProductId(0x415, { boardsDir: dir }).map((b) => b.id),
+        ['stm32l476'],
+      );
       assert.equal(catchBoardError(() => loadBoard('stm32f407', { boardsDir: dir })).rule, 'unknown-board');
     } finally {
       fs.rmSync(dir, { recursive: true });
@@ -473,7 +478,11 @@ describe('reset sequences', () => {
       ['+dtr', /unknown token/],
     ];
     for (const [text, re] of cases) {
-      assert.throws(() => parseResetSequence(text), (e: unknown) => e instanceof ResetSequenceError && re.test(e.message), text);
+      assert.throws(
+        () => parseResetSequence(text),
+        (e: unknown) => e instanceof ResetSequenceError && re.test(e.message),
+        text,
+      );
     }
   });
 

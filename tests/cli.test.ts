@@ -119,27 +119,34 @@ test('boards --json lists the seven boards with product IDs', () => {
   assert.ok(ids['acme-t400']);
 });
 
-test('--board auto over a serial port (a pty served by poswipe emu): the product ID picks the board', { skip: toolSkip(spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed') }, async () => {
-  const link = path.join(work, 'tty-auto');
-  // three server sessions: the product-ID probe, the erase up to the agent's RESET (a part reset ends a session), the re-sync after it
-  const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '3'], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'erase', '--board', 'auto', '--port', link, '--method', 'clear', '--no-backup', '--json'], { cwd: work, env: { ...process.env, ...env } });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (d) => (stdout += d));
-      c.stderr.on('data', (d) => (stderr += d));
-      c.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /product ID 0x0411 is stm32f205/);
-    assert.equal(JSON.parse(r.stdout).board, 'stm32f205');
-  } finally {
-    server.kill();
-  }
-});
+test(
+  '--board auto over a serial port (a pty served by poswipe emu): the product ID picks the board',
+  { skip: toolSkip(spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed') },
+  async () => {
+    const link = path.join(work, 'tty-auto');
+    // three server sessions: the product-ID probe, the erase up to the agent's RESET (a part reset ends a session), the re-sync after it
+    const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '3'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [CLI, 'erase', '--board', 'auto', '--port', link, '--method', 'clear', '--no-backup', '--json'], {
+          cwd: work,
+          env: { ...process.env, ...env },
+        });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d) => (stdout += d));
+        c.stderr.on('data', (d) => (stderr += d));
+        c.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /product ID 0x0411 is stm32f205/);
+      assert.equal(JSON.parse(r.stdout).board, 'stm32f205');
+    } finally {
+      server.kill();
+    }
+  },
+);
 
 test('--board auto with the emulated port is bad usage (exit 2)', () => {
   const r = cli(['erase', '--board', 'auto', '--port', 'emu']);

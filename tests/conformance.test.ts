@@ -48,7 +48,9 @@ function wasmtimeSkipReason(r: ConformanceReport): string | null {
 
 test('the terminal module imports exactly hal.erase/read/program/event and stays within 8 KiB; the self-contained one imports nothing', () => {
   const terminal = loadEngineModule('terminal');
-  const imports = wasm.Module.imports(new wasm.Module(terminal)).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
+  const imports = wasm.Module.imports(new wasm.Module(terminal))
+    .map((i) => `${i.module}.${i.name}:${i.kind}`)
+    .sort();
   assert.deepEqual(imports, ['hal.erase:function', 'hal.event:function', 'hal.program:function', 'hal.read:function']);
   assert.ok(terminal.length <= 8192, `terminal module is ${terminal.length} bytes`);
   const sc = new Uint8Array(fs.readFileSync(selfContainedPath()));
@@ -90,7 +92,10 @@ test('every shipped board and method: wasmtime agrees with V8 and node:crypto on
   const o = r.runtimes.find((x) => x.runtime === 'wasmtime:selfcontained');
   assert.equal(o?.status, 'agree', describeConformance(r));
   assert.equal(r.ok, true);
-  assert.deepEqual(r.skipped.filter((x) => x.runtime === 'wasmtime:selfcontained'), []);
+  assert.deepEqual(
+    r.skipped.filter((x) => x.runtime === 'wasmtime:selfcontained'),
+    [],
+  );
 });
 
 /** Why the wasm2c runtime did not run here (null when it ran); under POSWIPE_REQUIRE_ALL=1 a skip is a failure. */
@@ -109,7 +114,10 @@ test('every shipped board and method: the wasm2c translation built with cc agree
 });
 
 test('the check fails loudly when the wasm2c translation is given a different nonce', (t) => {
-  const r = runConformance([boardCase(f407, 'purge')], { runtimes: ['v8:selfcontained', 'wasm2c:selfcontained'], nonceOverride: { runtime: 'wasm2c:selfcontained', nonce: otherNonce } });
+  const r = runConformance([boardCase(f407, 'purge')], {
+    runtimes: ['v8:selfcontained', 'wasm2c:selfcontained'],
+    nonceOverride: { runtime: 'wasm2c:selfcontained', nonce: otherNonce },
+  });
   const skip = wasm2cSkip(r);
   if (skip) return t.skip(skip);
   assert.equal(r.ok, false);
@@ -132,7 +140,6 @@ test('without wasm2c on the PATH the wasm2c runtime is reported as skipped with 
   assert.equal(r.ok, false, 'a skipped runtime alone is not a pass');
 });
 
-
 test('the check fails loudly when wasmtime is given a different nonce', (t) => {
   const r = runConformance([boardCase(f407, 'purge')], { nonceOverride: { runtime: 'wasmtime:selfcontained', nonce: otherNonce } });
   const skip = wasmtimeSkipReason(r);
@@ -145,7 +152,10 @@ test('the check fails loudly when wasmtime is given a different nonce', (t) => {
 });
 
 test('the check fails when one V8 runtime is given a different nonce (runs on every platform)', () => {
-  const r = runConformance([boardCase(f407, 'clear')], { runtimes: ['v8:terminal', 'v8:selfcontained'], nonceOverride: { runtime: 'v8:selfcontained', nonce: otherNonce } });
+  const r = runConformance([boardCase(f407, 'clear')], {
+    runtimes: ['v8:terminal', 'v8:selfcontained'],
+    nonceOverride: { runtime: 'v8:selfcontained', nonce: otherNonce },
+  });
   assert.equal(r.ok, false);
   assert.equal(r.runtimes.find((x) => x.runtime === 'v8:terminal')?.status, 'agree');
   assert.equal(r.runtimes.find((x) => x.runtime === 'v8:selfcontained')?.status, 'mismatch');
@@ -176,19 +186,38 @@ test('a wasmtime child that crashes fails the check', (t) => {
 test('build refuses to sign when a runtime disagrees', () => {
   const key = createPrivateKey(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
   assert.throws(
-    () => buildImage({ board: f407, method: 'clear', verify: 'full', key, conformance: { runtimes: ['v8:terminal', 'v8:selfcontained'], nonceOverride: { runtime: 'v8:terminal', nonce: otherNonce } } }),
+    () =>
+      buildImage({
+        board: f407,
+        method: 'clear',
+        verify: 'full',
+        key,
+        conformance: { runtimes: ['v8:terminal', 'v8:selfcontained'], nonceOverride: { runtime: 'v8:terminal', nonce: otherNonce } },
+      }),
     (err: unknown) => err instanceof VerificationError && /conformance check failed, nothing signed/.test(err.message),
   );
 });
 
 test('docs/conformance-vectors.json is what the vectors script produces, and the engine reproduces it', () => {
   const file = path.join(__dirname, '..', '..', 'docs', 'conformance-vectors.json');
-  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { nonce: string; jobs: { label: string; job: string; expected: { digests: { digest: string }[] } }[] };
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    nonce: string;
+    jobs: { label: string; job: string; expected: { digests: { digest: string }[] } }[];
+  };
   assert.equal(doc.nonce, Buffer.from(CONFORMANCE_NONCE).toString('hex'));
   const c = vectorCase();
   const want = expectedOutputs(c);
-  assert.deepEqual(doc.jobs.map((j) => j.label), c.jobs.map((j) => j.label));
-  doc.jobs.forEach((j, i) => assert.deepEqual(j.expected.digests.map((d) => d.digest), want[i].digests, j.label));
+  assert.deepEqual(
+    doc.jobs.map((j) => j.label),
+    c.jobs.map((j) => j.label),
+  );
+  doc.jobs.forEach((j, i) =>
+    assert.deepEqual(
+      j.expected.digests.map((d) => d.digest),
+      want[i].digests,
+      j.label,
+    ),
+  );
   const r = runConformance([c], { runtimes: ['v8:terminal', 'v8:selfcontained'] });
   assert.equal(r.ok, true, describeConformance(r));
 });

@@ -38,7 +38,10 @@ test('agent f4: HELLO, a hash-only job over 1 MiB, an erase job, digests match n
   const sectors = t.flash.sectors.map((s): [number, number] => [s.address, s.size]);
   const erase = await runJob(run, 2, jobBytes({ ops: 2 | 4, erase: sectors, hash: whole, nonce, blockSize: 4096 }));
   assert.equal(erase.status, 0);
-  assert.ok(t.flash.bytes.every((b) => b === 0xff), 'every byte erased');
+  assert.ok(
+    t.flash.bytes.every((b) => b === 0xff),
+    'every byte erased',
+  );
   assert.deepEqual(digestsOf(erase.table), expectedDigests(t, nonce, whole, 4096));
   assert.ok(erase.progress >= sectors.length);
 
@@ -48,28 +51,32 @@ test('agent f4: HELLO, a hash-only job over 1 MiB, an erase job, digests match n
   assert.deepEqual(await running, { kind: 'reset', why: 'SYSRESETREQ' });
 });
 
-test('agent f4: the parameter block\'s flash size bounds hal.read (512 KiB given on a 1 MiB part: a hash past it is HAL status 1 at its address); a size not whole KiB or over 2 MiB resets the part', { skip, timeout: 60_000 }, async () => {
-  const run = startAgent('f4', {}, undefined, parameterBlock('f4', 115200, 0, 512 * 1024));
-  assert.equal((await run.frames.next()).type, 0x81);
-  const nonce = createHash('sha256').update('flash size').digest();
-  const inside: Array<[number, number]> = [[0x08000000 + 512 * 1024 - 4096, 4096]];
-  const ok = await runJob(run, 1, jobBytes({ ops: 4, erase: [], hash: inside, nonce, blockSize: 4096 }));
-  assert.equal(ok.status, 0);
-  assert.deepEqual(digestsOf(ok.table), expectedDigests(run.t, nonce, inside, 4096));
-  const past = await runJob(run, 2, jobBytes({ ops: 4, erase: [], hash: [[0x08000000 + 512 * 1024, 4096]], nonce, blockSize: 4096 }));
-  const r = decodeResult(past.table);
-  assert.notEqual(r.status, 0, 'a read past the given size fails');
-  assert.equal(r.halStatus, 1, 'HAL_NOT_A_SECTOR');
-  assert.equal(r.failAddress, 0x08080000);
-  run.t.receive(frame(0x05, 3, new Uint8Array(0)));
-  assert.equal((await run.frames.next()).type, 0x87);
-  await run.running;
+test(
+  "agent f4: the parameter block's flash size bounds hal.read (512 KiB given on a 1 MiB part: a hash past it is HAL status 1 at its address); a size not whole KiB or over 2 MiB resets the part",
+  { skip, timeout: 60_000 },
+  async () => {
+    const run = startAgent('f4', {}, undefined, parameterBlock('f4', 115200, 0, 512 * 1024));
+    assert.equal((await run.frames.next()).type, 0x81);
+    const nonce = createHash('sha256').update('flash size').digest();
+    const inside: Array<[number, number]> = [[0x08000000 + 512 * 1024 - 4096, 4096]];
+    const ok = await runJob(run, 1, jobBytes({ ops: 4, erase: [], hash: inside, nonce, blockSize: 4096 }));
+    assert.equal(ok.status, 0);
+    assert.deepEqual(digestsOf(ok.table), expectedDigests(run.t, nonce, inside, 4096));
+    const past = await runJob(run, 2, jobBytes({ ops: 4, erase: [], hash: [[0x08000000 + 512 * 1024, 4096]], nonce, blockSize: 4096 }));
+    const r = decodeResult(past.table);
+    assert.notEqual(r.status, 0, 'a read past the given size fails');
+    assert.equal(r.halStatus, 1, 'HAL_NOT_A_SECTOR');
+    assert.equal(r.failAddress, 0x08080000);
+    run.t.receive(frame(0x05, 3, new Uint8Array(0)));
+    assert.equal((await run.frames.next()).type, 0x87);
+    await run.running;
 
-  for (const bad of [512 * 1024 + 512, 2048 * 1024 + 1024]) {
-    const refused = startAgent('f4', {}, undefined, parameterBlock('f4', 115200, 0, bad));
-    assert.deepEqual(await refused.running, { kind: 'reset', why: 'SYSRESETREQ' }, `flash size ${bad}: a bad block resets at once`);
-  }
-});
+    for (const bad of [512 * 1024 + 512, 2048 * 1024 + 1024]) {
+      const refused = startAgent('f4', {}, undefined, parameterBlock('f4', 115200, 0, bad));
+      assert.deepEqual(await refused.running, { kind: 'reset', why: 'SYSRESETREQ' }, `flash size ${bad}: a bad block resets at once`);
+    }
+  },
+);
 
 /** the first frame, which must be HELLO */
 async function hello(run: ReturnType<typeof startAgent>): Promise<DataView> {
@@ -123,7 +130,7 @@ test('agent f4: a partial frame is dropped after 100 ms without a byte: the wait
   const status = await run.frames.next();
   assert.equal(status.type, 0x88, 'STATUS answered: the partial frame had expired');
   assert.equal(status.seq, 2);
-  assert.ok(run.machine.cycles - polled >= 0.15 * 16e6, 'the agent\'s cycle counter lived through the wait');
+  assert.ok(run.machine.cycles - polled >= 0.15 * 16e6, "the agent's cycle counter lived through the wait");
   run.t.receive(frame(0x05, 3, new Uint8Array(0)));
   await run.frames.next();
   assert.deepEqual(await run.running, { kind: 'reset', why: 'SYSRESETREQ' });
@@ -153,7 +160,12 @@ test('agent f4: a flipped bit in the agent never gives a valid, matching HELLO',
     try {
       const h = await run.frames.next(1500);
       const v = new DataView(h.payload.buffer, h.payload.byteOffset, h.payload.length);
-      seen = h.type !== 0x81 || h.payload.length !== 72 ? `frame 0x${h.type.toString(16)}` : v.getUint32(68, true) === goodCrc ? 'VALID' : 'HELLO with another image CRC';
+      seen =
+        h.type !== 0x81 || h.payload.length !== 72
+          ? `frame 0x${h.type.toString(16)}`
+          : v.getUint32(68, true) === goodCrc
+            ? 'VALID'
+            : 'HELLO with another image CRC';
     } catch (err) {
       seen = (err as Error).message.includes('runner ended') ? 'fault or reset' : (err as Error).message.slice(0, 40);
     }
@@ -165,30 +177,38 @@ test('agent f4: a flipped bit in the agent never gives a valid, matching HELLO',
   ctx.diagnostic(outcomes.join('; '));
 });
 
-for (const [kind, fast] of [['f2', 120e6], ['f4', 168e6], ['l4', 80e6]] as const) {
+for (const [kind, fast] of [
+  ['f2', 120e6],
+  ['f4', 168e6],
+  ['l4', 80e6],
+] as const) {
   const kindSkip = skip || (agentBinary(kind) ? false : `agent/bin/${kind}.bin missing`);
-  test(`agent ${kind}: CLOCK to ${fast / 1e6} MHz through the PLL, a job at that clock, CLOCK back to the reset clock`, { skip: kindSkip, timeout: 60_000 }, async () => {
-    const run = startAgent(kind);
-    await hello(run);
-    const ask = (seq: number, hz: number): void => {
-      const p = new Uint8Array(4);
-      new DataView(p.buffer).setUint32(0, hz, true);
-      run.t.receive(frame(0x04, seq, p));
-    };
-    ask(1, fast);
-    const c = await run.frames.next();
-    assert.equal(c.type, 0x86, `CLOCK answer expected, got 0x${c.type.toString(16)}`);
-    assert.equal(new DataView(c.payload.buffer, c.payload.byteOffset).getUint32(0, true), fast);
-    assert.equal(run.machine.rcc.coreHz(), fast);
-    const units = run.t.flash.sectors.slice(0, 2).map((s): [number, number] => [s.address, s.size]);
-    const nonce = new Uint8Array(32).fill(7);
-    const answer = await runJob(run, 2, jobBytes({ ops: 4, erase: [], hash: units, nonce, blockSize: 2048 }));
-    assert.deepEqual(digestsOf(answer.table), expectedDigests(run.t, nonce, units, 2048));
-    ask(3, 0);
-    const back = await run.frames.next();
-    assert.equal(back.type, 0x86);
-    assert.equal(run.machine.rcc.coreHz(), kind === 'l4' ? 4e6 : 16e6);
-    run.t.restart('bootloader', 'test');
-    assert.deepEqual(await run.running, { kind: 'interrupted' });
-  });
+  test(
+    `agent ${kind}: CLOCK to ${fast / 1e6} MHz through the PLL, a job at that clock, CLOCK back to the reset clock`,
+    { skip: kindSkip, timeout: 60_000 },
+    async () => {
+      const run = startAgent(kind);
+      await hello(run);
+      const ask = (seq: number, hz: number): void => {
+        const p = new Uint8Array(4);
+        new DataView(p.buffer).setUint32(0, hz, true);
+        run.t.receive(frame(0x04, seq, p));
+      };
+      ask(1, fast);
+      const c = await run.frames.next();
+      assert.equal(c.type, 0x86, `CLOCK answer expected, got 0x${c.type.toString(16)}`);
+      assert.equal(new DataView(c.payload.buffer, c.payload.byteOffset).getUint32(0, true), fast);
+      assert.equal(run.machine.rcc.coreHz(), fast);
+      const units = run.t.flash.sectors.slice(0, 2).map((s): [number, number] => [s.address, s.size]);
+      const nonce = new Uint8Array(32).fill(7);
+      const answer = await runJob(run, 2, jobBytes({ ops: 4, erase: [], hash: units, nonce, blockSize: 2048 }));
+      assert.deepEqual(digestsOf(answer.table), expectedDigests(run.t, nonce, units, 2048));
+      ask(3, 0);
+      const back = await run.frames.next();
+      assert.equal(back.type, 0x86);
+      assert.equal(run.machine.rcc.coreHz(), kind === 'l4' ? 4e6 : 16e6);
+      run.t.restart('bootloader', 'test');
+      assert.deepEqual(await run.running, { kind: 'interrupted' });
+    },
+  );
 }

@@ -151,9 +151,26 @@ test('cpu: kinds from the board (flashInterface), the line from the board link, 
   assert.equal(cpuKindOf(loadBoard('stm32l476')), 'l4');
   assert.equal(cpuKindOf(loadBoard('stm32f103xb')), null);
   assert.equal(cpuKindOf({ ...f407, flashInterface: 'stm32l4' } as never), 'l4');
-  const link = { usart: 0x40004800, usartClock: { register: 0x40023840, mask: 1 << 18 }, gpio: 0x40020400, gpioClock: { register: 0x40023830, mask: 2 }, tx: 10, rx: 11, af: 7 };
+  const link = {
+    usart: 0x40004800,
+    usartClock: { register: 0x40023840, mask: 1 << 18 },
+    gpio: 0x40020400,
+    gpioClock: { register: 0x40023830, mask: 2 },
+    tx: 10,
+    rx: 11,
+    af: 7,
+  };
   const line = familyOf({ ...f407, link } as never, 'f4').line;
-  assert.deepEqual(line, { usart: 0x40004800, bus: 'apb1', usartEnable: link.usartClock, gpio: 0x40020400, gpioEnable: link.gpioClock, txPin: 10, rxPin: 11, af: 7 });
+  assert.deepEqual(line, {
+    usart: 0x40004800,
+    bus: 'apb1',
+    usartEnable: link.usartClock,
+    gpio: 0x40020400,
+    gpioEnable: link.gpioClock,
+    txPin: 10,
+    rxPin: 11,
+    af: 7,
+  });
   const made = CpuRunner.tryCreate(loadBoard('stm32f103xb'));
   assert.ok('unavailable' in made);
   if (CpuRunner.available()) assert.equal((CpuRunner.tryCreate(f407) as CpuRunner).emulation, 'instruction');

@@ -150,9 +150,7 @@ export const ERASE_F4 = bytes(
  *   b spin
  *   .ltorg
  */
-export const FAULTS = bytes(
-  '0080002019300020008000201d300020008000202530002000bf00de4ff0c0400168fbe7fee7',
-);
+export const FAULTS = bytes('0080002019300020008000201d300020008000202530002000bf00de4ff0c0400168fbe7fee7');
 
 /**
  * Starts the independent watchdog (KR = 0xCCCC: prescaler /4, reload 0xFFF, 0.512 s) and spins
@@ -172,9 +170,7 @@ export const FAULTS = bytes(
  *   b spin
  *   .ltorg
  */
-export const IWDG_F4 = bytes(
-  '008000200930002002484cf6cc410160fee7000000300040',
-);
+export const IWDG_F4 = bytes('008000200930002002484cf6cc410160fee7000000300040');
 
 /**
  * Two vector tables: +0x00 reads CRC_DR (0x40023000: mapped, it shares RCC's page, but has no
@@ -201,6 +197,4 @@ export const IWDG_F4 = bytes(
  *   b badkey
  *   .ltorg
  */
-export const BUS_FAULTS = bytes(
-  '00800020113000200080002019300020034800bf0168fbe7024803490160fbe700300240043c024078563412',
-);
+export const BUS_FAULTS = bytes('00800020113000200080002019300020034800bf0168fbe7024803490160fbe700300240043c024078563412');

@@ -161,11 +161,7 @@ for (const build of BUILDS) {
 
   test(`${build}: exports are exactly the ABI's`, () => {
     const exports = wasm.Module.exports(modules.get(build)!);
-    assert.deepEqual(
-      Object.fromEntries(exports.map((e) => [e.name, e.kind])),
-      ENGINE_EXPORTS,
-      'exports (name: kind) per docs/abi.md',
-    );
+    assert.deepEqual(Object.fromEntries(exports.map((e) => [e.name, e.kind])), ENGINE_EXPORTS, 'exports (name: kind) per docs/abi.md');
     assert.equal(exports.length, 7);
     const flash = new NorFlash(FLASH_BASE, 4096, 1024);
     const { instance, memory, job, result } = engine(build, flash);
@@ -263,11 +259,29 @@ test('checkModuleAbi accepts a conforming module and explains what is wrong with
   });
   // the version is reported first, even when the imports are foreign too
   assert.throws(
-    () => checkModuleAbi(fakeEngine({ version: 2, imports: [['env', 'abort'], ['hal', 'erase']] })),
+    () =>
+      checkModuleAbi(
+        fakeEngine({
+          version: 2,
+          imports: [
+            ['env', 'abort'],
+            ['hal', 'erase'],
+          ],
+        }),
+      ),
     /engine module ABI version 2, host speaks 1/,
   );
   assert.throws(
-    () => checkModuleAbi(fakeEngine({ version: 1, imports: [['env', 'abort'], ['hal', 'erase']] })),
+    () =>
+      checkModuleAbi(
+        fakeEngine({
+          version: 1,
+          imports: [
+            ['env', 'abort'],
+            ['hal', 'erase'],
+          ],
+        }),
+      ),
     /engine module imports env\.abort \(function\); only hal\.erase, hal\.read, hal\.program, hal\.event are allowed/,
   );
   assert.throws(() => checkModuleAbi(fakeEngine({ version: 1, omit: ['run'] })), /lacks the export run/);
@@ -302,10 +316,7 @@ for (const build of BUILDS) {
       [3, 5, 6, 15],
     );
     assert.equal(result.blankCount, 4);
-    assert.deepEqual(flash.events, [
-      ...[0, 1, 2, 3].map((i) => [abi.EVENT_ERASED, i]),
-      ...Array.from({ length: 32 }, (_, i) => [abi.EVENT_HASHED, i]),
-    ]);
+    assert.deepEqual(flash.events, [...[0, 1, 2, 3].map((i) => [abi.EVENT_ERASED, i]), ...Array.from({ length: 32 }, (_, i) => [abi.EVENT_HASHED, i])]);
   });
 
   test(`${build}: blank check with erased value 0x00`, () => {
@@ -532,7 +543,13 @@ for (const build of BUILDS) {
       ['513 blocks', { blockSize: 8, hash: [{ address: FLASH_BASE, size: 8 * 513 }] }, abi.STATUS_TOO_MANY_BLOCKS],
       [
         '2 x 257 blocks',
-        { blockSize: 64, hash: [{ address: FLASH_BASE, size: 64 * 257 }, { address: FLASH_BASE, size: 64 * 256 + 1 }] },
+        {
+          blockSize: 64,
+          hash: [
+            { address: FLASH_BASE, size: 64 * 257 },
+            { address: FLASH_BASE, size: 64 * 256 + 1 },
+          ],
+        },
         abi.STATUS_TOO_MANY_BLOCKS,
       ],
       ['huge range', { blockSize: 8, hash: [{ address: 0, size: 0xffffffff }] }, abi.STATUS_TOO_MANY_BLOCKS],
@@ -584,15 +601,24 @@ test('encodeJob lays out the job as docs/abi.md says', () => {
   const v = new DataView(bytes.buffer);
   const u = (o: number) => v.getUint32(o, true);
   assert.equal(Buffer.from(bytes.subarray(0, 4)).toString('latin1'), 'PWJB');
-  assert.deepEqual(
-    [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52].map(u),
-    [abi.JOB_MAGIC, 1, 7, 2048, 0xff, 1, 0, 1, 2, 1, 1, 0x80000000, 3, 0xffffffff],
-  );
+  assert.deepEqual([0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52].map(u), [
+    abi.JOB_MAGIC,
+    1,
+    7,
+    2048,
+    0xff,
+    1,
+    0,
+    1,
+    2,
+    1,
+    1,
+    0x80000000,
+    3,
+    0xffffffff,
+  ]);
   assert.deepEqual(bytes.subarray(56, 88), nonce);
-  assert.deepEqual(
-    [88, 92, 96, 100, 104, 108, 112, 116].map(u),
-    [0x08000000, 0x4000, 0x08000000, 0x4000, 0x08004000, 100, 0x08008000, 0x800],
-  );
+  assert.deepEqual([88, 92, 96, 100, 104, 108, 112, 116].map(u), [0x08000000, 0x4000, 0x08000000, 0x4000, 0x08004000, 100, 0x08008000, 0x800]);
   const constant = abi.encodeJob(jobSpec({ ops: { erase: true }, pattern: { kind: 'constant', value: 0x5a } }));
   assert.equal(new DataView(constant.buffer).getUint32(abi.JOB_OFF_PATTERN_KIND, true), abi.PATTERN_CONSTANT);
   assert.equal(new DataView(constant.buffer).getUint32(abi.JOB_OFF_PATTERN_VALUE, true), 0x5a);
@@ -679,16 +705,7 @@ test('resultSize, blocksOf and STATUS_NAMES', () => {
       { address: 0x2000, size: 1 },
     ],
   );
-  assert.deepEqual(abi.STATUS_NAMES, [
-    'OK',
-    'BAD_MAGIC',
-    'BAD_VERSION',
-    'BAD_JOB',
-    'TOO_MANY_BLOCKS',
-    'HAL_PROGRAM',
-    'HAL_ERASE',
-    'HAL_READ',
-  ]);
+  assert.deepEqual(abi.STATUS_NAMES, ['OK', 'BAD_MAGIC', 'BAD_VERSION', 'BAD_JOB', 'TOO_MANY_BLOCKS', 'HAL_PROGRAM', 'HAL_ERASE', 'HAL_READ']);
   assert.equal(abi.statusName(42), 'UNKNOWN_42');
 });
 
@@ -714,8 +731,5 @@ test('expectedDigest is SHA-256(nonce || address LE || bytes)', () => {
   const nonce = new Uint8Array(32).map((_, i) => i);
   const blank = new Uint8Array(1024).fill(0xff);
   // from Python's hashlib
-  assert.equal(
-    hex(abi.expectedDigest(nonce, 0x08000400, blank)),
-    '6ac133f57a15afc80f17e241fa0461bd87c59ff69b4a7db20beb8a1e51876ecf',
-  );
+  assert.equal(hex(abi.expectedDigest(nonce, 0x08000400, blank)), '6ac133f57a15afc80f17e241fa0461bd87c59ff69b4a7db20beb8a1e51876ecf');
 });

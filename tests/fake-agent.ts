@@ -195,7 +195,10 @@ export class FakeTerminal implements Transport {
     }
   }
 
-  private bootState: { at: 'cmd' } | { at: 'wm-addr' } | { at: 'wm-data'; address: number } | { at: 'go-addr' } | { at: 'rm-addr' } | { at: 'rm-length'; address: number } = { at: 'cmd' };
+  private bootState:
+    { at: 'cmd' } | { at: 'wm-addr' } | { at: 'wm-data'; address: number } | { at: 'go-addr' } | { at: 'rm-addr' } | { at: 'rm-length'; address: number } = {
+    at: 'cmd',
+  };
 
   /** One bootloader step when enough bytes are there (AN3155, byte by byte as the ROM); false when it needs more. */
   private boot(): boolean {
@@ -339,7 +342,8 @@ export class FakeTerminal implements Transport {
           const table = this.script.result(f.payload);
           const blocks = new DataView(table.buffer, table.byteOffset).getUint32(12, true);
           frames.push({ type: REPLY.DONE, seq: f.seq, payload: encodeDone({ status: 0, resultLength: table.length, blocks }) });
-          for (let o = 0; o < table.length; o += DATA_CHUNK) frames.push({ type: REPLY.DATA, seq: f.seq, payload: encodeData(o, table.subarray(o, o + DATA_CHUNK)) });
+          for (let o = 0; o < table.length; o += DATA_CHUNK)
+            frames.push({ type: REPLY.DATA, seq: f.seq, payload: encodeData(o, table.subarray(o, o + DATA_CHUNK)) });
           this.result = table;
         }
         this.lastJob = { seq: f.seq, frames };
@@ -354,7 +358,11 @@ export class FakeTerminal implements Transport {
         return this.frame(REPLY.DATA, f.seq, encodeData(off, this.result.subarray(off, off + len)));
       }
       case REQ.STATUS:
-        return this.frame(REPLY.STATUS, f.seq, encodeStatus({ state: this.lastJob ? 2 : 0, jobSeq: this.lastJob?.seq ?? 0, status: 0, resultLength: this.result?.length ?? 0 }));
+        return this.frame(
+          REPLY.STATUS,
+          f.seq,
+          encodeStatus({ state: this.lastJob ? 2 : 0, jobSeq: this.lastJob?.seq ?? 0, status: 0, resultLength: this.result?.length ?? 0 }),
+        );
       case REQ.RESET:
         this.frame(REPLY.OK, f.seq);
         this.mode = 'boot';

@@ -47,11 +47,20 @@ function allErased(bytes: Uint8Array): boolean {
 test('size probe plan: past a 64 KiB claim every F103xB page is probed at both ends; a true claim gets the claim and the byte past the layout', () => {
   const lying = planSizeProbe(f103, 64 * KIB);
   assert.equal(lying.probes.filter((p) => p.role === 'sector').length, 64 * 2);
-  assert.deepEqual(lying.probes.filter((p) => p.role === 'claimed').map((p) => p.address), [0x08000000, 0x0800ffff]);
-  assert.deepEqual(lying.probes.filter((p) => p.role === 'beyond').map((p) => p.address), [0x08020000]);
+  assert.deepEqual(
+    lying.probes.filter((p) => p.role === 'claimed').map((p) => p.address),
+    [0x08000000, 0x0800ffff],
+  );
+  assert.deepEqual(
+    lying.probes.filter((p) => p.role === 'beyond').map((p) => p.address),
+    [0x08020000],
+  );
   assert.equal(lying.probes.find((p) => p.role === 'sector')!.address, 0x08010000);
   const honest = planSizeProbe(f103, 128 * KIB);
-  assert.deepEqual(honest.probes.map((p) => p.role), ['claimed', 'claimed', 'beyond']);
+  assert.deepEqual(
+    honest.probes.map((p) => p.role),
+    ['claimed', 'claimed', 'beyond'],
+  );
 });
 
 test('size probe judge: flash that answers past the claim is found and planned; a true small part stays small', () => {
@@ -97,7 +106,11 @@ test('fault flash-size=<KiB>: parsed, and bad values are one-line usage errors n
   assert.equal(parseFaults(['flash-size=64']).flashSizeKiB, 64);
   assert.equal(parseFaults([]).flashSizeKiB, null);
   for (const bad of ['flash-size=', 'flash-size=abc', 'flash-size=0', 'flash-size=4097', 'flash-size=1.5', 'flash-size=-64', 'flash-size=0x40']) {
-    assert.throws(() => parseFaults([bad]), (e: Error) => e instanceof InputError && e.message.includes(`"${bad}"`) && !e.message.includes('\n'), bad);
+    assert.throws(
+      () => parseFaults([bad]),
+      (e: Error) => e instanceof InputError && e.message.includes(`"${bad}"`) && !e.message.includes('\n'),
+      bad,
+    );
   }
 });
 
@@ -147,7 +160,10 @@ test('a read-protected F103xB with a lying register, --unlock: probed once it re
   assert.equal(o.verified, true, o.reason ?? '');
   assert.equal(o.unlocked, true);
   assert.deepEqual([o.flashSize.register, o.flashSize.planned], [64 * KIB, 128 * KIB]);
-  assert.equal(o.blocks.reduce((n, b) => n + b.size, 0), 128 * KIB);
+  assert.equal(
+    o.blocks.reduce((n, b) => n + b.size, 0),
+    128 * KIB,
+  );
   assert.ok(allErased(terminal.flash.bytes));
 });
 

@@ -39,7 +39,9 @@ for (const t of TARGETS) {
 
 test('an age header cannot make a reader run scrypt at any cost it names', async () => {
   // a scrypt stanza asking for 2^22 (a 4 GiB, minutes-long derivation) is refused before scrypt runs
-  const header = Buffer.from(`age-encryption.org/v1\n-> scrypt ${Buffer.alloc(16).toString('base64').replace(/=+$/, '')} 22\n${Buffer.alloc(32).toString('base64').replace(/=+$/, '')}\n--- ${Buffer.alloc(32).toString('base64').replace(/=+$/, '')}\n`);
+  const header = Buffer.from(
+    `age-encryption.org/v1\n-> scrypt ${Buffer.alloc(16).toString('base64').replace(/=+$/, '')} 22\n${Buffer.alloc(32).toString('base64').replace(/=+$/, '')}\n--- ${Buffer.alloc(32).toString('base64').replace(/=+$/, '')}\n`,
+  );
   let asked = false;
   const t0 = Date.now();
   await assert.rejects(

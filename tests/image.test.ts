@@ -103,10 +103,13 @@ test('flash runs the image on an emulated F407 and verifies (exit 0), reading th
   assert.equal(report.engine.bytes, loadEngineModule('terminal').length);
   // the control for the "nothing sent" tests below: a real run does show up in both
   assert.ok(fs.existsSync(log) && fs.readFileSync(log, 'utf8').length > 0, 'a run writes the flash log');
-  assert.ok(fs.readFileSync(flash).every((b) => b === 0xff), 'the emulated flash was erased');
+  assert.ok(
+    fs.readFileSync(flash).every((b) => b === 0xff),
+    'the emulated flash was erased',
+  );
 });
 
-test('the same image with --board stm32f205 is refused before the port opens: not the image\'s board (exit 4)', () => {
+test("the same image with --board stm32f205 is refused before the port opens: not the image's board (exit 4)", () => {
   // (this was exit 3 from the session's product ID check; --board must now name the image's own board file)
   const r = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--board', 'stm32f205', '--trust', 'fw.pub.pem']);
   assert.equal(r.code, 4, r.stderr);
@@ -118,14 +121,44 @@ test('a stm32f407 image on --board acme-t400 (same product ID, another board fil
   const flash = path.join(dir, 'acme.bin');
   const original = Buffer.alloc(F407_FLASH, 0x5a);
   fs.writeFileSync(flash, original);
-  const r = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--board', 'acme-t400', '--trust', 'fw.pub.pem', '--no-backup', '--emu-log', log, '--emu-image', flash]);
+  const r = cli([
+    'flash',
+    '--image',
+    'f407.img',
+    '--port',
+    'emu',
+    '--board',
+    'acme-t400',
+    '--trust',
+    'fw.pub.pem',
+    '--no-backup',
+    '--emu-log',
+    log,
+    '--emu-image',
+    flash,
+  ]);
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, /built for board stm32f407, the terminal is acme-t400/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.ok(!fs.existsSync(log), 'no flash operation');
   assert.ok(fs.readFileSync(flash).equals(original), 'the emulated T400 is unchanged');
   // the control: naming the image's own board runs it
-  const ok = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--board', 'stm32f407', '--trust', 'fw.pub.pem', '--no-backup', '--emu-log', log, '--emu-image', flash]);
+  const ok = cli([
+    'flash',
+    '--image',
+    'f407.img',
+    '--port',
+    'emu',
+    '--board',
+    'stm32f407',
+    '--trust',
+    'fw.pub.pem',
+    '--no-backup',
+    '--emu-log',
+    log,
+    '--emu-image',
+    flash,
+  ]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(fs.existsSync(log), 'the control run wrote the flash');
 });
@@ -217,12 +250,15 @@ test('truncated, extended, untrusted and unsigned images are refused with nothin
   assertNothingSent(flash(write('unsigned.img', unsigned)), 4, /not signed/, 'unsigned image');
   assertNothingSent(flash('no-such.img'), 2, /no such file/, 'missing image');
   // several trusted keys: one of them signed it, so it runs (control for the untrusted case)
-  fs.writeFileSync(path.join(dir, 'both.pub.pem'), fs.readFileSync(path.join(dir, 'other.pub.pem'), 'utf8') + fs.readFileSync(path.join(dir, 'fw.pub.pem'), 'utf8'));
+  fs.writeFileSync(
+    path.join(dir, 'both.pub.pem'),
+    fs.readFileSync(path.join(dir, 'other.pub.pem'), 'utf8') + fs.readFileSync(path.join(dir, 'fw.pub.pem'), 'utf8'),
+  );
   const r = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--trust', 'both.pub.pem']);
   assert.equal(r.code, 0, r.stderr);
 });
 
-test('a terminal that runs only signed code (simulated secure boot, --emu-trust) runs the signed image\'s agent and refuses an unsigned one', () => {
+test("a terminal that runs only signed code (simulated secure boot, --emu-trust) runs the signed image's agent and refuses an unsigned one", () => {
   const signed = cli(['flash', '--image', 'f407.img', '--port', 'emu', '--trust', 'fw.pub.pem', '--emu-trust', 'fw.pub.pem']);
   assert.equal(signed.code, 0, signed.stderr);
   assert.match(signed.stdout, /VERIFIED/);
@@ -237,7 +273,10 @@ test('a terminal that runs only signed code (simulated secure boot, --emu-trust)
 test('parseImage names each structural problem (InputError, exit 2)', () => {
   const bytes = new Uint8Array(imageBytes);
   const expectInput = (b: Uint8Array, why: RegExp) =>
-    assert.throws(() => parseImage(b), (e: unknown) => e instanceof InputError && e.exitCode === 2 && why.test(e.message));
+    assert.throws(
+      () => parseImage(b),
+      (e: unknown) => e instanceof InputError && e.exitCode === 2 && why.test(e.message),
+    );
   expectInput(bytes.subarray(0, 4), /truncated/);
   const v3 = Uint8Array.from(bytes);
   new DataView(v3.buffer).setUint32(8, 3, true);

@@ -58,20 +58,25 @@ test('a frame: start byte, type, sequence, length LE, payload, CRC of type..payl
 
 test('frames round-trip through the parser, byte by byte and in one piece', () => {
   fc.assert(
-    fc.property(fc.array(fc.record({ type: fc.integer({ min: 0, max: 255 }), seq: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 300 }) }), { maxLength: 6 }), (frames) => {
-      const bytes = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.seq, f.payload)));
-      const whole = new FrameParser().push(bytes);
-      const p = new FrameParser();
-      const single = [...bytes].flatMap((b) => p.push([b]));
-      for (const got of [whole, single]) {
-        assert.equal(got.length, frames.length);
-        got.forEach((g, i) => {
-          assert.equal(g.type, frames[i].type);
-          assert.equal(g.seq, frames[i].seq);
-          assert.deepEqual([...g.payload], [...frames[i].payload]);
-        });
-      }
-    }),
+    fc.property(
+      fc.array(fc.record({ type: fc.integer({ min: 0, max: 255 }), seq: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 300 }) }), {
+        maxLength: 6,
+      }),
+      (frames) => {
+        const bytes = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.seq, f.payload)));
+        const whole = new FrameParser().push(bytes);
+        const p = new FrameParser();
+        const single = [...bytes].flatMap((b) => p.push([b]));
+        for (const got of [whole, single]) {
+          assert.equal(got.length, frames.length);
+          got.forEach((g, i) => {
+            assert.equal(g.type, frames[i].type);
+            assert.equal(g.seq, frames[i].seq);
+            assert.deepEqual([...g.payload], [...frames[i].payload]);
+          });
+        }
+      },
+    ),
   );
 });
 
@@ -90,7 +95,10 @@ test('a garbled byte drops exactly that frame and the parser finds the next one'
         const got = [...p.push(Buffer.concat(frames)), ...drain(p)];
         // a garbled length may swallow what follows until the partial frame times out: expire() hunts again
         const seqs = got.map((g) => g.seq);
-        assert.deepEqual(seqs, payloads.map((_, i) => i + 1).filter((s) => s !== bad + 1));
+        assert.deepEqual(
+          seqs,
+          payloads.map((_, i) => i + 1).filter((s) => s !== bad + 1),
+        );
       },
     ),
   );
@@ -102,20 +110,37 @@ test('noise before and between frames is skipped, including start bytes inside i
   const p = new FrameParser();
   const got = p.push(Buffer.concat([Uint8Array.of(0x00, 0xa5, 0x13, 0xa5), a, Uint8Array.of(0xa5, 0xff, 0xff), b]));
   const rest = drain(p);
-  assert.deepEqual([...got, ...rest].map((f) => f.type).filter((t) => t === 0x81 || t === 0x87), [0x81, 0x87]);
+  assert.deepEqual(
+    [...got, ...rest].map((f) => f.type).filter((t) => t === 0x81 || t === 0x87),
+    [0x81, 0x87],
+  );
 });
 
 test('a length over JOB_MAX is dropped at once', () => {
   const p = new FrameParser();
   const header = Uint8Array.of(0xa5, 0x02, 1, 0xff, 0xff);
   const good = encodeFrame(0x87, 1);
-  assert.deepEqual(p.push(Buffer.concat([header, good])).map((f) => f.type), [0x87]);
+  assert.deepEqual(
+    p.push(Buffer.concat([header, good])).map((f) => f.type),
+    [0x87],
+  );
   assert.ok(p.dropped >= 1);
 });
 
 test('payloads round-trip', () => {
   const sha = new Uint8Array(32).map((_, i) => i);
-  const hello = { linkVersion: 1, abiVersion: 1, agentVersion: 3, coreClockHz: 16e6, moduleSha256: sha, jobMax: 12376, resultMax: 16488, kind: 'f4', flags: 1, imageCrc: 0xdeadbeef };
+  const hello = {
+    linkVersion: 1,
+    abiVersion: 1,
+    agentVersion: 3,
+    coreClockHz: 16e6,
+    moduleSha256: sha,
+    jobMax: 12376,
+    resultMax: 16488,
+    kind: 'f4',
+    flags: 1,
+    imageCrc: 0xdeadbeef,
+  };
   const h = decodeHello(encodeHello(hello));
   assert.deepEqual({ ...h, moduleSha256: [...h.moduleSha256] }, { ...hello, moduleSha256: [...sha] });
   assert.equal(encodeHello(hello).length, 72);
@@ -135,7 +160,21 @@ test('payloads round-trip', () => {
 });
 
 test('parameter block: 56 bytes (version 2, with the flash size) and its CRC; a flipped bit makes it invalid', () => {
-  const params: AgentParams = { baud: 115200, coreClockHz: 16e6, usart: 0x40011000, usartClockRegister: 0x40023844, usartClockMask: 0x10, gpio: 0x40020000, gpioClockRegister: 0x40023830, gpioClockMask: 1, tx: 9, rx: 10, af: 7, idleTimeoutMs: 60000, flashSize: 0x100000 };
+  const params: AgentParams = {
+    baud: 115200,
+    coreClockHz: 16e6,
+    usart: 0x40011000,
+    usartClockRegister: 0x40023844,
+    usartClockMask: 0x10,
+    gpio: 0x40020000,
+    gpioClockRegister: 0x40023830,
+    gpioClockMask: 1,
+    tx: 9,
+    rx: 10,
+    af: 7,
+    idleTimeoutMs: 60000,
+    flashSize: 0x100000,
+  };
   const b = encodeParams(params);
   assert.equal(b.length, 56);
   assert.equal(new DataView(b.buffer).getUint32(48, true), 0x100000, 'the flash size at offset 48');

@@ -52,7 +52,10 @@ test('bootloader-only path (F103, no agent): erase and read-back verification', 
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
   assert.equal(o.verified, true, o.reason ?? '');
   assert.equal(o.verification, 'read-back');
-  assert.equal(o.blocks.reduce((n, b) => n + b.size, 0), board.flash.size);
+  assert.equal(
+    o.blocks.reduce((n, b) => n + b.size, 0),
+    board.flash.size,
+  );
   assert.ok(blankOutside(terminal, 0xff));
   assert.ok(o.wire.bytesRx > board.flash.size, 'read-back moves the whole flash over the line');
 });
@@ -80,7 +83,10 @@ test('bootloader-only path: purge and dod3 pattern passes verified, stuck byte f
   assert.equal(o.verified, false);
   assert.deepEqual(o.failed, [0x08001000]);
   // 1 KiB pages under a 4 KiB block: the failure is named by the block and its first page
-  assert.ok(o.failedSectors.some((s) => s.index >= 4 && s.index <= 7), JSON.stringify(o.failedSectors));
+  assert.ok(
+    o.failedSectors.some((s) => s.index >= 4 && s.index <= 7),
+    JSON.stringify(o.failedSectors),
+  );
 });
 
 test('a HAL program failure during a pattern pass is reported and never verified', async () => {

@@ -24,7 +24,9 @@ export const PG_BIN =
   '/usr/lib/postgresql/15/bin';
 
 export const noPostgres = toolSkip(
-  existsSync(join(PG_BIN, 'initdb')) && existsSync(join(PG_BIN, 'pg_ctl')) ? false : `PostgreSQL server binaries not found in ${PG_BIN} (apt-get install postgresql, or set POSWIPE_PG_BIN)`,
+  existsSync(join(PG_BIN, 'initdb')) && existsSync(join(PG_BIN, 'pg_ctl'))
+    ? false
+    : `PostgreSQL server binaries not found in ${PG_BIN} (apt-get install postgresql, or set POSWIPE_PG_BIN)`,
 );
 
 export interface PgServer {
@@ -40,7 +42,9 @@ export interface PgServer {
 
 function asPostgres(cmd: string, args: string[]): { status: number | null; out: string } {
   const root = process.getuid?.() === 0;
-  const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8', timeout: 60000 }) : spawnSync(cmd, args, { encoding: 'utf8', timeout: 60000 });
+  const r = root
+    ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8', timeout: 60000 })
+    : spawnSync(cmd, args, { encoding: 'utf8', timeout: 60000 });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
@@ -62,7 +66,18 @@ export function startPgServer(): PgServer {
     start() {
       if (asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, 'status']).status === 0) return; // running already
       // -k: the socket folder; listen_addresses='': no TCP socket at all; fsync off: a throwaway server
-      const r = asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', '30', '-o', `-k ${dir} -c listen_addresses='' -c fsync=off -c max_connections=40`, 'start']);
+      const r = asPostgres(join(PG_BIN, 'pg_ctl'), [
+        '-D',
+        data,
+        '-l',
+        log,
+        '-w',
+        '-t',
+        '30',
+        '-o',
+        `-k ${dir} -c listen_addresses='' -c fsync=off -c max_connections=40`,
+        'start',
+      ]);
       if (r.status !== 0) throw new Error(`pg_ctl start failed: ${r.out}\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
     },
     stop() {

@@ -12,7 +12,8 @@ test('sha256 shim: FIPS vectors, every length around the block edges, incrementa
   assert.equal(Buffer.from(sha256(new Uint8Array(0))).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   assert.equal(Buffer.from(sha256(new TextEncoder().encode('abc'))).toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   const data = randomBytes(5000);
-  for (let n = 0; n < 300; n++) assert.equal(Buffer.from(sha256(data.subarray(0, n))).toString('hex'), createHash('sha256').update(data.subarray(0, n)).digest('hex'), `length ${n}`);
+  for (let n = 0; n < 300; n++)
+    assert.equal(Buffer.from(sha256(data.subarray(0, n))).toString('hex'), createHash('sha256').update(data.subarray(0, n)).digest('hex'), `length ${n}`);
   const h = shimCreateHash('sha256');
   for (let i = 0; i < data.length; i += 37) h.update(data.subarray(i, i + 37));
   assert.equal(h.digest('hex'), createHash('sha256').update(data).digest('hex'));
@@ -20,7 +21,7 @@ test('sha256 shim: FIPS vectors, every length around the block edges, incrementa
   assert.equal(shimRandomBytes(70000).length, 70000);
 });
 
-test('the host\'s CRC-32 (the crc-32 package, in the CLI and the browser build) equals zlib\'s', () => {
+test("the host's CRC-32 (the crc-32 package, in the CLI and the browser build) equals zlib's", () => {
   for (const n of [0, 1, 3, 64, 1000]) {
     const b = randomBytes(n);
     assert.equal(crc32(b), nodeCrc32(b));
@@ -47,6 +48,11 @@ test('Buffer shim: the calls the core makes behave as Node Buffer', () => {
   assert.ok(copy.equals(Uint8Array.of(1, 2, 3)));
   assert.equal(B.compare(Uint8Array.of(1, 2), Uint8Array.of(1, 3)), -1);
   assert.equal(B.concat([Uint8Array.of(1), Uint8Array.of(2, 3)]).toString('hex'), '010203');
-  assert.equal(B.from(Uint8Array.of(1, 2, 3)).subarray(1).readUInt16LE(0), 0x0302);
+  assert.equal(
+    B.from(Uint8Array.of(1, 2, 3))
+      .subarray(1)
+      .readUInt16LE(0),
+    0x0302,
+  );
   assert.equal(B.from('aGk=', 'base64').toString(), 'hi');
 });

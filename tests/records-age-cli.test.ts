@@ -42,7 +42,10 @@ test('keys new --type age, backup --recipient age1…, restore --key <identity>;
   assert.equal(pem.code, 2);
   assert.match(pem.stderr, /a PEM key, not an age recipient/);
 
-  writeFileSync(join(b.dir, 'old.pwbk'), Buffer.concat([Buffer.from([0x89, 0x50, 0x57, 0x42, 0x4b, 0x0d, 0x0a, 0x1a]), Buffer.from('{"format":"poswipe-backup","version":1}')]));
+  writeFileSync(
+    join(b.dir, 'old.pwbk'),
+    Buffer.concat([Buffer.from([0x89, 0x50, 0x57, 0x42, 0x4b, 0x0d, 0x0a, 0x1a]), Buffer.from('{"format":"poswipe-backup","version":1}')]),
+  );
   const old = b.run(['restore', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--in', 'old.pwbk', '--key', 'vault.key.txt']);
   assert.equal(old.code, 2);
   assert.equal(old.stderr.trim().split('\n').length, 1, old.stderr);

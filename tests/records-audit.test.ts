@@ -61,7 +61,14 @@ test('audit log: one row per run, verified, refused (rdp=1 without --unlock, exi
   const list = b.run(['audit', 'list', '--json']);
   assert.equal(list.code, 0, list.stderr);
   const rows = JSON.parse(list.stdout);
-  assert.deepEqual(rows.map((x: { result: string; exitCode: number }) => [x.result, x.exitCode]), [['ok', 0], ['refused', 4], ['failed', 1]]);
+  assert.deepEqual(
+    rows.map((x: { result: string; exitCode: number }) => [x.result, x.exitCode]),
+    [
+      ['ok', 0],
+      ['refused', 4],
+      ['failed', 1],
+    ],
+  );
   assert.equal(rows[0].operator, 'Dana Whitfield');
   assert.equal(rows[0].certificatePath, report.certificate);
   assert.equal(rows[0].certificateSha256, sha256(report.certificate));
@@ -79,7 +86,13 @@ test('audit log: one row per run, verified, refused (rdp=1 without --unlock, exi
   assert.equal(lines.length, 4);
   assert.match(lines[0], /^id,started,ended,command,board,port,pid,uid,operator/);
   const human = b.run(['audit', 'list']);
-  assert.equal(human.stdout.trim().split('\n').filter((l) => /^\s*\d+ 20/.test(l)).length, 3);
+  assert.equal(
+    human.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => /^\s*\d+ 20/.test(l)).length,
+    3,
+  );
 });
 
 test('cert verify from the command line: edited bytes exit 1 naming the check, not JSON exit 2, wrong key exit 1', () => {
@@ -90,7 +103,13 @@ test('cert verify from the command line: edited bytes exit 1 naming the check, n
   const trust = join(b.cfg, 'signing.pub.pem');
   const bytes = readFileSync(cert);
   const text = bytes.toString('utf8');
-  const positions = [text.indexOf('"SANITIZED"') + 3, text.indexOf('"serialNumber"') + 20, text.indexOf('"value"') + 15, bytes.length - 40, text.indexOf('"nonce"') + 12];
+  const positions = [
+    text.indexOf('"SANITIZED"') + 3,
+    text.indexOf('"serialNumber"') + 20,
+    text.indexOf('"value"') + 15,
+    bytes.length - 40,
+    text.indexOf('"nonce"') + 12,
+  ];
   for (const p of positions) {
     const f = join(b.dir, `flip-${p}.json`);
     const copy = Buffer.from(bytes);

@@ -41,7 +41,10 @@ async function connect(transport: Transport, board: Parameters<typeof identify>[
 test('backup, erase, restore: the data regions come back byte-identical; keys do not', async () => {
   const { board, terminal, transport } = emulated('acme-t400');
   const data = backupRegionsOf(board);
-  assert.deepEqual(data.map((r) => r.name), ['config', 'transactions']);
+  assert.deepEqual(
+    data.map((r) => r.name),
+    ['config', 'transactions'],
+  );
   const before = data.map((r) => regionBytes(terminal, r));
   const dir = tmp();
   const path = join(dir, 'acme.pwbk');
@@ -60,7 +63,10 @@ test('backup, erase, restore: the data regions come back byte-identical; keys do
   assert.ok(r.regions.every((x) => x.verified));
   for (let i = 0; i < data.length; i++) assert.ok(regionBytes(terminal, data[i]).equals(before[i]), `${data[i].name} restored byte for byte`);
   const keys = board.regions.find((x) => x.kind === 'keys')!;
-  assert.ok(regionBytes(terminal, keys).every((v) => v === 0xff), 'the key store stays erased');
+  assert.ok(
+    regionBytes(terminal, keys).every((v) => v === 0xff),
+    'the key store stays erased',
+  );
 });
 
 test('the decrypted backup holds no byte run of the key store; the file holds no cleartext, not even a region digest or name', async () => {
@@ -85,7 +91,10 @@ test('the decrypted backup holds no byte run of the key store; the file holds no
     assert.equal(file.indexOf(r.name), -1, `the region name ${r.name} is not in the clear`);
   }
   assert.equal(file.indexOf(identity.uid!), -1, 'the unique ID is not in the clear');
-  assert.deepEqual(opened.header.regions.map((r) => r.name), ['config', 'transactions']);
+  assert.deepEqual(
+    opened.header.regions.map((r) => r.name),
+    ['config', 'transactions'],
+  );
   assert.equal(opened.encryption, 'age scrypt passphrase (2^15)');
 });
 
@@ -98,12 +107,18 @@ test('age recipient: decrypts with its identity only; the message names the iden
   const b = await takeBackup(client, board, identity, { path, secret: { kind: 'recipients', recipients: [right.recipient], source: 'test' }, tool: 'test' });
   assert.equal(b.encryption, 'age X25519 (1 recipient)');
   assert.equal((await openBackup(path, { identities: () => ({ identities: [right.identity], source: 'right' }) })).data.length, 2);
-  await assert.rejects(openBackup(path, { identities: () => ({ identities: [other.identity], source: 'wrong.txt' }) }), (e: Error) => e instanceof InputError && /the age identity wrong\.txt does not open this backup/.test(e.message));
+  await assert.rejects(
+    openBackup(path, { identities: () => ({ identities: [other.identity], source: 'wrong.txt' }) }),
+    (e: Error) => e instanceof InputError && /the age identity wrong\.txt does not open this backup/.test(e.message),
+  );
   await assert.rejects(openBackup(path, keysFor()), (e: Error) => e instanceof InputError && /--key/.test(e.message));
 });
 
 /** Reads the container as docs/backup-format.md describes it, with no poswipe code. */
-function readContainerAsDocumented(plain: Buffer): { manifest: { board: string; uid: string; regions: { name: string; address: string; size: number; offset: number; sha256: string }[] }; region: (i: number) => Buffer } {
+function readContainerAsDocumented(plain: Buffer): {
+  manifest: { board: string; uid: string; regions: { name: string; address: string; size: number; offset: number; sha256: string }[] };
+  region: (i: number) => Buffer;
+} {
   assert.ok(plain.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x57, 0x42, 0x43, 0x0d, 0x0a, 0x1a])), 'container magic');
   const m = plain.readUInt32LE(8);
   const manifest = JSON.parse(plain.subarray(12, 12 + m).toString('utf8'));
@@ -128,14 +143,21 @@ test("Debian's age -d -i <identity> decrypts a poswipe backup of an ACME T400: t
   assert.equal(c.manifest.board, 'acme-t400');
   assert.equal(c.manifest.uid, identity.uid);
   const data = backupRegionsOf(board);
-  assert.deepEqual(c.manifest.regions.map((x) => x.name), data.map((x) => x.name));
+  assert.deepEqual(
+    c.manifest.regions.map((x) => x.name),
+    data.map((x) => x.name),
+  );
   data.forEach((reg, i) => {
     assert.equal(c.manifest.regions[i].address, `0x${reg.address.toString(16).padStart(8, '0')}`);
     assert.ok(c.region(i).equals(regionBytes(terminal, reg)), `${reg.name} byte for byte`);
     assert.equal(createHash('sha256').update(c.region(i)).digest('hex'), c.manifest.regions[i].sha256, `${reg.name} digest`);
   });
   // and the other way: a container that Debian's age encrypted opens in poswipe
-  const container = encodeContainer({ board: 'acme-t400', pid: '0x0413', uid: identity.uid!, created: new Date(0).toISOString(), tool: 'test' }, data, data.map((reg) => regionBytes(terminal, reg)));
+  const container = encodeContainer(
+    { board: 'acme-t400', pid: '0x0413', uid: identity.uid!, created: new Date(0).toISOString(), tool: 'test' },
+    data,
+    data.map((reg) => regionBytes(terminal, reg)),
+  );
   writeFileSync(join(dir, 'plain.bin'), container.bytes);
   const e = spawnSync(AGE, ['-e', '-r', key.recipient, '-o', join(dir, 'by-age.pwbk'), join(dir, 'plain.bin')]);
   assert.equal(e.status, 0, e.stderr?.toString());
@@ -163,7 +185,8 @@ test('the reader rejects truncated, padded, foreign, old-format and tampered fil
     assert.fail('accepted a bad backup');
   };
   for (const n of [0, 5, 21]) assert.match((await attempt(good.subarray(0, n))).message, /truncated|not a poswipe backup/, `cut at ${n}`);
-  for (const n of [100, good.length - 1, good.length - 17, Math.floor(good.length / 2)]) assert.match((await attempt(good.subarray(0, n))).message, /truncated backup/, `cut at ${n}`);
+  for (const n of [100, good.length - 1, good.length - 17, Math.floor(good.length / 2)])
+    assert.match((await attempt(good.subarray(0, n))).message, /truncated backup/, `cut at ${n}`);
   assert.match((await attempt(Buffer.concat([good, Buffer.from('x')]))).message, /corrupted/);
   assert.match((await attempt(Buffer.from('PK\u0003\u0004 not a backup at all'))).message, /not a poswipe backup \(not an age file/);
   assert.match((await attempt(good, 'wrong passphrase')).message, /wrong passphrase or corrupted backup/);
@@ -262,12 +285,18 @@ test('restore checks board and terminal: another board is bad input, another uni
   await takeBackup(ca.client, a.board, ca.identity, { path, secret: PASS, tool: 'test' });
   const opened = await openBackup(path, keysFor());
   const f407 = emulated('stm32f407');
-  assert.throws(() => checkBackupFitsBoard(opened.header, f407.board, path), (e: Error) => e instanceof InputError && /backup of board acme-t400, not stm32f407/.test(e.message));
+  assert.throws(
+    () => checkBackupFitsBoard(opened.header, f407.board, path),
+    (e: Error) => e instanceof InputError && /backup of board acme-t400, not stm32f407/.test(e.message),
+  );
 
   const b = emulated('acme-t400', { seed: 2 });
   const before = Buffer.from(b.terminal.flash.bytes);
   const cb = await connect(b.transport, b.board);
-  await assert.rejects(restoreRegions(cb.client, b.board, cb.identity, opened, { file: path }), (e: Error) => e instanceof SafetyError && /--force/.test(e.message) && e.message.includes(ca.identity.uid!));
+  await assert.rejects(
+    restoreRegions(cb.client, b.board, cb.identity, opened, { file: path }),
+    (e: Error) => e instanceof SafetyError && /--force/.test(e.message) && e.message.includes(ca.identity.uid!),
+  );
   assert.ok(before.equals(Buffer.from(b.terminal.flash.bytes)), 'nothing written without --force');
   const r = await restoreRegions(cb.client, b.board, cb.identity, opened, { file: path, force: true });
   assert.equal(r.forced, true);

@@ -69,13 +69,21 @@ function paths(doc: unknown, table: Map<string, FieldRow>): Map<string, unknown[
   return out;
 }
 
-async function outcomeOf(boardId: string, o: { faults?: string[]; rdp?: 1 } = {}): Promise<{ outcome: EraseOutcome; input: Omit<CertificateInput,
-    'outcome'> }> {
+async function outcomeOf(
+  boardId: string,
+  o: { faults?: string[]; rdp?: 1 } = {},
+): Promise<{ outcome: EraseOutcome; input: Omit<CertificateInput, 'outcome'> }> {
   const { board, transport } = emulated(boardId, { ...(o.faults ? { faults: parseFaults(o.faults) } : {}), ...(o.rdp ? { rdp: 1 as const } : {}) });
   const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', unlock: o.rdp === 1, module: engineModule() });
   const operator = parseOperatorConfig(JSON.stringify({ operator: { name: 'Dana Whitfield' }, notes: 'n' }), 'poswipe.json');
-  const backup = { taken: true, path: '/b/x.pwbk', sha256: 'ab'.repeat(32), encryption: 'age X25519', regions: [{ name: 'config',
-      address: 0x0800c000, size: 16384, sha256: 'cd'.repeat(32) }], note: say('backupTaken', { names: 'config' }) };
+  const backup = {
+    taken: true,
+    path: '/b/x.pwbk',
+    sha256: 'ab'.repeat(32),
+    encryption: 'age X25519',
+    regions: [{ name: 'config', address: 0x0800c000, size: 16384, sha256: 'cd'.repeat(32) }],
+    note: say('backupTaken', { names: 'config' }),
+  };
   return { outcome, input: { board, operator, backup, started: new Date(0), ended: new Date(1000), command: 'erase' } };
 }
 
@@ -97,8 +105,10 @@ async function documents(): Promise<unknown[]> {
     { certificate: buildCertificate({ ...lying.input, outcome: lying.outcome }) },
     signed({ ...f103.input, outcome: f103.outcome }),
     // SIMULATED: a part without a readable flash-size register
-    signed({ ...f103.input, outcome: { ...f103.outcome, flashSize: { register: null, boardFile: 131072, found: 131072,
-        planned: 131072, probe: 'read-memory' } } }),
+    signed({
+      ...f103.input,
+      outcome: { ...f103.outcome, flashSize: { register: null, boardFile: 131072, found: 131072, planned: 131072, probe: 'read-memory' } },
+    }),
     signed({ ...unlocked.input, outcome: unlocked.outcome }),
     // a failed run's certificate object is what its (unsigned) failure PDF renders
     { certificate: buildCertificate({ ...failed.input, outcome: failed.outcome }) },

@@ -37,8 +37,15 @@ async function run(boardId: string, o: { method?: MethodName; rdp?: 1; faults?: 
   const chosen = o.pinned === false ? { module: engineModule() } : chooseEngine(board, { port: 'emu' });
   const outcome = await eraseTerminal(transport, { board, method: o.method ?? 'clear', verify: 'full', unlock: o.rdp === 1, ...chosen });
   if (!o.faults?.includes('fake-digests')) assert.equal(outcome.verified, true, outcome.reason ?? '');
-  return { outcome, board, operator: emptyOperatorConfig(), backup: { taken: false, path: null, sha256: null, encryption: null,
-      regions: [], note: 'none made (--no-backup)' }, started: new Date(0), ended: new Date(1000), command: 'erase' };
+  return {
+    outcome,
+    board,
+    operator: emptyOperatorConfig(),
+    backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'none made (--no-backup)' },
+    started: new Date(0),
+    ended: new Date(1000),
+    command: 'erase',
+  };
 }
 
 function certOf(input: CertificateInput): { cert: Obj; text: string } {
@@ -77,8 +84,14 @@ test('an unlocked dod3 run: the certificate says mass erase + blank check, lists
   assert.equal(san.method, 'dod3', 'the method asked for is kept, as asked');
   assert.equal(san.unlocked, true);
   assert.match(san.methodDetails, /the passes of the requested method \(dod3\) did not run/);
-  assert.deepEqual(san.passes.map((p: Obj) => p.name), input.outcome.passes.map((p) => p.name));
-  assert.deepEqual(san.passes.map((p: Obj) => p.name), ['mass-erase-check']);
+  assert.deepEqual(
+    san.passes.map((p: Obj) => p.name),
+    input.outcome.passes.map((p) => p.name),
+  );
+  assert.deepEqual(
+    san.passes.map((p: Obj) => p.name),
+    ['mass-erase-check'],
+  );
   assert.doesNotMatch(text, /overwrite/i);
   assert.doesNotMatch(text, /0x00 pass|PRNG pass/);
   assert.match(san.keys.note, /went with the mass erase/);
@@ -120,8 +133,7 @@ test('a Get Checksum part (SIMULATED verification kind on a real outcome): regio
   for (const r of cert.regions) assert.deepEqual(r.verifiedBy, ['ROM checksum']);
 });
 
-test('an F407 run: agent digests, the pinned engine (manifest), the witness\'s chunks; clear is "block erase", purge "overwrite and block erase"',
-    async () => {
+test('an F407 run: agent digests, the pinned engine (manifest), the witness\'s chunks; clear is "block erase", purge "overwrite and block erase"', async () => {
   const input = await run('stm32f407');
   const { cert, text } = certOf(input);
   const san = cert.sanitization;
@@ -152,15 +164,20 @@ test('an F407 run: agent digests, the pinned engine (manifest), the witness\'s c
 test('the engine source: a caller naming no provenance is custom, never manifest; a signed image (SIMULATED outcome.engine) says so', async () => {
   const input = await run('stm32f407', { pinned: false });
   const custom = certOf(input).cert.sanitization.engine;
-  assert.deepEqual({ source: custom.source, custom: custom.custom, sha256: custom.sha256, agentSha256: custom.agentSha256,
-      file: custom.file }, { source: 'custom', custom: true, sha256: createHash('sha256').update(engineModule()).digest('hex'), agentSha256: null,
-      file: null });
+  assert.deepEqual(
+    { source: custom.source, custom: custom.custom, sha256: custom.sha256, agentSha256: custom.agentSha256, file: custom.file },
+    { source: 'custom', custom: true, sha256: createHash('sha256').update(engineModule()).digest('hex'), agentSha256: null, file: null },
+  );
   assert.match(custom.note, /^CUSTOM: /);
   // `flash` with a signed image is the only way to this source (host/cli, openImage); an emulated erase cannot produce it
-  const signed = certOf({ ...input, outcome: { ...input.outcome, engine: { source: 'signed-image', moduleSha256: '11'.repeat(32),
-      agentSha256: '22'.repeat(32), file: '/tmp/x.img' } } }).cert.sanitization.engine;
-  assert.deepEqual({ source: signed.source, custom: signed.custom, sha256: signed.sha256, agentSha256: signed.agentSha256, file: signed.file },
-      { source: 'signed-image', custom: false, sha256: '11'.repeat(32), agentSha256: '22'.repeat(32), file: '/tmp/x.img' });
+  const signed = certOf({
+    ...input,
+    outcome: { ...input.outcome, engine: { source: 'signed-image', moduleSha256: '11'.repeat(32), agentSha256: '22'.repeat(32), file: '/tmp/x.img' } },
+  }).cert.sanitization.engine;
+  assert.deepEqual(
+    { source: signed.source, custom: signed.custom, sha256: signed.sha256, agentSha256: signed.agentSha256, file: signed.file },
+    { source: 'signed-image', custom: false, sha256: '11'.repeat(32), agentSha256: '22'.repeat(32), file: '/tmp/x.img' },
+  );
   assert.match(signed.note, /signed image/);
 });
 
@@ -177,10 +194,16 @@ test('flash sizes: the register claim and the size found (a lying register: the 
   assert.match(cert.media.mediaType, /^internal NOR flash of the terminal's microcontroller, 128 KiB at 0x08000000/);
   // SIMULATED: the emulated part's flash is the board file's, so no run finds more than the board file says
   const bigger = certOf({ ...input, outcome: { ...input.outcome, flashSize: { ...lied, boardFile: 65536, found: 262144, planned: 262144 } } }).cert;
-  assert.equal(bigger.media.flashBytes, 262144, 'the size found, not the board file\'s');
+  assert.equal(bigger.media.flashBytes, 262144, "the size found, not the board file's");
   const same = certOf(await run('stm32f103xb')).cert;
-  assert.deepEqual(same.media.flashSize, { register: 131072, boardFile: 131072, found: 131072, planned: 131072, probe: 'read-memory',
-      note: 'the flash-size register and the probe agree: 131072 bytes' });
+  assert.deepEqual(same.media.flashSize, {
+    register: 131072,
+    boardFile: 131072,
+    found: 131072,
+    planned: 131072,
+    probe: 'read-memory',
+    note: 'the flash-size register and the probe agree: 131072 bytes',
+  });
 });
 
 test('each region says how it was verified: the protected boot sector not covered, a witness sample only where a chunk fell and only when ok', async () => {
@@ -216,44 +239,56 @@ test('each region says how it was verified: the protected boot sector not covere
   assert.equal(lying.outcome.witness?.ok, false);
   const failed = buildCertificate(lying) as Obj;
   assert.equal(failed.result, 'NOT SANITIZED');
-  assert.ok(failed.regions.every((r: Obj) => !r.verifiedBy.includes('witness sample')), 'a failed witness verifies nothing');
-  assert.ok(failed.regions.some((r: Obj) => r.witnessChunks > 0), 'although chunks fell in the regions');
+  assert.ok(
+    failed.regions.every((r: Obj) => !r.verifiedBy.includes('witness sample')),
+    'a failed witness verifies nothing',
+  );
+  assert.ok(
+    failed.regions.some((r: Obj) => r.witnessChunks > 0),
+    'although chunks fell in the regions',
+  );
   const lied = lying.outcome.witness!;
   assert.ok(lied.mismatches.length > 0);
-  assert.match(failed.sanitization.verification.witness.note, new RegExp(`^${lied.mismatches.length} of ${lied.chunks} chunks .* did not hold what they must$`));
+  assert.match(
+    failed.sanitization.verification.witness.note,
+    new RegExp(`^${lied.mismatches.length} of ${lied.chunks} chunks .* did not hold what they must$`),
+  );
 });
 
-test('the PDF says what happened, sentence by sentence', { skip: toolSkip(hasPdftotext() ? false : 'pdftotext not installed (apt-get install poppler-utils)') },
-    async () => {
-  // unlocked dod3: mass erase + blank check, no overwrite anywhere
-  const unlocked = await pdfText(certOf(await run('stm32f407', { method: 'dod3', rdp: 1 })).text);
-  assert.match(unlocked, /mass erase \(Readout Unprotect\) \+ blank check/);
-  assert.match(unlocked, /the passes of the requested method \(dod3\) did not run/);
-  assert.doesNotMatch(unlocked, /overwrite/i);
+test(
+  'the PDF says what happened, sentence by sentence',
+  { skip: toolSkip(hasPdftotext() ? false : 'pdftotext not installed (apt-get install poppler-utils)') },
+  async () => {
+    // unlocked dod3: mass erase + blank check, no overwrite anywhere
+    const unlocked = await pdfText(certOf(await run('stm32f407', { method: 'dod3', rdp: 1 })).text);
+    assert.match(unlocked, /mass erase \(Readout Unprotect\) \+ blank check/);
+    assert.match(unlocked, /the passes of the requested method \(dod3\) did not run/);
+    assert.doesNotMatch(unlocked, /overwrite/i);
 
-  // F103: ROM read-back, no engine, nothing "computed on the terminal"
-  const f103 = await pdfText(certOf(await run('stm32f103xb')).text);
-  assert.doesNotMatch(f103, /computed on the terminal/);
-  assert.match(f103, /engine on the terminal: none: the bootloader's own commands erased and checked the flash; no code of poswipe ran on the terminal/);
-  assert.match(f103, /ROM read-back: \d+ of \d+ blocks checked in the final check/);
-  assert.match(f103, /no ROM witness ran/);
-  // every run records its flash sizes: the F103's register and probe agree
-  assert.match(f103, /the flash-size register and the probe agree: 131072 bytes/);
+    // F103: ROM read-back, no engine, nothing "computed on the terminal"
+    const f103 = await pdfText(certOf(await run('stm32f103xb')).text);
+    assert.doesNotMatch(f103, /computed on the terminal/);
+    assert.match(f103, /engine on the terminal: none: the bootloader's own commands erased and checked the flash; no code of poswipe ran on the terminal/);
+    assert.match(f103, /ROM read-back: \d+ of \d+ blocks checked in the final check/);
+    assert.match(f103, /no ROM witness ran/);
+    // every run records its flash sizes: the F103's register and probe agree
+    assert.match(f103, /the flash-size register and the probe agree: 131072 bytes/);
 
-  // an ACME T400 whose flash-size register under-reports: agent digests + the real witness, the pinned engine, both sizes
-  const input = await run('acme-t400', { faults: ['flash-size=512'] });
-  const { cert, text } = certOf(input);
-  const acme = await pdfText(text);
-  assert.match(acme, /computed on the terminal by the engine/);
-  assert.match(acme, /the engine module and agent binary shipped with this version of poswipe \(agent\/manifest\.json\)/);
-  assert.doesNotMatch(acme, /CUSTOM/);
-  assert.match(acme, new RegExp(`module SHA-256 ${input.outcome.engine!.moduleSha256}`));
-  assert.match(acme, new RegExp(`agent SHA-256 ${input.outcome.engine!.agentSha256}`));
-  assert.match(acme, /the flash-size register claimed 524288 bytes; 1048576 bytes were found \(read- ?memory\)/);
-  const config = cert.regions.find((r: Obj) => r.name === 'config');
-  assert.ok(config.witnessChunks >= 1);
-  assert.match(acme, new RegExp(`agent digests \\+ witness sample: 4 of 4 blocks checked in the final check; ${config.witnessChunks} witness chunk`));
-  assert.match(acme, /Region boot \(protected\) 0x08000000, 16 KiB: not covered: protected region "boot", left as it was/);
-  const w = input.outcome.witness!;
-  assert.match(acme, new RegExp(`${w.chunks} chunks of ${w.chunkBytes} bytes read through the ROM bootloader \\(Read Memory\\) after the agent finished`));
-});
+    // an ACME T400 whose flash-size register under-reports: agent digests + the real witness, the pinned engine, both sizes
+    const input = await run('acme-t400', { faults: ['flash-size=512'] });
+    const { cert, text } = certOf(input);
+    const acme = await pdfText(text);
+    assert.match(acme, /computed on the terminal by the engine/);
+    assert.match(acme, /the engine module and agent binary shipped with this version of poswipe \(agent\/manifest\.json\)/);
+    assert.doesNotMatch(acme, /CUSTOM/);
+    assert.match(acme, new RegExp(`module SHA-256 ${input.outcome.engine!.moduleSha256}`));
+    assert.match(acme, new RegExp(`agent SHA-256 ${input.outcome.engine!.agentSha256}`));
+    assert.match(acme, /the flash-size register claimed 524288 bytes; 1048576 bytes were found \(read- ?memory\)/);
+    const config = cert.regions.find((r: Obj) => r.name === 'config');
+    assert.ok(config.witnessChunks >= 1);
+    assert.match(acme, new RegExp(`agent digests \\+ witness sample: 4 of 4 blocks checked in the final check; ${config.witnessChunks} witness chunk`));
+    assert.match(acme, /Region boot \(protected\) 0x08000000, 16 KiB: not covered: protected region "boot", left as it was/);
+    const w = input.outcome.witness!;
+    assert.match(acme, new RegExp(`${w.chunks} chunks of ${w.chunkBytes} bytes read through the ROM bootloader \\(Read Memory\\) after the agent finished`));
+  },
+);

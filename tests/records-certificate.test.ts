@@ -22,12 +22,22 @@ async function verifiedInput(boardId = 'acme-t400'): Promise<CertificateInput> {
   const { board, transport } = emulated(boardId);
   const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', ...chooseEngine(board, { port: 'emu' }) });
   assert.equal(outcome.verified, true, outcome.reason ?? '');
-  const operator = parseOperatorConfig(JSON.stringify({ operator: { name: 'Dana Whitfield', organization: 'ACME Refurb' }, destination: { type: 'recycling-facility' }, notes: 'ünïcode ✓' }), 'poswipe.json');
+  const operator = parseOperatorConfig(
+    JSON.stringify({ operator: { name: 'Dana Whitfield', organization: 'ACME Refurb' }, destination: { type: 'recycling-facility' }, notes: 'ünïcode ✓' }),
+    'poswipe.json',
+  );
   return {
     outcome,
     board,
     operator,
-    backup: { taken: true, path: '/backups/x.pwbk', sha256: 'ab'.repeat(32), encryption: 'scrypt passphrase', regions: [{ name: 'config', address: 0x0800c000, size: 16384, sha256: 'cd'.repeat(32) }], note: 'test' },
+    backup: {
+      taken: true,
+      path: '/backups/x.pwbk',
+      sha256: 'ab'.repeat(32),
+      encryption: 'scrypt passphrase',
+      regions: [{ name: 'config', address: 0x0800c000, size: 16384, sha256: 'cd'.repeat(32) }],
+      note: 'test',
+    },
     started: new Date('2026-01-02T03:04:05.000Z'),
     ended: new Date('2026-01-02T03:04:35.500Z'),
     command: 'erase',
@@ -56,7 +66,10 @@ test('a certificate carries the NIST fields, the sector map and verifies with th
   assert.equal((cert.timing as Record<string, unknown>).durationSeconds, 30.5);
   const rows = sectorRows(input.outcome, input.board);
   assert.equal(rows.length, 12);
-  assert.deepEqual(rows.map((r) => r.result), ['protected', ...Array(11).fill('erased')]);
+  assert.deepEqual(
+    rows.map((r) => r.result),
+    ['protected', ...Array(11).fill('erased')],
+  );
   assert.deepEqual(rows[1].regions, ['keys (keys)']);
 
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -97,7 +110,10 @@ test('an edit is named: the section it touched, or the layout', async () => {
   const edited = text.replace(`"serialNumber": "${uid}"`, `"serialNumber": "${uid.slice(0, -1)}${uid.endsWith('0') ? '1' : '0'}"`);
   const r = verifyCertificate(Buffer.from(edited), publicKey);
   assert.ok(r.status === 'invalid');
-  assert.ok(r.checks.some((c) => c.name === 'sections' && /certificate\.media was edited/.test(c.detail)), JSON.stringify(r.checks));
+  assert.ok(
+    r.checks.some((c) => c.name === 'sections' && /certificate\.media was edited/.test(c.detail)),
+    JSON.stringify(r.checks),
+  );
   assert.ok(r.checks.some((c) => c.name === 'signature.value' && !c.ok));
   const spaced = text.replace('"certificate": {', '"certificate":  {');
   const s = verifyCertificate(Buffer.from(spaced), publicKey);
@@ -110,7 +126,15 @@ test('a failure report is marked NOT SANITIZED and carries no signature', async 
   const { board, transport } = emulated('stm32f407', { faults: parseFaults(['stuck@0x08012345']) });
   const outcome = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
   assert.equal(outcome.verified, false);
-  const input: CertificateInput = { outcome, board, operator: emptyOperatorConfig(), backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'none' }, started: new Date(), ended: new Date(), command: 'erase' };
+  const input: CertificateInput = {
+    outcome,
+    board,
+    operator: emptyOperatorConfig(),
+    backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'none' },
+    started: new Date(),
+    ended: new Date(),
+    command: 'erase',
+  };
   const text = buildFailureReport(input, { verified: false });
   const doc = JSON.parse(text);
   assert.equal(doc.result, 'NOT SANITIZED');
@@ -125,22 +149,26 @@ function hasPdftoppm(): boolean {
   return spawnSync('pdftoppm', ['-v'], { encoding: 'utf8' }).error === undefined;
 }
 
-test('the PDF renders: page 1 converts to a PNG', { skip: hasPdftoppm() ? false : 'pdftoppm not installed (apt-get install poppler-utils): PDF not rasterized' }, async () => {
-  const input = await verifiedInput();
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const text = signCertificate(buildCertificate(input), privateKey);
-  const pdf = await renderCertificatePdf({ document: JSON.parse(text), jsonSha256: 'ef'.repeat(32), jsonName: 'x.cert.json' });
-  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
-  const dir = tmp();
-  writeFileSync(join(dir, 'c.pdf'), pdf);
-  const r = spawnSync('pdftoppm', ['-png', '-r', '50', '-f', '1', '-l', '1', join(dir, 'c.pdf'), join(dir, 'page')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const png = readFileSync(join(dir, 'page-1.png'));
-  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
-  assert.ok(png.length > 5000, `page 1 has content (${png.length} bytes)`);
-  const info = spawnSync('pdfinfo', [join(dir, 'c.pdf')], { encoding: 'utf8' });
-  if (info.status === 0) assert.match(info.stdout, /Pages:\s+1\b/, 'one page');
-});
+test(
+  'the PDF renders: page 1 converts to a PNG',
+  { skip: hasPdftoppm() ? false : 'pdftoppm not installed (apt-get install poppler-utils): PDF not rasterized' },
+  async () => {
+    const input = await verifiedInput();
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const text = signCertificate(buildCertificate(input), privateKey);
+    const pdf = await renderCertificatePdf({ document: JSON.parse(text), jsonSha256: 'ef'.repeat(32), jsonName: 'x.cert.json' });
+    assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+    const dir = tmp();
+    writeFileSync(join(dir, 'c.pdf'), pdf);
+    const r = spawnSync('pdftoppm', ['-png', '-r', '50', '-f', '1', '-l', '1', join(dir, 'c.pdf'), join(dir, 'page')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const png = readFileSync(join(dir, 'page-1.png'));
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    assert.ok(png.length > 5000, `page 1 has content (${png.length} bytes)`);
+    const info = spawnSync('pdfinfo', [join(dir, 'c.pdf')], { encoding: 'utf8' });
+    if (info.status === 0) assert.match(info.stdout, /Pages:\s+1\b/, 'one page');
+  },
+);
 
 test('cert verify refuses a byte-order mark (not the canonical form): malformed, with the reason; a handover manifest too', async () => {
   const input = await verifiedInput('stm32f407');
@@ -201,5 +229,7 @@ test('cert verify accepts version 1 certificates as before, and refuses an unkno
   const v1 = verifyCertificate(Buffer.from(signCertificate({ ...cert, version: 1 }, privateKey)), publicKey);
   assert.equal(v1.status, 'valid', JSON.stringify(v1).slice(0, 400));
   const v3 = verifyCertificate(Buffer.from(signCertificate({ ...cert, version: 3 }, privateKey)), publicKey);
-  assert.ok(v3.status === 'invalid' && v3.checks.some((c) => c.name === 'certificate.format' && !c.ok && /accepted: poswipe-certificate versions 1, 2/.test(c.detail)));
+  assert.ok(
+    v3.status === 'invalid' && v3.checks.some((c) => c.name === 'certificate.format' && !c.ok && /accepted: poswipe-certificate versions 1, 2/.test(c.detail)),
+  );
 });

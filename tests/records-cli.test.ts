@@ -27,7 +27,10 @@ test('backup, erase, restore through the command line: data regions byte-identic
   const bk = b.run(['backup', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--out', 'saved.pwbk', '--json'], pass);
   assert.equal(bk.code, 0, bk.stderr);
   const rep = JSON.parse(bk.stdout);
-  assert.deepEqual(rep.regions.map((r: { name: string }) => r.name), ['config', 'transactions']);
+  assert.deepEqual(
+    rep.regions.map((r: { name: string }) => r.name),
+    ['config', 'transactions'],
+  );
   assert.equal(rep.encryption, 'age scrypt passphrase (2^15)');
   const original = readFileSync(img);
   const again = b.run(['backup', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--out', 'saved.pwbk'], pass);
@@ -56,10 +59,16 @@ test('backup, erase, restore through the command line: data regions byte-identic
   assert.match(rs.stdout, /^RESTORED/);
   const restored = readFileSync(img);
   for (const name of ['config', 'transactions']) assert.ok(region(restored, name).equals(region(original, name)), `${name} byte-identical`);
-  assert.ok(region(restored, 'keys').every((v) => v === 0xff), 'keys are not in a backup, so not restored');
+  assert.ok(
+    region(restored, 'keys').every((v) => v === 0xff),
+    'keys are not in a backup, so not restored',
+  );
 
   const rows = JSON.parse(b.run(['audit', 'list', '--json']).stdout);
-  assert.deepEqual(rows.map((r: { command: string; exitCode: number }) => `${r.command}:${r.exitCode}`), ['backup:0', 'backup:2', 'erase:0', 'restore:2', 'restore:2', 'restore:4', 'restore:0']);
+  assert.deepEqual(
+    rows.map((r: { command: string; exitCode: number }) => `${r.command}:${r.exitCode}`),
+    ['backup:0', 'backup:2', 'erase:0', 'restore:2', 'restore:2', 'restore:4', 'restore:0'],
+  );
 });
 
 test('a backup path that cannot be written is refused before the port is opened (exit 2), the flash untouched', () => {
@@ -87,7 +96,10 @@ test('killing the process during the backup leaves no file at the backup path an
   const before = readFileSync(img);
   const target = join(b.dir, 'killed.pwbk');
   // --realtime: the emulated line takes real time (~16 s for the backup at 115200 baud), so the kill lands mid-backup
-  const child = spawn(process.execPath, [CLI, 'erase', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--realtime', '--backup', target], { cwd: b.dir, env: { ...process.env, ...b.env } });
+  const child = spawn(process.execPath, [CLI, 'erase', '--board', 'acme-t400', '--port', 'emu', '--emu-image', img, '--realtime', '--backup', target], {
+    cwd: b.dir,
+    env: { ...process.env, ...b.env },
+  });
   let stderr = '';
   const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
   await new Promise<void>((res, rej) => {
@@ -103,6 +115,10 @@ test('killing the process during the backup leaves no file at the backup path an
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
   assert.equal(existsSync(target), false, 'no file at the backup path');
-  assert.deepEqual(readdirSync(b.dir).filter((f) => f.includes('killed')), [], 'not even a partial file: the backup was still being read');
+  assert.deepEqual(
+    readdirSync(b.dir).filter((f) => f.includes('killed')),
+    [],
+    'not even a partial file: the backup was still being read',
+  );
   assert.ok(readFileSync(img).equals(before), 'flash untouched');
 });

@@ -32,10 +32,16 @@ test('config directory: POSWIPE_CONFIG_DIR, else XDG_CONFIG_HOME/poswipe, else ~
 });
 
 test('operator settings: fields parsed, paths relative to the file, unknown fields and bad types refused, options override', () => {
-  const c = parseOperatorConfig(JSON.stringify({ operator: { name: 'A', phone: '1' }, destination: { type: 'manufacturer' }, signKey: 'k/s.key.pem' }), '/etc/poswipe/poswipe.json');
+  const c = parseOperatorConfig(
+    JSON.stringify({ operator: { name: 'A', phone: '1' }, destination: { type: 'manufacturer' }, signKey: 'k/s.key.pem' }),
+    '/etc/poswipe/poswipe.json',
+  );
   assert.equal(c.operator.name, 'A');
   assert.equal(c.signKey, '/etc/poswipe/k/s.key.pem');
-  assert.throws(() => parseOperatorConfig('{"operater": {}}', 'p.json'), (e: Error) => e instanceof InputError && /unknown field "operater"/.test(e.message));
+  assert.throws(
+    () => parseOperatorConfig('{"operater": {}}', 'p.json'),
+    (e: Error) => e instanceof InputError && /unknown field "operater"/.test(e.message),
+  );
   assert.throws(() => parseOperatorConfig('{"operator": {"name": 3}}', 'p.json'), /operator\.name: expected a string/);
   assert.throws(() => parseOperatorConfig('{"destination": {"type": "moon"}}', 'p.json'), /destination\.type "moon"/);
   assert.throws(() => parseOperatorConfig('{', 'p.json'), /not valid JSON/);
@@ -63,7 +69,12 @@ test('bench keys are created once, private key 0600, then reused', () => {
 test('audit log: rows round-trip, CSV quotes and defuses formulas', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'poswipe-audit-')), 'a.sqlite');
   const log = AuditLog.open(path);
-  log.append({ ...newRow('erase', { board: 'acme-t400', uid: 'ab', reason: '=HYPERLINK("x"), "quoted"' }, '0.1.0'), result: 'ok', exitCode: 0, timings: { total: 1.5 } });
+  log.append({
+    ...newRow('erase', { board: 'acme-t400', uid: 'ab', reason: '=HYPERLINK("x"), "quoted"' }, '0.1.0'),
+    result: 'ok',
+    exitCode: 0,
+    timings: { total: 1.5 },
+  });
   log.close();
   const again = AuditLog.open(path);
   const rows = again.list();
@@ -74,5 +85,8 @@ test('audit log: rows round-trip, CSV quotes and defuses formulas', () => {
   assert.ok(csv[1].includes(`"'=HYPERLINK(""x""), ""quoted"""`), csv[1]);
   const file = join(mkdtempSync(join(tmpdir(), 'poswipe-audit-')), 'a-file');
   writeFileSync(file, 'x');
-  assert.throws(() => AuditLog.open(join(file, 'audit.sqlite')), (e: Error) => e instanceof InputError && /audit database .*a-file is a file, not a folder/.test(e.message));
+  assert.throws(
+    () => AuditLog.open(join(file, 'audit.sqlite')),
+    (e: Error) => e instanceof InputError && /audit database .*a-file is a file, not a folder/.test(e.message),
+  );
 });

@@ -9,7 +9,14 @@ import { noOpenssl, opensslVerify } from './openssl';
 function bench(): { dir: string; cfg: string; run: (args: string[], env?: NodeJS.ProcessEnv) => ReturnType<typeof runCli> } {
   const dir = mkdtempSync(join(tmpdir(), 'poswipe-handover-'));
   const cfg = join(dir, 'cfg');
-  const env = { POSWIPE_CONFIG_DIR: cfg, POSWIPE_AUDIT_DB: '', POSWIPE_AUDIT_URL: '', POSWIPE_BACKUP_PASSPHRASE: '', XDG_CONFIG_HOME: join(dir, 'xdg'), POSWIPE_BENCH: 'bench-a' };
+  const env = {
+    POSWIPE_CONFIG_DIR: cfg,
+    POSWIPE_AUDIT_DB: '',
+    POSWIPE_AUDIT_URL: '',
+    POSWIPE_BACKUP_PASSPHRASE: '',
+    XDG_CONFIG_HOME: join(dir, 'xdg'),
+    POSWIPE_BENCH: 'bench-a',
+  };
   return { dir, cfg, run: (args, extra = {}) => runCli(args, { cwd: dir, env: { ...env, ...extra } }) };
 }
 
@@ -25,15 +32,13 @@ function parseCsv(text: string): Record<string, string>[] {
         if (c === '"' && l[i + 1] === '"') {
           cur += '"';
           i++;
-        }
-        else if (c === '"') q = false;
+        } else if (c === '"') q = false;
         else cur += c;
       } else if (c === '"') q = true;
       else if (c === ',') {
         out.push(cur);
         cur = '';
-      }
-      else cur += c;
+      } else cur += c;
     }
     out.push(cur);
     return out;
@@ -53,15 +58,26 @@ test('handover --since lists the terminals erased since then; cert verify accept
     b.run(['erase', '--board', 'stm32f205', '--port', 'emu', '--method', 'clear', '--emu-seed', '3', '--json', '--no-backup']),
     b.run(['erase', '--board', 'stm32f407', '--port', 'emu', '--method', 'clear', '--emu-seed', '4', '--json', '--emu-fault', 'stuck@0x08012345']),
   ];
-  assert.deepEqual(runs.map((r) => r.code), [0, 0, 1], runs.map((r) => r.stderr).join('\n'));
+  assert.deepEqual(
+    runs.map((r) => r.code),
+    [0, 0, 1],
+    runs.map((r) => r.stderr).join('\n'),
+  );
   const uids = runs.map((r) => JSON.parse(r.stdout).uid as string);
   const h = b.run(['handover', '--since', since, '--out', 'batch.pdf', '--json']);
   assert.equal(h.code, 0, h.stderr);
   const doc = JSON.parse(h.stdout);
   const m = doc.handover;
   assert.equal(m.format, 'poswipe-handover');
-  assert.deepEqual(m.terminals.map((t: { uid: string }) => t.uid), uids, 'the three terminals erased since then, in order, and not the earlier one');
-  assert.deepEqual(m.terminals.map((t: { result: string }) => t.result), ['ok', 'ok', 'failed']);
+  assert.deepEqual(
+    m.terminals.map((t: { uid: string }) => t.uid),
+    uids,
+    'the three terminals erased since then, in order, and not the earlier one',
+  );
+  assert.deepEqual(
+    m.terminals.map((t: { result: string }) => t.result),
+    ['ok', 'ok', 'failed'],
+  );
   assert.equal(m.terminals[0].operator, 'Dana Whitfield');
   assert.equal(m.terminals[0].host, 'bench-a');
   assert.match(m.terminals[0].certificate_id, /^[0-9a-f-]{36}$/);

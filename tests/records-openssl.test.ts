@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runCli } from './helpers';
 import { noOpenssl, opensslVerify } from './openssl';
 
-test("a certificate checks with openssl alone: the recipe of docs/records.md accepts it and rejects one changed byte", { skip: noOpenssl }, () => {
+test('a certificate checks with openssl alone: the recipe of docs/records.md accepts it and rejects one changed byte', { skip: noOpenssl }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'poswipe-openssl-'));
   const cfg = join(dir, 'cfg');
   const env = { POSWIPE_CONFIG_DIR: cfg, POSWIPE_AUDIT_DB: '', POSWIPE_AUDIT_URL: '', XDG_CONFIG_HOME: join(dir, 'xdg') };
@@ -20,7 +20,12 @@ test("a certificate checks with openssl alone: the recipe of docs/records.md acc
   const stem = cert.replace(/\.json$/, '');
   const canonical = `${stem}.canonical.json`;
   const sig = `${stem}.sig`;
-  assert.deepEqual(readdirSync(join(dir, 'certificates')).sort().map((f) => f.replace(/^.*\.cert\./, '*.cert.')), ['*.cert.canonical.json', '*.cert.json', '*.cert.pdf', '*.cert.sig']);
+  assert.deepEqual(
+    readdirSync(join(dir, 'certificates'))
+      .sort()
+      .map((f) => f.replace(/^.*\.cert\./, '*.cert.')),
+    ['*.cert.canonical.json', '*.cert.json', '*.cert.pdf', '*.cert.sig'],
+  );
   const pub = join(cfg, 'signing.pub.pem');
 
   const ok = opensslVerify(pub, canonical, sig);

@@ -93,7 +93,10 @@ test('erase failure of one sector: not verified, that sector named', async () =>
   const { board, transport } = emulated('stm32f407', { faults: parseFaults(['erase-fail@0x08040000']) });
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
   assert.equal(o.verified, false);
-  assert.ok(o.failedSectors.some((s) => s.address === 0x08040000 || s.index === 6), JSON.stringify(o.failedSectors));
+  assert.ok(
+    o.failedSectors.some((s) => s.address === 0x08040000 || s.index === 6),
+    JSON.stringify(o.failedSectors),
+  );
 });
 
 test('purge and dod3 end blank and verified, with each pattern pass verified by digest', async () => {
@@ -101,7 +104,10 @@ test('purge and dod3 end blank and verified, with each pattern pass verified by 
     const { board, terminal, transport } = emulated('stm32f407');
     const o = await eraseTerminal(transport, { board, method, verify: 'full', module: engineModule() });
     assert.equal(o.verified, true, `${method}: ${o.reason}`);
-    assert.ok(o.passes.some((p) => p.kind === 'program' && p.verified && p.blocks === 256), method);
+    assert.ok(
+      o.passes.some((p) => p.kind === 'program' && p.verified && p.blocks === 256),
+      method,
+    );
     assert.ok(blankOutside(terminal, 0xff), method);
   }
 });
@@ -136,7 +142,11 @@ test('every board with an agent erases and verifies (dual-bank F429, 2 KiB-page 
     const { board, terminal, transport } = emulated(id);
     const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule() });
     assert.equal(o.verified, true, `${id}: ${o.reason}`);
-    assert.equal(o.blocks.reduce((n, b) => n + b.size, 0), board.flash.size, id);
+    assert.equal(
+      o.blocks.reduce((n, b) => n + b.size, 0),
+      board.flash.size,
+      id,
+    );
     assert.ok(blankOutside(terminal, 0xff), id);
   }
 });
@@ -248,7 +258,10 @@ for (const be of BACKENDS) {
     const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule(), onBlock });
     assert.equal(o.verified, true, o.reason ?? '');
     assert.equal(o.verification, be.verification);
-    assert.deepEqual([...seen.keys()].sort((x, y) => x - y), plannedBlocks(be.id));
+    assert.deepEqual(
+      [...seen.keys()].sort((x, y) => x - y),
+      plannedBlocks(be.id),
+    );
     for (const [a, s] of seen) assert.deepEqual(s, ['erased', 'verified'], `block 0x${a.toString(16)}`);
   });
 
@@ -272,7 +285,10 @@ for (const be of BACKENDS) {
     assert.equal(o.verified, false);
     assert.equal(o.retries, MAX_RETRIES);
     assert.deepEqual(o.failed, [be.block]);
-    assert.ok(o.failedSectors.some((s) => be.block >= s.address), JSON.stringify(o.failedSectors));
+    assert.ok(
+      o.failedSectors.some((s) => be.block >= s.address),
+      JSON.stringify(o.failedSectors),
+    );
     const states = seen.get(be.block)!;
     assert.equal(states.filter((s) => s === 'erased').length, MAX_RETRIES + 1);
     assert.equal(states.at(-1), 'failed');
@@ -283,8 +299,14 @@ for (const be of BACKENDS) {
     const o = await eraseTerminal(transport, { board, method: 'purge', verify: 'full', unlock: true, module: engineModule() });
     assert.equal(o.verified, true, o.reason ?? '');
     assert.equal(o.unlocked, true);
-    assert.deepEqual(o.passes.map((p) => p.name), ['mass-erase-check']);
-    assert.deepEqual(o.blocks.map((b) => b.address), plannedBlocks(be.id));
+    assert.deepEqual(
+      o.passes.map((p) => p.name),
+      ['mass-erase-check'],
+    );
+    assert.deepEqual(
+      o.blocks.map((b) => b.address),
+      plannedBlocks(be.id),
+    );
     assert.ok(blankOutside(terminal, 0xff));
   });
 
@@ -302,7 +324,7 @@ for (const be of BACKENDS) {
 
 // ---- one nonce per job (issue #15 item 4)
 
-test('every agent job has its own nonce, and each block digest recomputes under its own job\'s nonce', async () => {
+test("every agent job has its own nonce, and each block digest recomputes under its own job's nonce", async () => {
   const { board, terminal, transport } = emulated('acme-t400');
   const o = await eraseTerminal(transport, { board, method: 'dod3', verify: 'full', module: engineModule() });
   assert.equal(o.verified, true, o.reason ?? '');
@@ -311,8 +333,14 @@ test('every agent job has its own nonce, and each block digest recomputes under 
   // keys, zeros, erase-1, prng, erase-2: at least five jobs, no nonce twice; the top-level nonce is the first job's
   const report = eraseReport(o, { board: board.id, certificate: null, backup: null }) as { nonce: string; blocks: { nonce: string }[] };
   assert.equal(report.blocks[0].nonce, o.blocks[0].nonce);
-  assert.notEqual(o.nonce, o.blocks[0].nonce, 'the final check ran under a later job\'s nonce than the first');
-  assert.ok(blankOutside(terminal, 0xff, board.regions.filter((r) => r.kind === 'protected')));
+  assert.notEqual(o.nonce, o.blocks[0].nonce, "the final check ran under a later job's nonce than the first");
+  assert.ok(
+    blankOutside(
+      terminal,
+      0xff,
+      board.regions.filter((r) => r.kind === 'protected'),
+    ),
+  );
 });
 
 test('the read-back backend records its nonce with each block too', async () => {
@@ -323,13 +351,13 @@ test('the read-back backend records its nonce with each block too', async () => 
   for (const b of o.blocks) assert.equal(b.digest, referenceDigest(b.nonce!, b.address, ff.subarray(0, b.size)));
 });
 
-test('an agent that replays an earlier job\'s result table (simulated, replay-results) is caught: never verified with data left', async () => {
+test("an agent that replays an earlier job's result table (simulated, replay-results) is caught: never verified with data left", async () => {
   // purge's erase-2 jobs are erase-1's jobs but for the nonce: the lying agent skips them and sends erase-1's tables
   const { board, terminal, transport } = emulated('stm32f407', { emulation: 'model', faults: parseFaults(['replay-results']) });
   const o = await eraseTerminal(transport, { board, method: 'purge', verify: 'full', module: engineModule() });
   const erase2 = o.passes.find((p) => p.name === 'erase-2')!;
   // with one nonce for the whole session the replayed tables matched and this run was VERIFIED with the PRNG stream left in flash
-  assert.equal(erase2.verified, false, 'the replayed tables were not taken for this job\'s');
+  assert.equal(erase2.verified, false, "the replayed tables were not taken for this job's");
   assert.equal(o.verified, false);
   assert.equal(erase2.failed.length, 256);
   assert.ok(!blankOutside(terminal, 0xff), 'the lying agent left the flash programmed (the test really simulates one)');

@@ -7,7 +7,16 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as abi from '../host/engine/abi';
-import { checkModuleAbi, instantiateEngine, loadEngineModule, packageRoot, wasm, type EngineHal, type WasmGlobal, type WasmMemory } from '../host/engine/module';
+import {
+  checkModuleAbi,
+  instantiateEngine,
+  loadEngineModule,
+  packageRoot,
+  wasm,
+  type EngineHal,
+  type WasmGlobal,
+  type WasmMemory,
+} from '../host/engine/module';
 
 const hostBytes = new Uint8Array(fs.readFileSync(path.join(packageRoot(), 'build', 'host.wasm')));
 const hostModule = new wasm.Module(hostBytes);
@@ -60,7 +69,9 @@ test('host build: same ABI as the terminal module (imports, exports, areas)', ()
   const info = checkModuleAbi(hostBytes);
   assert.equal(info.abiVersion, abi.ABI_VERSION);
   assert.ok(info.jobMax >= abi.JOB_MAX && info.resultMax >= abi.RESULT_MAX);
-  const imports = wasm.Module.imports(hostModule).map((i) => `${i.module}.${i.name}`).sort();
+  const imports = wasm.Module.imports(hostModule)
+    .map((i) => `${i.module}.${i.name}`)
+    .sort();
   assert.deepEqual(imports, ['hal.erase', 'hal.event', 'hal.program', 'hal.read']);
 });
 
@@ -121,7 +132,7 @@ function hashJob(hash: abi.Range[], blockSize: number, nonce: Uint8Array): Uint8
   return abi.encodeJob({ ops: { hash: true }, blockSize, erasedValue: 0xff, pattern: null, erase: [], hash, program: [], nonce });
 }
 
-test('run: HASH jobs give the reference digests and the terminal build\'s result table', () => {
+test("run: HASH jobs give the reference digests and the terminal build's result table", () => {
   const size = 512 * 1024;
   const flash = randomBytes(size, 42);
   // blank stretches, so that the blank bitmap is exercised too
@@ -131,7 +142,16 @@ test('run: HASH jobs give the reference digests and the terminal build\'s result
   const cases: { name: string; blockSize: number; hash: abi.Range[] }[] = [
     { name: 'four-block multiples', blockSize: 4096, hash: [{ address: BASE, size: 64 * 4096 }] },
     { name: 'one, two, three blocks left over', blockSize: 4096, hash: [1, 2, 3, 5, 6, 7].map((n, i) => ({ address: BASE + i * 16 * 4096, size: n * 4096 })) },
-    { name: 'short last blocks between full ones', blockSize: 4096, hash: [{ address: BASE, size: 5 * 4096 + 100 }, { address: BASE + 20 * 4096, size: 2 * 4096 + 8 }, { address: BASE + 40 * 4096, size: 4 * 4096 + 4095 }, { address: BASE + 60 * 4096, size: 8 }] },
+    {
+      name: 'short last blocks between full ones',
+      blockSize: 4096,
+      hash: [
+        { address: BASE, size: 5 * 4096 + 100 },
+        { address: BASE + 20 * 4096, size: 2 * 4096 + 8 },
+        { address: BASE + 40 * 4096, size: 4 * 4096 + 4095 },
+        { address: BASE + 60 * 4096, size: 8 },
+      ],
+    },
     { name: 'small blocks', blockSize: 8, hash: [{ address: BASE + 12, size: 8 * 37 }] },
     { name: 'odd block size', blockSize: 1000, hash: [{ address: BASE + 4096 * 2, size: 1000 * 13 + 17 }] },
     { name: 'the most blocks', blockSize: 1024, hash: [{ address: BASE, size: 512 * 1024 }] },

@@ -55,7 +55,13 @@ test('listen rules: loopback freely; elsewhere only with --allow-remote and a to
 test('the session reports block states: erased, then verified (clear); a stuck byte ends failed', async () => {
   const { board, transport } = emulated('stm32f407', { faults: parseFaults(['stuck@0x08012345']) });
   const seen = new Map<number, BlockState[]>();
-  const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', module: engineModule(), onBlock: (a, s) => seen.set(a, [...(seen.get(a) ?? []), s]) });
+  const o = await eraseTerminal(transport, {
+    board,
+    method: 'clear',
+    verify: 'full',
+    module: engineModule(),
+    onBlock: (a, s) => seen.set(a, [...(seen.get(a) ?? []), s]),
+  });
   assert.equal(o.verified, false);
   assert.equal(seen.size, 256);
   assert.deepEqual(seen.get(0x08000000), ['erased', 'verified']);
@@ -110,7 +116,19 @@ test('three emulated terminals in parallel: two verified with certificates, the 
       assert.ok(t.map.split('').every((ch) => ch === CELL_CODES.verified));
       const rels = t.links.map((l) => l.rel).sort();
       assert.deepEqual(rels, ['certificate-json', 'certificate-pdf']);
-      const cert = JSON.parse(readFileSync(st.file(t.links.find((l) => l.rel === 'certificate-json')!.href.replace(/^files\//, '').split('/').map(decodeURIComponent).join('/'))!, 'utf8'));
+      const cert = JSON.parse(
+        readFileSync(
+          st.file(
+            t.links
+              .find((l) => l.rel === 'certificate-json')!
+              .href.replace(/^files\//, '')
+              .split('/')
+              .map(decodeURIComponent)
+              .join('/'),
+          )!,
+          'utf8',
+        ),
+      );
       assert.ok(JSON.stringify(cert).includes(t.uid!));
     }
     assert.deepEqual(c.failed, ['0x08012000']);
@@ -118,7 +136,10 @@ test('three emulated terminals in parallel: two verified with certificates, the 
     const i = layout.cells.findIndex((x) => x.address === 0x08012000);
     assert.equal(c.map[i], CELL_CODES.failed);
     assert.equal(c.map.split('').filter((ch) => ch === CELL_CODES.failed).length, 1);
-    assert.deepEqual(c.links.map((l) => l.rel), ['failure-report']);
+    assert.deepEqual(
+      c.links.map((l) => l.rel),
+      ['failure-report'],
+    );
     // re-run: only the failed one may run again, and it fails again (its flash still has the stuck byte)
     assert.equal(st.rerun('t1'), false);
     assert.deepEqual(st.rerunFailed(), ['t3']);
@@ -190,14 +211,24 @@ test('server: SSE hello, token, loopback Host, POST guard', { timeout: 30000 }, 
     assert.equal(state.tiles.length, 1);
     assert.equal(state.layouts[0].cells.length, 256);
     assert.equal((await fetch(`${base}api/tiles/t1/start?token=sixteen-chars-token!`, { method: 'POST' })).status, 403, 'POST needs X-Poswipe-Station');
-    assert.equal((await fetch(`${base}api/tiles/t1/start?token=sixteen-chars-token!`, { method: 'POST', headers: { 'x-poswipe-station': '1', origin: 'http://evil.example' } })).status, 403);
+    assert.equal(
+      (
+        await fetch(`${base}api/tiles/t1/start?token=sixteen-chars-token!`, {
+          method: 'POST',
+          headers: { 'x-poswipe-station': '1', origin: 'http://evil.example' },
+        })
+      ).status,
+      403,
+    );
     // fetch may not set Host: a raw request, as a DNS-rebinding page would send it
     const rebinding = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${base}api/state?token=sixteen-chars-token!`);
       request({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers: { host: 'evil.example' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     assert.equal(rebinding, 421);
     assert.equal((await fetch(`${base}files/../../etc/passwd?token=sixteen-chars-token!`)).status, 404);
@@ -236,34 +267,57 @@ test('the Web Serial transport over a virtual port erases and verifies like the 
   }
 });
 
-test('station --once over a real serial port (a pty served by poswipe emu) and an emulated one: the pty board found by product ID', { skip: spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed', timeout: 50000 }, async () => {
-  const link = path.join(work, 'tty-station');
-  // two sessions on the pty: the product ID query, then the erase; the emulator then exits by itself
-  // three server sessions: the product-ID probe, the erase up to the agent's RESET (a part reset ends a session), the re-sync after it
-  const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '3'], { stdio: 'ignore' });
-  const serverExit = new Promise<void>((resolve) => server.on('exit', () => resolve()));
-  try {
-    for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'station', '--port', link, '--port', 'emu:board=stm32f407', '--method', 'clear', '--no-backup', '--once', '--listen', '127.0.0.1:0', '--cert', path.join(work, 'pty-certs')], { cwd: work, env: { ...process.env, POSWIPE_AUDIT_DB: path.join(work, 'audit.sqlite') } });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (d) => (stdout += d));
-      c.stderr.on('data', (d) => (stderr += d));
-      c.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stderr, /product ID 0x0411 is stm32f205/);
-    assert.match(r.stdout, new RegExp(`t1 ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: verified`));
-    assert.match(r.stdout, /t2 emu:board=stm32f407: verified/);
-    assert.match(r.stderr, /VERIFIED stm32f205/);
-    assert.match(r.stderr, /VERIFIED stm32f407/);
-  } finally {
-    // killing `poswipe emu` can leave its socat behind: give it the time to end on its own first
-    await Promise.race([serverExit, new Promise((r) => setTimeout(r, 5000))]);
-    if (server.exitCode === null) server.kill();
-  }
-});
+test(
+  'station --once over a real serial port (a pty served by poswipe emu) and an emulated one: the pty board found by product ID',
+  { skip: spawnSync('sh', ['-c', 'command -v socat']).status === 0 ? false : 'socat is not installed', timeout: 50000 },
+  async () => {
+    const link = path.join(work, 'tty-station');
+    // two sessions on the pty: the product ID query, then the erase; the emulator then exits by itself
+    // three server sessions: the product-ID probe, the erase up to the agent's RESET (a part reset ends a session), the re-sync after it
+    const server = spawn(process.execPath, [CLI, 'emu', '--board', 'stm32f205', '--pty', link, '--exit-after', '3'], { stdio: 'ignore' });
+    const serverExit = new Promise<void>((resolve) => server.on('exit', () => resolve()));
+    try {
+      for (let i = 0; i < 100 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const c = spawn(
+          process.execPath,
+          [
+            CLI,
+            'station',
+            '--port',
+            link,
+            '--port',
+            'emu:board=stm32f407',
+            '--method',
+            'clear',
+            '--no-backup',
+            '--once',
+            '--listen',
+            '127.0.0.1:0',
+            '--cert',
+            path.join(work, 'pty-certs'),
+          ],
+          { cwd: work, env: { ...process.env, POSWIPE_AUDIT_DB: path.join(work, 'audit.sqlite') } },
+        );
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d) => (stdout += d));
+        c.stderr.on('data', (d) => (stderr += d));
+        c.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stderr, /product ID 0x0411 is stm32f205/);
+      assert.match(r.stdout, new RegExp(`t1 ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: verified`));
+      assert.match(r.stdout, /t2 emu:board=stm32f407: verified/);
+      assert.match(r.stderr, /VERIFIED stm32f205/);
+      assert.match(r.stderr, /VERIFIED stm32f407/);
+    } finally {
+      // killing `poswipe emu` can leave its socat behind: give it the time to end on its own first
+      await Promise.race([serverExit, new Promise((r) => setTimeout(r, 5000))]);
+      if (server.exitCode === null) server.kill();
+    }
+  },
+);
 
 test('an F103 tile (bootloader only, no agent): live block states on its map during the run, and Stop ends it after the phase', async () => {
   const st = newStation(['emu:board=stm32f103xb', 'emu:board=stm32f103xb'], { board: loadBoard('stm32f103xb'), method: 'purge' });

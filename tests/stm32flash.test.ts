@@ -34,7 +34,8 @@ const HAVE_SOCAT = installed('socat', ['-V']);
 
 /** Skips (with the reason shown) when the pty tools are missing; true when the test may run. */
 function needTools(t: TestContext): boolean {
-  if (process.env.POSWIPE_REQUIRE_ALL === '1' && !(HAVE_STM32FLASH && HAVE_SOCAT)) throw new Error('POSWIPE_REQUIRE_ALL=1: stm32flash and socat must be installed');
+  if (process.env.POSWIPE_REQUIRE_ALL === '1' && !(HAVE_STM32FLASH && HAVE_SOCAT))
+    throw new Error('POSWIPE_REQUIRE_ALL=1: stm32flash and socat must be installed');
   if (!HAVE_STM32FLASH) {
     t.skip('stm32flash not installed');
     return false;
@@ -180,7 +181,10 @@ test('stm32flash writes with verify: the sector is erased first, the data lands,
   const after = readFileSync(img.file);
   const off = 0x8000;
   assert.ok(after.subarray(off, off + data.length).equals(data), 'written bytes');
-  assert.ok(after.subarray(off + data.length, off + 0x4000).every((b) => b === 0xff), 'rest of sector 2 erased (and the padding left it so)');
+  assert.ok(
+    after.subarray(off + data.length, off + 0x4000).every((b) => b === 0xff),
+    'rest of sector 2 erased (and the padding left it so)',
+  );
   assert.ok(after.subarray(0, off).equals(img.bytes.subarray(0, off)), 'sectors 0-1 untouched');
   assert.ok(after.subarray(off + 0x4000).equals(img.bytes.subarray(off + 0x4000)), 'sectors 3-11 untouched');
 });
@@ -208,7 +212,10 @@ test('stm32flash erase only (-o): a page-aligned range erases exactly its sector
   } finally {
     await emu.stop();
   }
-  assert.ok(readFileSync(img.file).every((b) => b === 0xff), 'all 0xFF');
+  assert.ok(
+    readFileSync(img.file).every((b) => b === 0xff),
+    'all 0xFF',
+  );
 });
 
 test('stm32flash -C: by reading back (no 0xA1) and by Get Checksum (0xA1), both equal to the CRC of the flash', async (t) => {
@@ -279,7 +286,10 @@ test('stm32flash -k: the protected part mass-erases itself, drops to RDP 0 and r
   } finally {
     await emu.stop();
   }
-  assert.ok(readFileSync(img.file).every((b) => b === 0xff), 'mass-erased');
+  assert.ok(
+    readFileSync(img.file).every((b) => b === 0xff),
+    'mass-erased',
+  );
 });
 
 test('stm32flash -g: the application starts and the bootloader stops answering until a reset', async (t) => {
@@ -354,7 +364,11 @@ test('emu --exit-after 2 stops by itself after two sessions, image saved', async
   assert.equal(r.code, 0, r.stderr);
   assert.equal(emu.sessions.length, 2);
   assert.ok(!existsSync(emu.tty), 'the pty link is removed');
-  assert.ok(readFileSync(image).subarray(0, 0x4000).every((b) => b === 0xff));
+  assert.ok(
+    readFileSync(image)
+      .subarray(0, 0x4000)
+      .every((b) => b === 0xff),
+  );
 });
 
 /** A Transport over a child's standard input/output. */
@@ -414,7 +428,10 @@ class PipeTransport implements Transport {
 
 test('emu --stdio: the host BootloaderClient talks AN3155 through the pipes; the image keeps what it wrote', async () => {
   const img = imageFile();
-  const child = spawn(process.execPath, [CLI, 'emu', '--stdio', '--json', '--board', CHECKSUM_BOARD, '--emu-image', img.file], { cwd: work, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'emu', '--stdio', '--json', '--board', CHECKSUM_BOARD, '--emu-image', img.file], {
+    cwd: work,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => (stderr += s));

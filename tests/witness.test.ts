@@ -25,7 +25,14 @@ function pinned(label: string): (n: number) => Uint8Array {
   let i = 0;
   return (n) => {
     const out = new Uint8Array(n);
-    for (let off = 0; off < n; off += 32) out.set(createHash('sha256').update(`${label}:${i++}`).digest().subarray(0, Math.min(32, n - off)), off);
+    for (let off = 0; off < n; off += 32)
+      out.set(
+        createHash('sha256')
+          .update(`${label}:${i++}`)
+          .digest()
+          .subarray(0, Math.min(32, n - off)),
+        off,
+      );
     return out;
   };
 }
@@ -61,7 +68,11 @@ test('witness sample: every planned sector gets a chunk, n more uniform, all ins
     assert.equal(s.uniform, 270, board.id);
     assert.equal(s.chunks.length, plan.sectors.length + 270, board.id);
     assert.equal(new Set(s.chunks.map((c) => c.address)).size, s.chunks.length, 'no chunk twice');
-    for (const sector of plan.sectors) assert.ok(s.chunks.some((c) => c.address >= sector.address && c.address < sector.address + sector.size), `${board.id} sector ${sector.index} has a chunk`);
+    for (const sector of plan.sectors)
+      assert.ok(
+        s.chunks.some((c) => c.address >= sector.address && c.address < sector.address + sector.size),
+        `${board.id} sector ${sector.index} has a chunk`,
+      );
     for (const c of s.chunks) {
       const sector = plan.sectors.find((x) => c.address >= x.address && c.address < x.address + x.size);
       assert.ok(sector, `${board.id} chunk 0x${c.address.toString(16)} lies in a planned sector`);
@@ -70,7 +81,10 @@ test('witness sample: every planned sector gets a chunk, n more uniform, all ins
     }
     // skipped (protected) sectors are never read: the plan keeps them as they are
     for (const k of plan.skipped) assert.ok(!s.chunks.some((c) => c.address >= k.sector.address && c.address < k.sector.address + k.sector.size));
-    assert.deepEqual(s.chunks.map((c) => c.address), [...s.chunks.map((c) => c.address)].sort((a, b) => a - b));
+    assert.deepEqual(
+      s.chunks.map((c) => c.address),
+      [...s.chunks.map((c) => c.address)].sort((a, b) => a - b),
+    );
   }
 });
 
@@ -142,7 +156,9 @@ test('the witness seed is fresh: a pinned random gives the same addresses, anoth
 });
 
 /** Every method with each verify mode it allows. */
-const methodModes = METHODS.flatMap((method) => (METHOD_SPECS[method].allowsSampling ? (['full', 'sample'] as const) : (['full'] as const)).map((verify) => ({ method, verify })));
+const methodModes = METHODS.flatMap((method) =>
+  (METHOD_SPECS[method].allowsSampling ? (['full', 'sample'] as const) : (['full'] as const)).map((verify) => ({ method, verify })),
+);
 
 /**
  * Runs every method on `board` with fake-digests and checks that the agent's side of the lie is
@@ -155,7 +171,10 @@ async function fakeDigestsCaught(board: Board, options: TerminalOptions = {}): P
     const o = await eraseTerminal(transport, { board, method, verify, module: engineModule() });
     const what = `${board.id} (${board.flash.size / 1024} KiB) ${method} ${verify} (${o.emulation})`;
     assert.deepEqual(o.failed, [], what);
-    assert.ok(o.passes.every((p) => p.verified), what);
+    assert.ok(
+      o.passes.every((p) => p.verified),
+      what,
+    );
     assert.equal(o.verified, false, what);
     assert.ok(o.witness && !o.witness.ok && o.witness.mismatches.length > 0, what);
     assert.match(o.reason ?? '', new RegExp(`first at 0x${o.witness.mismatches[0].toString(16).padStart(8, '0')}`), what);
@@ -187,7 +206,10 @@ test('fake-digests on the model runner: not verified; the same terminal without 
   const o = await eraseTerminal(transport, { board, method: 'dod3', verify: 'full', module: engineModule() });
   assert.equal(o.emulation, 'model');
   assert.equal(o.verified, false);
-  assert.ok(o.passes.every((p) => p.verified), 'the model reported the expected digests');
+  assert.ok(
+    o.passes.every((p) => p.verified),
+    'the model reported the expected digests',
+  );
   assert.equal(o.witness?.ok, false);
   terminal.faults.fakeDigests = false;
   const again = await eraseTerminal(transport, { board, method: 'dod3', verify: 'full', module: engineModule() });
@@ -206,12 +228,15 @@ test('read protection set after the erase: the witness cannot read, the run is n
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'sample', module: engineModule() });
   assert.ok(agentRan);
   assert.equal(o.verified, false);
-  assert.ok(o.passes.every((p) => p.verified), 'the agent itself verified');
+  assert.ok(
+    o.passes.every((p) => p.verified),
+    'the agent itself verified',
+  );
   assert.match(o.witness?.error ?? '', /NACK/);
   assert.match(o.reason ?? '', /witness could not read/);
 });
 
-test('unlock path: the part\'s own mass erase is checked by the agent and witnessed through the ROM', async () => {
+test("unlock path: the part's own mass erase is checked by the agent and witnessed through the ROM", async () => {
   const { board, transport } = emulated('stm32f407', { rdp: 1, emulation: 'model' });
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'full', unlock: true, module: engineModule() });
   assert.equal(o.unlocked, true);
@@ -226,7 +251,15 @@ test('the certificate carries the witness as data', async () => {
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'sample', module: engineModule() });
   assert.equal(o.verified, true, o.reason ?? '');
   const operator = parseOperatorConfig('{}', 'poswipe.json');
-  const cert = buildCertificate({ outcome: o, board, operator, backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'test' }, started: new Date(), ended: new Date(), command: 'erase' });
+  const cert = buildCertificate({
+    outcome: o,
+    board,
+    operator,
+    backup: { taken: false, path: null, sha256: null, encryption: null, regions: [], note: 'test' },
+    started: new Date(),
+    ended: new Date(),
+    command: 'erase',
+  });
   const w = ((cert.sanitization as Record<string, unknown>).verification as Record<string, unknown>).witness as Record<string, unknown>;
   assert.equal(w.ok, true);
   assert.equal(w.chunks, o.witness!.chunks);
@@ -234,10 +267,13 @@ test('the certificate carries the witness as data', async () => {
   assert.equal(w.addresses, o.witness!.addresses.map((a) => `0x${a.toString(16).padStart(8, '0')}`).join(' '));
   // the addresses follow from the seed and the planned sectors: a reader can recompute them
   const again = drawWitnessSample(o.plan.sectors, Buffer.from(String(w.seed), 'hex'));
-  assert.deepEqual(again.chunks.map((c) => c.address), o.witness!.addresses);
+  assert.deepEqual(
+    again.chunks.map((c) => c.address),
+    o.witness!.addresses,
+  );
 });
 
-test('bootloader-only boards have no witness (their check is already the ROM\'s)', async () => {
+test("bootloader-only boards have no witness (their check is already the ROM's)", async () => {
   const { board, transport } = emulated('stm32f103xb');
   const o = await eraseTerminal(transport, { board, method: 'clear', verify: 'sample', module: engineModule() });
   assert.equal(o.verified, true, o.reason ?? '');
@@ -259,15 +295,37 @@ test('fake-digests through the CLI: exit 1, the JSON report shows the witness, n
   process.stderr.write = (() => true) as typeof process.stderr.write;
   let code: number;
   try {
-    code = await main(['erase', '--board', 'stm32f407', '--port', 'emu', '--method', 'clear', '--verify', 'sample', '--no-backup', '--quiet', '--json',
-      '--cert', join(dir, 'certs'), '--audit-db', join(dir, 'audit.db'), '--emu-fault', 'fake-digests']);
+    code = await main([
+      'erase',
+      '--board',
+      'stm32f407',
+      '--port',
+      'emu',
+      '--method',
+      'clear',
+      '--verify',
+      'sample',
+      '--no-backup',
+      '--quiet',
+      '--json',
+      '--cert',
+      join(dir, 'certs'),
+      '--audit-db',
+      join(dir, 'audit.db'),
+      '--emu-fault',
+      'fake-digests',
+    ]);
   } finally {
     process.stdout.write = ow;
     process.stderr.write = ew;
   }
   try {
     assert.equal(code, 1);
-    const report = JSON.parse(out.join('')) as { verified: boolean; certificate: string | null; witness: { ok: boolean; mismatches: string[]; chunks: number } };
+    const report = JSON.parse(out.join('')) as {
+      verified: boolean;
+      certificate: string | null;
+      witness: { ok: boolean; mismatches: string[]; chunks: number };
+    };
     assert.equal(report.verified, false);
     assert.equal(report.witness.ok, false);
     assert.ok(report.witness.mismatches.length > 0);

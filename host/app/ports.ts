@@ -52,7 +52,9 @@ export function createEmulatedTerminal(board: Board, o: EmuOptions, extra: Parti
     // one byte over the flash size is enough to tell a wrong image from a right one
     image = new Uint8Array(readInputFile(o.emuImage, '--emu-image', 'image', board.flash.size + 1));
     if (image.length !== board.flash.size) {
-      throw new InputError(`--emu-image ${o.emuImage}: ${image.length > board.flash.size ? 'more than ' : ''}${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`);
+      throw new InputError(
+        `--emu-image ${o.emuImage}: ${image.length > board.flash.size ? 'more than ' : ''}${image.length} bytes, but board ${board.id} has ${board.flash.size} bytes of flash`,
+      );
     }
   }
   let log: ((line: string) => void) | undefined;
@@ -105,7 +107,8 @@ export function checkSerialPortPath(port: string): void {
   } catch {
     throw new DeviceError(`serial port ${port} does not exist (use --port emu for an emulated terminal)`);
   }
-  const not = (what: string): InputError => new InputError(`--port ${port}: ${what}, not a serial device (such as /dev/ttyUSB0; or emu for an emulated terminal)`);
+  const not = (what: string): InputError =>
+    new InputError(`--port ${port}: ${what}, not a serial device (such as /dev/ttyUSB0; or emu for an emulated terminal)`);
   if (st.isDirectory()) throw not('a folder');
   if (st.isFile()) throw not('a regular file');
   if (!st.isCharacterDevice()) throw not('a pipe, socket or block device');

@@ -24,7 +24,14 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
     emulation: o.emulation,
     nonce: o.nonce,
     blockSize: o.blockSize,
-    blocks: o.blocks.map((b) => ({ address: hex32(b.address), size: b.size, digest: b.digest, ...(b.nonce === undefined ? {} : { nonce: b.nonce }), blank: b.blank, ok: b.ok })),
+    blocks: o.blocks.map((b) => ({
+      address: hex32(b.address),
+      size: b.size,
+      digest: b.digest,
+      ...(b.nonce === undefined ? {} : { nonce: b.nonce }),
+      blank: b.blank,
+      ok: b.ok,
+    })),
     failed: o.failed.map(hex32),
     failedSectors: o.failedSectors.map((s) => ({ index: s.index, address: hex32(s.address), reason: s.reason })),
     reason: o.reason,
@@ -47,6 +54,9 @@ export function eraseReport(o: EraseOutcome, extras: ReportExtras): Record<strin
 
 /** How much the final check covered; a sample that covered every block says so (too few blocks to sample). */
 export function coverageText(o: Pick<EraseOutcome, 'verify' | 'coverage' | 'blocks'>): string {
-  if (o.coverage.everyBlock) return o.verify === 'sample' ? `sample: every block checked, since ${o.blocks.length} block(s) are fewer than sampling needs (2 in each of 1,000 subsections)` : 'full, every block';
+  if (o.coverage.everyBlock)
+    return o.verify === 'sample'
+      ? `sample: every block checked, since ${o.blocks.length} block(s) are fewer than sampling needs (2 in each of 1,000 subsections)`
+      : 'full, every block';
   return `sample, ${(o.coverage.fraction * 100).toFixed(1)}% in ${o.coverage.subsections} subsections`;
 }

@@ -42,7 +42,10 @@ export interface EraseRun {
  * front end shows them). The exit code is 0 only when the session ended verified and recorded.
  */
 export async function runErase(run: EraseRun, events: RunEvents = {}): Promise<RunResult> {
-  const records = EraseRecords.prepare({ command: run.command ?? 'erase', board: run.board, port: run.port, method: run.method, verify: run.verify }, run.records ?? {});
+  const records = EraseRecords.prepare(
+    { command: run.command ?? 'erase', board: run.board, port: run.port, method: run.method, verify: run.verify },
+    run.records ?? {},
+  );
   try {
     return await runRecorded(run, records, events);
   } catch (err) {

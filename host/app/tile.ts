@@ -90,7 +90,6 @@ export interface TileSnapshot {
   version: number;
 }
 
-
 function blocksOf(r: Range, blockSize: number): Range[] {
   const out: Range[] = [];
   for (let a = r.address; a < r.address + r.size; a += blockSize) out.push({ address: a, size: Math.min(blockSize, r.address + r.size - a) });
@@ -101,7 +100,10 @@ function blocksOf(r: Range, blockSize: number): Range[] {
  * The cells of a board's map: the blocks the session will erase and check (same plan, same
  * addresses as its onBlock calls), and the blocks of the sectors it leaves alone, marked protected.
  */
-export function mapLayout(board: Board, options: { blockSize?: number; includeProtected?: boolean } = {}): { cells: Cell[]; protectedCells: Set<number>; blockSize: number } {
+export function mapLayout(
+  board: Board,
+  options: { blockSize?: number; includeProtected?: boolean } = {},
+): { cells: Cell[]; protectedCells: Set<number>; blockSize: number } {
   const plan = planErase(board, options);
   const cells: Cell[] = plan.blocks.map((b) => ({ address: b.address, size: b.size, sector: b.sectors[0] ?? -1 }));
   const protectedAddresses = new Set<number>();

@@ -29,7 +29,11 @@ export { loadBoardOrExit } from '../app/board';
 export function withEmuOptions(cmd: Command): Command {
   return cmd
     .option('--emu-image <file>', 'emulated flash contents (loaded when the file exists, saved back after the run)')
-    .option('--emu-fault <spec>', 'inject a fault (repeatable): ' + FAULT_HELP.map((l) => l.split(/\s{2,}/)[0]).join(', '), (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--emu-fault <spec>',
+      'inject a fault (repeatable): ' + FAULT_HELP.map((l) => l.split(/\s{2,}/)[0]).join(', '),
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--emu-seed <n>', 'seed of the emulated terminal (image, unique ID, faults)')
     .option('--emu-rdp <level>', 'read protection level at start (0 or 1)')
     .option('--emu-baud <n>', 'emulated line speed (default 115200)')

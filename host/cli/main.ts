@@ -80,7 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     // an error of the tool's own kinds says what it is about; anything else names the operation
     const foreseen = err instanceof PoswipeError || isLocalFileError(err);
-    process.stderr.write(`${ERROR_PREFIX} ${foreseen ? '' : `${argv.filter((a) => !a.startsWith('-'))[0] ?? 'poswipe'}: unexpected error: `}${errorLine(err)}\n`);
+    process.stderr.write(
+      `${ERROR_PREFIX} ${foreseen ? '' : `${argv.filter((a) => !a.startsWith('-'))[0] ?? 'poswipe'}: unexpected error: `}${errorLine(err)}\n`,
+    );
     if (process.env.POSWIPE_DEBUG) process.stderr.write(String((err as Error).stack) + '\n');
     return exitCodeOf(err);
   }

@@ -43,7 +43,10 @@ export function progressDisplay(enabled = progressWanted(false)): ProgressDispla
       if (p.phase !== phase) {
         stop();
         phase = p.phase;
-        bar = new SingleBar({ format: `{phase} [{bar}] {percentage}% {amount} {note}`, stream: process.stderr, hideCursor: true, clearOnComplete: false }, Presets.shades_classic);
+        bar = new SingleBar(
+          { format: `{phase} [{bar}] {percentage}% {amount} {note}`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+          Presets.shades_classic,
+        );
         bar.start(Math.max(1, p.total), 0, { phase: p.phase.padEnd(10), note: p.note ?? '', amount: amount(p) });
       }
       bar?.setTotal(Math.max(1, p.total));

@@ -6,8 +6,14 @@ import type { RecordOptions } from '../records/erase-records';
 /** --passphrase-file / --recipient: how a backup is encrypted (backup, erase, flash). */
 export function withBackupEncryptionOptions(cmd: Command): Command {
   return cmd
-    .option('--passphrase-file <file>', "encrypt the backup (age, scrypt) with the first line of this file as the passphrase (or set POSWIPE_BACKUP_PASSPHRASE)")
-    .option('--recipient <age1…|file>', "encrypt the backup (age) to this age public key, or to the age1… lines of this file (default: the bench's own age identity in the config directory)");
+    .option(
+      '--passphrase-file <file>',
+      'encrypt the backup (age, scrypt) with the first line of this file as the passphrase (or set POSWIPE_BACKUP_PASSPHRASE)',
+    )
+    .option(
+      '--recipient <age1…|file>',
+      "encrypt the backup (age) to this age public key, or to the age1… lines of this file (default: the bench's own age identity in the config directory)",
+    );
 }
 
 /** --operator-* and friends: the certificate fields the tool cannot know. */
@@ -33,7 +39,10 @@ export function withQuietOption(cmd: Command): Command {
 export function withAuditOption(cmd: Command): Command {
   return cmd
     .option('--audit-db <file>', 'audit database (default: $POSWIPE_AUDIT_DB, else audit.sqlite in the config directory)')
-    .option('--audit-url <postgres://…>', "the fleet's PostgreSQL audit store: rows are queued in the audit database and pushed to it (default: $POSWIPE_AUDIT_URL, else auditUrl in poswipe.json)");
+    .option(
+      '--audit-url <postgres://…>',
+      "the fleet's PostgreSQL audit store: rows are queued in the audit database and pushed to it (default: $POSWIPE_AUDIT_URL, else auditUrl in poswipe.json)",
+    );
 }
 
 /**

@@ -27,11 +27,15 @@ export function eraseSummary(o: EraseOutcome, board: string): string {
   for (const p of o.passes) lines.push(`  pass ${p.name}: ${p.verified ? 'verified' : `FAILED (${p.failed.length} block(s))`}`);
   if (o.witness) lines.push(`  ${witnessText(o.witness)}`);
   if (o.plan.skipped.length) lines.push(`  skipped: ${o.plan.skipped.length} protected sector(s)`);
-  if (o.plan.notSanitizable.length) lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
+  if (o.plan.notSanitizable.length)
+    lines.push(`  not sanitizable: one-time-programmable area at ${o.plan.notSanitizable.map((r) => hex32(r.address)).join(', ')}`);
   if (o.reason) lines.push(`  reason: ${o.reason}`);
   const e = o.engine;
   if (e?.source === 'custom') lines.push(`  engine: CUSTOM module ${e.moduleSha256}${e.file ? ` (${e.file})` : ''}, not the pinned one`);
-  if (o.emulation) lines.push(`  emulated terminal: ${o.emulation === 'model' ? 'the TypeScript model of the agent' : 'instruction-level (the agent binary executed)'}`);
-  lines.push(`  time: ${o.timings.total.toFixed(2)} s real, ${o.terminalTimings.total.toFixed(2)} s on the terminal; line: ${o.wire.bytesTx} bytes out, ${o.wire.bytesRx} bytes in`);
+  if (o.emulation)
+    lines.push(`  emulated terminal: ${o.emulation === 'model' ? 'the TypeScript model of the agent' : 'instruction-level (the agent binary executed)'}`);
+  lines.push(
+    `  time: ${o.timings.total.toFixed(2)} s real, ${o.terminalTimings.total.toFixed(2)} s on the terminal; line: ${o.wire.bytesTx} bytes out, ${o.wire.bytesRx} bytes in`,
+  );
   return lines.join('\n');
 }

@@ -163,18 +163,27 @@ export class ModelRunner implements CodeRunner {
     try {
       manifest = (this.options.manifest ?? loadAgentManifest)();
     } catch (err) {
-      return { kind: 'fault', why: `no committed agent binaries to compare with (${(err as Error).message}); a model cannot execute unknown code (instruction-level emulation can)` };
+      return {
+        kind: 'fault',
+        why: `no committed agent binaries to compare with (${(err as Error).message}); a model cannot execute unknown code (instruction-level emulation can)`,
+      };
     }
     const custom = this.options.customEngine ? createHash('sha256').update(this.options.customEngine).digest() : null;
     const agent = recognise(t, manifest, address, custom);
     if (typeof agent === 'string') return { kind: 'fault', why: agent };
     const fi = boardFlashInterface(t.board);
     if (agent.flashInterface !== fi) {
-      return { kind: 'fault', why: `agent ${agent.kind} drives the ${agent.flashInterface} flash interface, this part has ${fi ?? 'none an agent drives'}: its registers are not there` };
+      return {
+        kind: 'fault',
+        why: `agent ${agent.kind} drives the ${agent.flashInterface} flash interface, this part has ${fi ?? 'none an agent drives'}: its registers are not there`,
+      };
     }
     const ramTop = t.board.ram.base + t.board.ram.size;
     if (agent.ramEnd > ramTop) {
-      return { kind: 'fault', why: `agent ${agent.kind} uses RAM up to 0x${agent.ramEnd.toString(16)}, this part's RAM ends at 0x${ramTop.toString(16)}: its stack faults` };
+      return {
+        kind: 'fault',
+        why: `agent ${agent.kind} uses RAM up to 0x${agent.ramEnd.toString(16)}, this part's RAM ends at 0x${ramTop.toString(16)}: its stack faults`,
+      };
     }
     const paramBytes = t.readMemory(agent.params, PARAMS_SIZE);
     const problem = paramsProblem(paramBytes, fi);
@@ -363,7 +372,8 @@ class AgentSession {
       case REQ.JOB:
         if (f.payload.length < JOB_HEADER_SIZE) this.error(f.seq, LINK_ERROR.BAD_LENGTH, f.payload.length);
         else if (!this.engine) this.error(f.seq, LINK_ERROR.INSTANTIATE, 0);
-        else if (repeated && f.seq === this.jobSeq && (this.state === AGENT_STATE.DONE || this.state === AGENT_STATE.TRAPPED)) this.jobEnd(f.seq); // answered again, not run again
+        else if (repeated && f.seq === this.jobSeq && (this.state === AGENT_STATE.DONE || this.state === AGENT_STATE.TRAPPED))
+          this.jobEnd(f.seq); // answered again, not run again
         else {
           this.runJob(this.engine, f);
           this.parser.reset(); // nothing sent during a job is read
@@ -380,7 +390,8 @@ class AgentSession {
         this.send(REPLY.OK, f.seq);
         return { kind: 'reset', why: 'SYSRESETREQ' };
       case REQ.STATUS:
-        if (this.lengthIs(f, 0)) this.send(REPLY.STATUS, f.seq, encodeStatus({ state: this.state, jobSeq: this.jobSeq, status: this.engineStatus, resultLength: this.resultLength }));
+        if (this.lengthIs(f, 0))
+          this.send(REPLY.STATUS, f.seq, encodeStatus({ state: this.state, jobSeq: this.jobSeq, status: this.engineStatus, resultLength: this.resultLength }));
         return null;
       default:
         this.error(f.seq, LINK_ERROR.UNKNOWN_TYPE, f.type);

@@ -33,7 +33,17 @@ export async function serveBootloader(t: BootloaderPart): Promise<never> {
   const readAddress = async (): Promise<number | null> => decodeAddressFrame(await read(5));
 
   const commands = (): number[] => {
-    const list: number[] = [CMD.GET, CMD.GET_VERSION, CMD.GET_ID, CMD.READ_MEMORY, CMD.GO, CMD.WRITE_MEMORY, t.board.bootloader.eraseCommand, CMD.READOUT_PROTECT, CMD.READOUT_UNPROTECT];
+    const list: number[] = [
+      CMD.GET,
+      CMD.GET_VERSION,
+      CMD.GET_ID,
+      CMD.READ_MEMORY,
+      CMD.GO,
+      CMD.WRITE_MEMORY,
+      t.board.bootloader.eraseCommand,
+      CMD.READOUT_PROTECT,
+      CMD.READOUT_UNPROTECT,
+    ];
     if (t.board.bootloader.getChecksum) list.push(CMD.GET_CHECKSUM);
     return list;
   };
@@ -145,7 +155,13 @@ export async function serveBootloader(t: BootloaderPart): Promise<never> {
           const x = await next();
           if (x !== (hi ^ lo)) return nack();
           const sectors =
-            n === SPECIAL_ERASE.MASS ? t.flash.sectors : n === SPECIAL_ERASE.BANK1 ? t.flash.sectors.filter((s) => s.bank === 1) : n === SPECIAL_ERASE.BANK2 ? t.flash.sectors.filter((s) => s.bank === 2) : [];
+            n === SPECIAL_ERASE.MASS
+              ? t.flash.sectors
+              : n === SPECIAL_ERASE.BANK1
+                ? t.flash.sectors.filter((s) => s.bank === 1)
+                : n === SPECIAL_ERASE.BANK2
+                  ? t.flash.sectors.filter((s) => s.bank === 2)
+                  : [];
           if (!sectors.length) return nack();
           t.flash.eraseSectors(sectors) === FLASH_STATUS.OK ? ack() : nack();
           return;

@@ -54,7 +54,7 @@ export const FAULT_HELP = [
   'flip=<rate>        each byte on the line gets one bit flipped with this probability (0..1)',
   'powerloss@<n>      power is lost during the n-th flash operation (that sector is left partly erased, RAM is lost, the part restarts in its bootloader)',
   'rdp=<0|1>          the part starts read-protected (RDP level 1) or not; same as --emu-rdp',
-  'fake-digests       a simulated lying terminal: the agent\'s erase and program operations go to a shadow of the flash, so its digests match while the true flash is unchanged',
+  "fake-digests       a simulated lying terminal: the agent's erase and program operations go to a shadow of the flash, so its digests match while the true flash is unchanged",
   'replay-results     (model agent) a job equal to an earlier one but for its nonce is not run: the earlier result table is sent again',
   `nack@<command>     the bootloader answers NACK to that command (${Object.keys(COMMAND_BY_NAME).join(', ')}, or a hex code)`,
   `flash-size=<KiB>   the flash-size register reads <KiB> (1..${MAX_FLASH_SIZE_KIB}); the physical flash stays the board's`,
@@ -81,9 +81,12 @@ export interface FlashMap {
 function parseAddress(spec: string, text: string, flash: FlashMap | null): number {
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new InputError(`bad fault spec "${spec}": "${text}" is not an address`);
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n > 0xffffffff) throw new InputError(`bad fault spec "${spec}": ${text} is wider than 32 bits (an STM32 address is at most 0xffffffff)`);
+  if (!Number.isSafeInteger(n) || n > 0xffffffff)
+    throw new InputError(`bad fault spec "${spec}": ${text} is wider than 32 bits (an STM32 address is at most 0xffffffff)`);
   if (flash && (n < flash.base || n >= flash.base + flash.size)) {
-    throw new InputError(`bad fault spec "${spec}": ${hex32(n)} is outside the flash of ${flash.id} (${hex32(flash.base)} to ${hex32(flash.base + flash.size - 1)})`);
+    throw new InputError(
+      `bad fault spec "${spec}": ${hex32(n)} is outside the flash of ${flash.id} (${hex32(flash.base)} to ${hex32(flash.base + flash.size - 1)})`,
+    );
   }
   return n;
 }

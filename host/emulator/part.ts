@@ -107,8 +107,4 @@ export interface CodeRunner {
   go(t: LinePart, address: number): Promise<GoOutcome>;
 }
 
-export type GoOutcome =
-  | { kind: 'reset'; why: string }
-  | { kind: 'powerloss'; error: Error }
-  | { kind: 'fault'; why: string }
-  | { kind: 'interrupted' };
+export type GoOutcome = { kind: 'reset'; why: string } | { kind: 'powerloss'; error: Error } | { kind: 'fault'; why: string } | { kind: 'interrupted' };

@@ -124,7 +124,8 @@ export class PtyEndpoint {
       if (this.waiting === w) this.waiting = null;
       if (this.stopping) return;
       // a waiting socat that died on its own: try again a few times, then give up
-      if (++this.failures > 3) return this.fail(new DeviceError(`socat keeps exiting (status ${code}) before a client connects: ${log.trim().split('\n').pop() ?? ''}`));
+      if (++this.failures > 3)
+        return this.fail(new DeviceError(`socat keeps exiting (status ${code}) before a client connects: ${log.trim().split('\n').pop() ?? ''}`));
       this.spawnWaiter();
     });
   }

@@ -112,7 +112,8 @@ export class TerminalServer {
         this.current = null;
         this.hangup = null;
         this.endSession(reason);
-        if (this.options.hangupReset ?? true) this.terminal.restart(this.terminal.bootPin ? 'bootloader' : 'application', `${reason}: the adapter dropped DTR/RTS`);
+        if (this.options.hangupReset ?? true)
+          this.terminal.restart(this.terminal.bootPin ? 'bootloader' : 'application', `${reason}: the adapter dropped DTR/RTS`);
         // realtime: whatever the part had computed ahead of the wall clock went with the hang-up;
         // the next client starts on a clock that is in step again
         this.anchor.real = Date.now();
@@ -161,10 +162,13 @@ export class TerminalServer {
 
   private armQueue(): void {
     if (this.queueTimer || this.queue.length === 0) return;
-    this.queueTimer = setTimeout(() => {
-      this.queueTimer = null;
-      this.flushQueue(false);
-    }, Math.max(0, this.queue[0].due - Date.now()));
+    this.queueTimer = setTimeout(
+      () => {
+        this.queueTimer = null;
+        this.flushQueue(false);
+      },
+      Math.max(0, this.queue[0].due - Date.now()),
+    );
   }
 
   private flushQueue(all: boolean): void {

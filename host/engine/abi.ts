@@ -68,16 +68,7 @@ export const STATUS_HAL_ERASE = 6;
 export const STATUS_HAL_READ = 7;
 
 /** Status names indexed by code. */
-export const STATUS_NAMES: readonly string[] = [
-  'OK',
-  'BAD_MAGIC',
-  'BAD_VERSION',
-  'BAD_JOB',
-  'TOO_MANY_BLOCKS',
-  'HAL_PROGRAM',
-  'HAL_ERASE',
-  'HAL_READ',
-];
+export const STATUS_NAMES: readonly string[] = ['OK', 'BAD_MAGIC', 'BAD_VERSION', 'BAD_JOB', 'TOO_MANY_BLOCKS', 'HAL_PROGRAM', 'HAL_ERASE', 'HAL_READ'];
 
 export function statusName(status: number): string {
   return STATUS_NAMES[status] ?? `UNKNOWN_${status}`;
@@ -91,9 +82,7 @@ export const GOLDEN_GAMMA = 0x9e3779b9;
 
 export type { Range };
 
-export type PatternSpec =
-  | { kind: 'constant'; value: number }
-  | { kind: 'xoshiro'; seed: [number, number, number, number] };
+export type PatternSpec = { kind: 'constant'; value: number } | { kind: 'xoshiro'; seed: [number, number, number, number] };
 
 export interface JobSpec {
   ops: { program?: boolean; erase?: boolean; hash?: boolean };
@@ -174,8 +163,7 @@ export function encodeJob(job: JobSpec): Uint8Array {
 
   const bytes = new Uint8Array(jobSize(job.erase.length, job.hash.length, job.program.length));
   const view = new DataView(bytes.buffer);
-  const put = (offset: number, value: number, what: string) =>
-    view.setUint32(offset, requireU32(value, what), true);
+  const put = (offset: number, value: number, what: string) => view.setUint32(offset, requireU32(value, what), true);
 
   put(JOB_OFF_MAGIC, JOB_MAGIC, 'magic');
   put(JOB_OFF_VERSION, ABI_VERSION, 'version');
@@ -265,9 +253,7 @@ export function decodeResult(bytes: Uint8Array): ResultTable {
   const u32 = (offset: number) => view.getUint32(offset, true);
   const magic = u32(RES_OFF_MAGIC);
   if (magic !== RESULT_MAGIC) {
-    throw new Error(
-      `result table has bad magic 0x${magic.toString(16).padStart(8, '0')} (expected 0x${RESULT_MAGIC.toString(16)})`,
-    );
+    throw new Error(`result table has bad magic 0x${magic.toString(16).padStart(8, '0')} (expected 0x${RESULT_MAGIC.toString(16)})`);
   }
   const version = u32(RES_OFF_VERSION);
   if (version !== ABI_VERSION) {

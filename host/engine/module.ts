@@ -5,16 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../files/package-root';
-import {
-  ABI_VERSION,
-  JOB_MAX,
-  RESULT_MAX,
-  RESULT_HEADER_SIZE,
-  RES_OFF_BLOCKS,
-  decodeResult,
-  resultSize,
-  type ResultTable,
-} from './abi';
+import { ABI_VERSION, JOB_MAX, RESULT_MAX, RESULT_HEADER_SIZE, RES_OFF_BLOCKS, decodeResult, resultSize, type ResultTable } from './abi';
 
 export type EngineBuild = 'terminal' | 'debug';
 
@@ -137,9 +128,7 @@ export function checkModuleAbi(bytes: Uint8Array): EngineModuleInfo {
     if (version !== ABI_VERSION) throw new Error(`engine module ABI version ${version}, host speaks ${ABI_VERSION}`);
   }
 
-  const extra = wasm.Module.imports(module).filter(
-    (imp) => imp.module !== 'hal' || !HAL_IMPORTS.includes(imp.name) || imp.kind !== 'function',
-  );
+  const extra = wasm.Module.imports(module).filter((imp) => imp.module !== 'hal' || !HAL_IMPORTS.includes(imp.name) || imp.kind !== 'function');
   if (extra.length > 0) {
     const list = extra.map((imp) => `${imp.module}.${imp.name} (${imp.kind})`).join(', ');
     throw new Error(`engine module imports ${list}; only hal.${HAL_IMPORTS.join(', hal.')} are allowed`);

@@ -10,7 +10,7 @@ let cachedRoot: string | undefined;
 
 export function packageRoot(): string {
   if (cachedRoot) return cachedRoot;
-  for (let dir = __dirname; ; ) {
+  for (let dir = __dirname; ;) {
     const pkg = path.join(dir, 'package.json');
     if (fs.existsSync(pkg)) {
       try {

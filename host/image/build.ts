@@ -54,7 +54,6 @@ function toolVersion(): string {
   }
 }
 
-
 /** Checks what can be checked before the conformance run; throws InputError (exit 2). */
 export function checkBuildable(board: Board, method: string, verify: string, module: Uint8Array): asserts method is MethodName {
   if (!METHODS.includes(method as MethodName)) throw new InputError(`unknown method "${method}" (use ${METHODS.join(', ')})`);
@@ -84,7 +83,9 @@ function checkAgentFor(board: Board, agent: Uint8Array, moduleSha256: string, wh
   }
   if (h.size !== agent.length) throw new InputError(`${what} has ${agent.length} bytes, its header says ${h.size}`);
   if (!board.agent || h.kind !== board.agent.binary || h.load !== board.agent.load) {
-    throw new InputError(`${what} is kind ${h.kind} linked at ${hex32(h.load)}; board ${board.id} runs ${board.agent ? `kind ${board.agent.binary} at ${hex32(board.agent.load)}` : 'no agent'}`);
+    throw new InputError(
+      `${what} is kind ${h.kind} linked at ${hex32(h.load)}; board ${board.id} runs ${board.agent ? `kind ${board.agent.binary} at ${hex32(board.agent.load)}` : 'no agent'}`,
+    );
   }
   const carried = Buffer.from(h.moduleSha256).toString('hex');
   if (carried !== moduleSha256) throw new InputError(`${what} carries engine module ${carried}, the image's module is ${moduleSha256}`);
@@ -173,7 +174,9 @@ export function openImage(bytes: Uint8Array, trusted: readonly KeyObject[], name
   const manifest = decodeManifest(parsed, name);
   const sha = createHash('sha256').update(parsed.module).digest('hex');
   if (sha !== manifest.engine.sha256 || parsed.module.length !== manifest.engine.bytes) {
-    throw new InputError(`${name}: the module (${parsed.module.length} bytes, sha256 ${sha.slice(0, 16)}) is not the one its manifest names (${manifest.engine.bytes} bytes, ${manifest.engine.sha256.slice(0, 16)})`);
+    throw new InputError(
+      `${name}: the module (${parsed.module.length} bytes, sha256 ${sha.slice(0, 16)}) is not the one its manifest names (${manifest.engine.bytes} bytes, ${manifest.engine.sha256.slice(0, 16)})`,
+    );
   }
   if (manifest.engine.abiVersion !== ABI_VERSION) {
     throw new InputError(`${name}: built for engine ABI version ${manifest.engine.abiVersion}, this poswipe speaks ${ABI_VERSION}`);
@@ -185,19 +188,26 @@ export function openImage(bytes: Uint8Array, trusted: readonly KeyObject[], name
   }
   const agentSha = createHash('sha256').update(parsed.agent).digest('hex');
   if (agentSha !== manifest.agent.sha256 || parsed.agent.length !== manifest.agent.bytes) {
-    throw new InputError(`${name}: the agent (${parsed.agent.length} bytes, sha256 ${agentSha.slice(0, 16)}) is not the one its manifest names (${manifest.agent.bytes} bytes, ${manifest.agent.sha256.slice(0, 16)})`);
+    throw new InputError(
+      `${name}: the agent (${parsed.agent.length} bytes, sha256 ${agentSha.slice(0, 16)}) is not the one its manifest names (${manifest.agent.bytes} bytes, ${manifest.agent.sha256.slice(0, 16)})`,
+    );
   }
   const header = parseImageHeader(parsed.agent);
   if (header.kind !== manifest.agent.kind || hex32(header.load) !== manifest.agent.load || header.size !== parsed.agent.length) {
-    throw new InputError(`${name}: the agent's header (kind ${header.kind}, linked at ${hex32(header.load)}, ${header.size} bytes) differs from its manifest entry (kind ${manifest.agent.kind} at ${manifest.agent.load})`);
+    throw new InputError(
+      `${name}: the agent's header (kind ${header.kind}, linked at ${hex32(header.load)}, ${header.size} bytes) differs from its manifest entry (kind ${manifest.agent.kind} at ${manifest.agent.load})`,
+    );
   }
   const carried = Buffer.from(header.moduleSha256).toString('hex');
-  if (carried !== manifest.engine.sha256) throw new InputError(`${name}: the agent carries engine module ${carried.slice(0, 16)}, the image's module is ${manifest.engine.sha256.slice(0, 16)}`);
+  if (carried !== manifest.engine.sha256)
+    throw new InputError(`${name}: the agent carries engine module ${carried.slice(0, 16)}, the image's module is ${manifest.engine.sha256.slice(0, 16)}`);
   const method = manifest.method.name as MethodName;
   if (!METHODS.includes(method)) throw new InputError(`${name}: unknown method "${manifest.method.name}"`);
   const passes = METHOD_SPECS[method].passes.map((p) => p.name);
   if (passes.join(',') !== manifest.method.passes.join(',')) {
-    throw new InputError(`${name}: method ${method} was built with passes ${manifest.method.passes.join(', ')}; this poswipe's ${method} runs ${passes.join(', ')}`);
+    throw new InputError(
+      `${name}: method ${method} was built with passes ${manifest.method.passes.join(', ')}; this poswipe's ${method} runs ${passes.join(', ')}`,
+    );
   }
   return {
     parsed,
@@ -224,7 +234,9 @@ export function boardForImage(image: OpenedImage, local: Board, name = 'image'):
     );
   }
   if (!local.agent || local.agent.binary !== m.agent.kind || hex32(local.agent.load) !== m.agent.load) {
-    throw new InputError(`${name}: carries agent ${m.agent.kind} for ${m.agent.load}; the board file here runs ${local.agent ? `${local.agent.binary} at ${hex32(local.agent.load)}` : 'no agent'}`);
+    throw new InputError(
+      `${name}: carries agent ${m.agent.kind} for ${m.agent.load}; the board file here runs ${local.agent ? `${local.agent.binary} at ${hex32(local.agent.load)}` : 'no agent'}`,
+    );
   }
   const blockSize = planErase(local).blockSize;
   if (blockSize !== m.blockSize) throw new InputError(`${name}: block size ${m.blockSize}, this poswipe plans ${blockSize}-byte blocks`);

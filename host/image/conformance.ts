@@ -140,18 +140,22 @@ export function boardCase(board: Board, method: MethodName, nonce: Uint8Array = 
   const plan = planErase(board);
   const base = { blockSize: plan.blockSize, erasedValue: board.flash.erasedValue, nonce };
   const jobs: LabeledJob[] = [];
-  plan.jobs.forEach((j, i) =>
-    jobs.push({ label: `image#${i}`, spec: { ...base, ops: { hash: true }, pattern: null, erase: [], program: [], hash: j.hash } }),
-  );
+  plan.jobs.forEach((j, i) => jobs.push({ label: `image#${i}`, spec: { ...base, ops: { hash: true }, pattern: null, erase: [], program: [], hash: j.hash } }));
   const keys = board.regions.filter((r) => r.kind === 'keys').map((r) => ({ address: r.address, size: r.size }));
   if (keys.length) {
-    jobs.push({ label: 'zeroize-keys', spec: { ...base, ops: { program: true, hash: true }, pattern: { kind: 'constant', value: 0 }, erase: [], program: keys, hash: keys } });
+    jobs.push({
+      label: 'zeroize-keys',
+      spec: { ...base, ops: { program: true, hash: true }, pattern: { kind: 'constant', value: 0 }, erase: [], program: keys, hash: keys },
+    });
   }
   for (const pass of METHOD_SPECS[method].passes) {
     plan.jobs.forEach((j, i) => {
       const label = `${pass.name}#${i}`;
       if (pass.kind === 'program') {
-        const pattern = pass.pattern.kind === 'constant' ? ({ kind: 'constant', value: pass.pattern.value } as const) : ({ kind: 'xoshiro', seed: CONFORMANCE_PATTERN_SEED } as const);
+        const pattern =
+          pass.pattern.kind === 'constant'
+            ? ({ kind: 'constant', value: pass.pattern.value } as const)
+            : ({ kind: 'xoshiro', seed: CONFORMANCE_PATTERN_SEED } as const);
         jobs.push({ label, spec: { ...base, ops: { program: true, hash: true }, pattern, erase: [], program: j.hash, hash: j.hash } });
       } else {
         const erase = j.erase.map((s) => ({ address: s.address, size: s.size }));
@@ -176,7 +180,12 @@ export const HAL_MISALIGNED = 0x21;
 class FlashModel {
   readonly bytes: Uint8Array;
   events: [number, number, number] = [0, 0, 0];
-  constructor(readonly base: number, size: number, readonly erasedValue: number, seed: number) {
+  constructor(
+    readonly base: number,
+    size: number,
+    readonly erasedValue: number,
+    seed: number,
+  ) {
     this.bytes = fixedImage(base, size, seed);
   }
   private offset(address: number, len: number): number | null {
@@ -280,7 +289,11 @@ export type NumericCall = (name: string, args: number[]) => number;
  * the V8 run and the wasmtime child, so both take exactly the same path.
  */
 export function runNumeric(call: NumericCall, setup: [number, number, number, number], jobs: Uint8Array[]): JobOutput[] {
-  const u = (name: string, ...args: number[]) => call(name, args.map((a) => a | 0)) >>> 0;
+  const u = (name: string, ...args: number[]) =>
+    call(
+      name,
+      args.map((a) => a | 0),
+    ) >>> 0;
   const version = u('abiVersion');
   if (version !== ABI_VERSION) throw new Error(`self-contained module ABI version ${version}, host speaks ${ABI_VERSION}`);
   const st = u('setup', ...setup);
@@ -339,7 +352,11 @@ export type WasmtimeResponse = { available: false; reason: string } | { availabl
  * Runs the cases in wasmtime in a child process. Returns the outputs, `unavailable` with the
  * reason when the binding cannot be loaded here, or throws when the child failed in any other way.
  */
-export function runWasmtime(modulePath: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[], pkg = 'wasmtime'): { available: false; reason: string } | { available: true; version: string; results: JobOutput[][] } {
+export function runWasmtime(
+  modulePath: string,
+  cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[],
+  pkg = 'wasmtime',
+): { available: false; reason: string } | { available: true; version: string; results: JobOutput[][] } {
   const runner = path.join(__dirname, 'wasmtime-runner.js');
   const request: WasmtimeRequest = {
     modulePath,
@@ -372,7 +389,10 @@ export interface Wasm2cRequest {
  * `unavailable` with the reason when wasm2c, cc or the runtime sources are missing here; throws
  * when the translation, the build or the child fails.
  */
-export function runWasm2c(modulePath: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[]): { available: false; reason: string } | { available: true; version: string; results: JobOutput[][] } {
+export function runWasm2c(
+  modulePath: string,
+  cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[],
+): { available: false; reason: string } | { available: true; version: string; results: JobOutput[][] } {
   const built = buildWasm2c(modulePath);
   if (!built.available) return built;
   try {
@@ -382,9 +402,18 @@ export function runWasm2c(modulePath: string, cases: { setup: [number, number, n
   }
 }
 
-function runWasm2cChild(library: string, version: string, cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[]): { available: true; version: string; results: JobOutput[][] } {
+function runWasm2cChild(
+  library: string,
+  version: string,
+  cases: { setup: [number, number, number, number]; jobs: Uint8Array[] }[],
+): { available: true; version: string; results: JobOutput[][] } {
   const request: Wasm2cRequest = { library, cases: cases.map((c) => ({ setup: c.setup, jobs: c.jobs.map((j) => Buffer.from(j).toString('hex')) })) };
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'wasm2c-runner.js')], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'wasm2c-runner.js')], {
+    input: JSON.stringify(request),
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 120_000,
+  });
   if (r.error) throw new Error(`the wasm2c child did not run: ${r.error.message}`);
   if (r.status !== 0) {
     const why = (r.stderr || '').trim().split('\n').filter(Boolean).slice(-3).join(' | ');
@@ -446,9 +475,7 @@ export function runConformance(cases: ConformanceCase[], options: ConformanceOpt
 
   const expected = cases.map(expectedOutputs);
   const encoded = (runtime: RuntimeName): Uint8Array[][] =>
-    cases.map((c) =>
-      c.jobs.map(({ spec }) => encodeJob(options.nonceOverride?.runtime === runtime ? { ...spec, nonce: options.nonceOverride.nonce } : spec)),
-    );
+    cases.map((c) => c.jobs.map(({ spec }) => encodeJob(options.nonceOverride?.runtime === runtime ? { ...spec, nonce: options.nonceOverride.nonce } : spec)));
 
   const mismatches: Mismatch[] = [];
   const runtimes: RuntimeOutcome[] = [];

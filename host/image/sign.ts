@@ -71,7 +71,10 @@ export function signAgent(agent: Uint8Array, key: KeyObject): Uint8Array {
 }
 
 /** Signs and encodes an image: agent signature, then the image signature over everything before it. */
-export function signImage(parts: Omit<ImageParts, 'agentSignature'>, key: KeyObject): { bytes: Uint8Array; agentSignature: Uint8Array; imageSignature: Uint8Array } {
+export function signImage(
+  parts: Omit<ImageParts, 'agentSignature'>,
+  key: KeyObject,
+): { bytes: Uint8Array; agentSignature: Uint8Array; imageSignature: Uint8Array } {
   const agentSignature = signAgent(parts.agent, key);
   const signed = encodeSignedPart({ ...parts, agentSignature }, SIGNATURE_SIZE);
   const imageSignature = new Uint8Array(sign(null, signed, key));

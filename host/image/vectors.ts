@@ -33,19 +33,54 @@ export function vectorCase(): ConformanceCase {
   const jobs: { label: string; spec: JobSpec }[] = [
     {
       label: 'hash-image',
-      spec: { ...base, blockSize: 1024, ops: { hash: true }, pattern: null, erase: [], program: [], hash: [{ address: BASE, size: 4096 }, { address: BASE + 0x3f00, size: 200 }] },
+      spec: {
+        ...base,
+        blockSize: 1024,
+        ops: { hash: true },
+        pattern: null,
+        erase: [],
+        program: [],
+        hash: [
+          { address: BASE, size: 4096 },
+          { address: BASE + 0x3f00, size: 200 },
+        ],
+      },
     },
     {
       label: 'erase-sector-0',
-      spec: { ...base, blockSize: 1024, ops: { erase: true, hash: true }, pattern: null, erase: [{ address: BASE, size: 4096 }], program: [], hash: [{ address: BASE, size: 4096 }] },
+      spec: {
+        ...base,
+        blockSize: 1024,
+        ops: { erase: true, hash: true },
+        pattern: null,
+        erase: [{ address: BASE, size: 4096 }],
+        program: [],
+        hash: [{ address: BASE, size: 4096 }],
+      },
     },
     {
       label: 'program-xoshiro-sector-0',
-      spec: { ...base, blockSize: 2048, ops: { program: true, hash: true }, pattern: { kind: 'xoshiro', seed: CONFORMANCE_PATTERN_SEED }, erase: [], program: [{ address: BASE, size: 4096 }], hash: [{ address: BASE, size: 4096 }] },
+      spec: {
+        ...base,
+        blockSize: 2048,
+        ops: { program: true, hash: true },
+        pattern: { kind: 'xoshiro', seed: CONFORMANCE_PATTERN_SEED },
+        erase: [],
+        program: [{ address: BASE, size: 4096 }],
+        hash: [{ address: BASE, size: 4096 }],
+      },
     },
     {
       label: 'zeroize-2k-of-sector-1',
-      spec: { ...base, blockSize: 1024, ops: { program: true, hash: true }, pattern: { kind: 'constant', value: 0 }, erase: [], program: [{ address: BASE + 0x1000, size: 2048 }], hash: [{ address: BASE + 0x1000, size: 2048 }] },
+      spec: {
+        ...base,
+        blockSize: 1024,
+        ops: { program: true, hash: true },
+        pattern: { kind: 'constant', value: 0 },
+        erase: [],
+        program: [{ address: BASE + 0x1000, size: 2048 }],
+        hash: [{ address: BASE + 0x1000, size: 2048 }],
+      },
     },
   ];
   return { name: 'vectors', flash: { base: BASE, size: SIZE, erasedValue: ERASED }, imageSeed: CONFORMANCE_IMAGE_SEED, jobs };
@@ -77,7 +112,9 @@ export function vectors(): Record<string, unknown> {
       ops: opsList(spec),
       blockSize: spec.blockSize,
       erasedValue: spec.erasedValue,
-      pattern: spec.pattern && (spec.pattern.kind === 'constant' ? { kind: 'constant', value: spec.pattern.value } : { kind: 'xoshiro', seed: spec.pattern.seed.map(hex32) }),
+      pattern:
+        spec.pattern &&
+        (spec.pattern.kind === 'constant' ? { kind: 'constant', value: spec.pattern.value } : { kind: 'xoshiro', seed: spec.pattern.seed.map(hex32) }),
       erase: spec.erase.map((r) => ({ address: hex32(r.address), size: r.size })),
       hash: spec.hash.map((r) => ({ address: hex32(r.address), size: r.size })),
       program: spec.program.map((r) => ({ address: hex32(r.address), size: r.size })),
@@ -114,7 +151,9 @@ export function vectors(): Record<string, unknown> {
 if (require.main === module) {
   const report = runConformance([vectorCase()]);
   if (!report.ok) {
-    process.stderr.write(`vectors: the engine does not agree with the host expectation:\n${JSON.stringify(report.runtimes)}\n${JSON.stringify(report.mismatches.slice(0, 3))}\n`);
+    process.stderr.write(
+      `vectors: the engine does not agree with the host expectation:\n${JSON.stringify(report.runtimes)}\n${JSON.stringify(report.mismatches.slice(0, 3))}\n`,
+    );
     process.exit(1);
   }
   for (const s of report.skipped) process.stderr.write(`vectors: not cross-checked in ${s.runtime}: ${s.reason}\n`);

@@ -28,7 +28,13 @@ function main(): void {
       if (r !== 0) throw new Error(`export ${name} called with ${args.length} argument(s): wrong count`);
       return out[0];
     };
-    results.push(runNumeric(call, c.setup, c.jobs.map((h) => new Uint8Array(Buffer.from(h, 'hex')))));
+    results.push(
+      runNumeric(
+        call,
+        c.setup,
+        c.jobs.map((h) => new Uint8Array(Buffer.from(h, 'hex'))),
+      ),
+    );
   }
   process.stdout.write(JSON.stringify(results));
 }

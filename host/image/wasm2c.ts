@@ -82,8 +82,18 @@ export function buildWasm2c(modulePath: string): Wasm2cBuild {
   writeFileSync(path.join(dir, 'dispatch.c'), dispatcherSource(readFileSync(path.join(dir, `${name}.h`), 'utf8'), name));
   const library = path.join(dir, `${name}.so`);
   const b = tool('cc', [
-    '-O1', '-shared', '-fPIC', '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0', `-I${rt}`, `-I${dir}`,
-    path.join(dir, `${name}.c`), path.join(dir, 'dispatch.c'), path.join(rt, 'wasm-rt-impl.c'), '-lm', '-o', library,
+    '-O1',
+    '-shared',
+    '-fPIC',
+    '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0',
+    `-I${rt}`,
+    `-I${dir}`,
+    path.join(dir, `${name}.c`),
+    path.join(dir, 'dispatch.c'),
+    path.join(rt, 'wasm-rt-impl.c'),
+    '-lm',
+    '-o',
+    library,
   ]);
   if (!b.ok) throw new Error(`cc could not build the wasm2c translation: ${b.out.split('\n').slice(0, 3).join(' | ')}`);
   return { available: true, library, version: `wasm2c ${w2c.out.split('\n')[0]}, ${cc.out.split('\n')[0]}` };

@@ -59,7 +59,13 @@ function main(): void {
       }
       return f.call(store, args);
     };
-    results.push(runNumeric(call, c.setup, c.jobs.map((h) => new Uint8Array(Buffer.from(h, 'hex')))));
+    results.push(
+      runNumeric(
+        call,
+        c.setup,
+        c.jobs.map((h) => new Uint8Array(Buffer.from(h, 'hex'))),
+      ),
+    );
   }
   answer({ available: true, version: `npm wasmtime@${version}`, results });
 }

@@ -31,7 +31,8 @@ export const METHOD_SPECS: Record<MethodName, MethodSpec> = {
   purge: {
     name: 'purge',
     nistType: 'Purge',
-    description: 'block erase, a PRNG stream (xoshiro128**, host-chosen seed) programmed over every sector and verified by digest, then block erase and a full blank check',
+    description:
+      'block erase, a PRNG stream (xoshiro128**, host-chosen seed) programmed over every sector and verified by digest, then block erase and a full blank check',
     // programming can only clear bits: the stream goes onto erased flash so that its digests are predictable
     passes: [
       { kind: 'erase', name: 'erase-1' },

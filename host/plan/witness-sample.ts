@@ -33,7 +33,8 @@ export const WITNESS_CHUNK_BYTES = 32;
 /** Uniform chunks needed so that a terminal which left `fraction` unerased escapes with probability at most `escape`. */
 export function chunksForTarget(target: WitnessTarget): number {
   const { fraction, escape } = target;
-  if (!(fraction > 0 && fraction < 1) || !(escape > 0 && escape < 1)) throw new RangeError(`witness target f=${fraction}, P=${escape}: both must lie strictly between 0 and 1`);
+  if (!(fraction > 0 && fraction < 1) || !(escape > 0 && escape < 1))
+    throw new RangeError(`witness target f=${fraction}, P=${escape}: both must lie strictly between 0 and 1`);
   return Math.ceil(Math.log(escape) / Math.log(1 - fraction));
 }
 

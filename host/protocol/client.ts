@@ -68,7 +68,9 @@ export class BootloaderClient {
         last = err as Error;
       }
     }
-    throw new DeviceError(`no bootloader answers on ${this.transport.description} (sync 0x7F got no ACK after ${tries} tries${last ? `: ${last.message}` : ''}); is the terminal in bootloader mode and the port right?`);
+    throw new DeviceError(
+      `no bootloader answers on ${this.transport.description} (sync 0x7F got no ACK after ${tries} tries${last ? `: ${last.message}` : ''}); is the terminal in bootloader mode and the port right?`,
+    );
   }
 
   /**
@@ -161,7 +163,14 @@ export class BootloaderClient {
    * garbled answer) is retried after a re-sync with half the size, so a noisy line still gets
    * through; the size grows back after each success. Gives up after `attempts` failures in a row.
    */
-  private async chunked(what: string, address: number, length: number, align: number, once: (off: number, n: number) => Promise<void>, onProgress?: (done: number) => void): Promise<void> {
+  private async chunked(
+    what: string,
+    address: number,
+    length: number,
+    align: number,
+    once: (off: number, n: number) => Promise<void>,
+    onProgress?: (done: number) => void,
+  ): Promise<void> {
     let off = 0;
     let size = MAX_TRANSFER;
     let failures = 0;
@@ -187,14 +196,21 @@ export class BootloaderClient {
   /** Read Memory, split into commands of at most 256 bytes. */
   async readMemory(address: number, length: number, onProgress?: (done: number) => void): Promise<Uint8Array> {
     const out = new Uint8Array(length);
-    await this.chunked('Read Memory', address, length, 1, async (off, n) => {
-      await this.sendCommand(CMD.READ_MEMORY);
-      await this.transport.write(addressFrame(address + off));
-      await this.expectAck('Read Memory address', CMD.READ_MEMORY);
-      await this.transport.write(readLengthFrame(n));
-      await this.expectAck('Read Memory length', CMD.READ_MEMORY);
-      out.set(await this.transport.read(n, this.byteTimeoutMs + n), off);
-    }, onProgress);
+    await this.chunked(
+      'Read Memory',
+      address,
+      length,
+      1,
+      async (off, n) => {
+        await this.sendCommand(CMD.READ_MEMORY);
+        await this.transport.write(addressFrame(address + off));
+        await this.expectAck('Read Memory address', CMD.READ_MEMORY);
+        await this.transport.write(readLengthFrame(n));
+        await this.expectAck('Read Memory length', CMD.READ_MEMORY);
+        out.set(await this.transport.read(n, this.byteTimeoutMs + n), off);
+      },
+      onProgress,
+    );
     return out;
   }
 
@@ -215,7 +231,8 @@ export class BootloaderClient {
           out.set(again, off);
           break;
         }
-        if (i + 1 >= tries) throw new DeviceError(`reads of 0x${(address + off).toString(16)} never agreed twice in a row (${tries + 1} reads): the line is too noisy`);
+        if (i + 1 >= tries)
+          throw new DeviceError(`reads of 0x${(address + off).toString(16)} never agreed twice in a row (${tries + 1} reads): the line is too noisy`);
         previous = again;
       }
     }
@@ -225,19 +242,26 @@ export class BootloaderClient {
   /** Write Memory, split into commands of at most 256 bytes, padded to whole words with 0xFF. */
   async writeMemory(address: number, data: Uint8Array, onProgress?: (done: number) => void, timeoutMs = 1000): Promise<void> {
     if (address % 4 !== 0) throw new RangeError(`Write Memory address 0x${address.toString(16)} is not word aligned`);
-    await this.chunked('Write Memory', address, data.length, 4, async (off, n) => {
-      let chunk = data.subarray(off, off + n);
-      if (chunk.length % 4) {
-        const padded = new Uint8Array(chunk.length + 4 - (chunk.length % 4)).fill(0xff);
-        padded.set(chunk);
-        chunk = padded;
-      }
-      await this.sendCommand(CMD.WRITE_MEMORY);
-      await this.transport.write(addressFrame(address + off));
-      await this.expectAck('Write Memory address', CMD.WRITE_MEMORY);
-      await this.transport.write(dataFrame(chunk));
-      await this.expectAck('Write Memory data', CMD.WRITE_MEMORY, timeoutMs);
-    }, onProgress);
+    await this.chunked(
+      'Write Memory',
+      address,
+      data.length,
+      4,
+      async (off, n) => {
+        let chunk = data.subarray(off, off + n);
+        if (chunk.length % 4) {
+          const padded = new Uint8Array(chunk.length + 4 - (chunk.length % 4)).fill(0xff);
+          padded.set(chunk);
+          chunk = padded;
+        }
+        await this.sendCommand(CMD.WRITE_MEMORY);
+        await this.transport.write(addressFrame(address + off));
+        await this.expectAck('Write Memory address', CMD.WRITE_MEMORY);
+        await this.transport.write(dataFrame(chunk));
+        await this.expectAck('Write Memory data', CMD.WRITE_MEMORY, timeoutMs);
+      },
+      onProgress,
+    );
   }
 
   /** Go: the part leaves the bootloader and runs code at `address`. Not retried once accepted. */

@@ -362,8 +362,8 @@ export interface AgentParams {
 export function encodeParams(p: AgentParams): Uint8Array {
   const out = new Uint8Array(PARAMS_SIZE);
   const v = view(out);
-  [PARAMS_MAGIC, PARAMS_VERSION, p.baud, p.coreClockHz, p.usart, p.usartClockRegister, p.usartClockMask, p.gpio, p.gpioClockRegister, p.gpioClockMask].forEach((x, i) =>
-    v.setUint32(4 * i, x >>> 0, true),
+  [PARAMS_MAGIC, PARAMS_VERSION, p.baud, p.coreClockHz, p.usart, p.usartClockRegister, p.usartClockMask, p.gpio, p.gpioClockRegister, p.gpioClockMask].forEach(
+    (x, i) => v.setUint32(4 * i, x >>> 0, true),
   );
   out[40] = p.tx;
   out[41] = p.rx;

@@ -41,7 +41,10 @@ export function readIdentityFile(path: string, what = '--key'): string[] {
   if (text.includes('-----BEGIN')) return [identityFromPem(text, path, what)];
   const lines = meaningfulLines(text);
   const bad = lines.find((l) => !AGE_IDENTITY.test(l));
-  if (bad !== undefined || !lines.length) throw new InputError(`${what} ${path}: not an age identity file (expected AGE-SECRET-KEY-1… lines${bad !== undefined ? `, found "${bad.slice(0, 20)}…"` : ''})`);
+  if (bad !== undefined || !lines.length)
+    throw new InputError(
+      `${what} ${path}: not an age identity file (expected AGE-SECRET-KEY-1… lines${bad !== undefined ? `, found "${bad.slice(0, 20)}…"` : ''})`,
+    );
   return lines;
 }
 
@@ -58,7 +61,8 @@ export function parseRecipients(arg: string, what = '--recipient'): { recipients
   if (text.includes('-----BEGIN')) throw new InputError(`${what} ${arg}: a PEM key, not an age recipient: give an age public key (age1…) or a file of them`);
   const lines = meaningfulLines(text);
   const bad = lines.find((l) => !AGE_RECIPIENT.test(l));
-  if (bad !== undefined || !lines.length) throw new InputError(`${what} ${arg}: not an age recipient file (expected age1… lines${bad !== undefined ? `, found "${bad.slice(0, 20)}…"` : ''})`);
+  if (bad !== undefined || !lines.length)
+    throw new InputError(`${what} ${arg}: not an age recipient file (expected age1… lines${bad !== undefined ? `, found "${bad.slice(0, 20)}…"` : ''})`);
   return { recipients: lines, source: resolve(arg) };
 }
 
@@ -85,7 +89,8 @@ export function identityFromPem(pem: string, path: string, what: string): string
   } catch (e) {
     throw new InputError(`${what} ${path}: a PEM file but not a private key (${(e as Error).message}): give an age identity file (AGE-SECRET-KEY-1…)`);
   }
-  if (key.asymmetricKeyType !== 'x25519') throw new InputError(`${what} ${path}: a ${key.asymmetricKeyType} key: backups take an age identity (AGE-SECRET-KEY-1…) or an X25519 private key`);
+  if (key.asymmetricKeyType !== 'x25519')
+    throw new InputError(`${what} ${path}: a ${key.asymmetricKeyType} key: backups take an age identity (AGE-SECRET-KEY-1…) or an X25519 private key`);
   const d = (key.export({ format: 'jwk' }) as { d?: string }).d ?? '';
   return bech32Encode('age-secret-key-', Buffer.from(d, 'base64url')).toUpperCase();
 }
@@ -104,7 +109,8 @@ export function identityFileText(identity: string, recipient: string, created = 
 export function writeNewAgeIdentity(prefix: string): { privatePath: string; publicPath: string; recipient: string } {
   const privatePath = resolve(`${prefix}.key.txt`);
   const publicPath = resolve(`${prefix}.pub.txt`);
-  for (const p of [privatePath, publicPath]) if (existsSync(p)) throw new InputError(`${p} already exists: refusing to overwrite a key (choose another --out or remove it)`);
+  for (const p of [privatePath, publicPath])
+    if (existsSync(p)) throw new InputError(`${p} already exists: refusing to overwrite a key (choose another --out or remove it)`);
   const k = newAgeIdentity();
   writeNewKeyFile(privatePath, identityFileText(k.identity, k.recipient), 0o600);
   writeNewKeyFile(publicPath, `${k.recipient}\n`, 0o644);
@@ -128,7 +134,9 @@ export function benchAgeIdentity(): BenchIdentity {
   if (!existsSync(identityPath)) {
     // a bench of the version 1 format keeps its X25519 key: the same key, in age's form
     const legacy = join(dir, 'backup.key.pem');
-    const k = existsSync(legacy) ? ((i) => ({ identity: i, recipient: recipientOf(i) }))(identityFromPem(readText(legacy, 'bench backup key'), legacy, 'bench backup key')) : newAgeIdentity();
+    const k = existsSync(legacy)
+      ? ((i) => ({ identity: i, recipient: recipientOf(i) }))(identityFromPem(readText(legacy, 'bench backup key'), legacy, 'bench backup key'))
+      : newAgeIdentity();
     try {
       writeNewKeyFile(identityPath, identityFileText(k.identity, k.recipient), 0o600);
       created = true;

@@ -34,7 +34,13 @@ export class PgAuditStore {
   /** Connects and migrates; a server that cannot be reached is a DeviceError (exit 3) naming it. */
   static async open(url: string, o: { migrate?: boolean; upTo?: number } = {}): Promise<PgAuditStore> {
     const connectMs = Number(process.env.POSWIPE_AUDIT_CONNECT_MS ?? 3000);
-    const client = new (pg().Client)({ connectionString: url, connectionTimeoutMillis: connectMs, statement_timeout: STATEMENT_MS, query_timeout: STATEMENT_MS + 1000, application_name: 'poswipe' });
+    const client = new (pg().Client)({
+      connectionString: url,
+      connectionTimeoutMillis: connectMs,
+      statement_timeout: STATEMENT_MS,
+      query_timeout: STATEMENT_MS + 1000,
+      application_name: 'poswipe',
+    });
     client.on('error', () => {
       // a connection lost while idle: the next query says so
     });

@@ -76,14 +76,14 @@ export const MIGRATIONS: Migration[] = [
     sqlite: [
       ...addColumns(2, 'sqlite'),
       // rows written before run ids existed get one of their own
-      "UPDATE runs SET run_id = lower(hex(randomblob(16))) WHERE run_id IS NULL",
+      'UPDATE runs SET run_id = lower(hex(randomblob(16))) WHERE run_id IS NULL',
       'CREATE UNIQUE INDEX runs_run_id ON runs (run_id)',
       'CREATE INDEX runs_ended ON runs (ended)',
       'CREATE TABLE outbox (run_id TEXT PRIMARY KEY, queued TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)',
     ],
     pg: [
       ...addColumns(2, 'pg'),
-      "UPDATE runs SET run_id = md5(random()::text || clock_timestamp()::text || id::text) WHERE run_id IS NULL",
+      'UPDATE runs SET run_id = md5(random()::text || clock_timestamp()::text || id::text) WHERE run_id IS NULL',
       'ALTER TABLE runs ALTER COLUMN run_id SET NOT NULL',
       'CREATE UNIQUE INDEX runs_run_id ON runs (run_id)',
       'CREATE INDEX runs_ended ON runs (ended)',

@@ -47,7 +47,11 @@ class PgStore implements AuditStore {
 }
 
 /** The store to read, per the options and the settings file (see the module comment). */
-export async function openAuditStore(o: { auditDb?: string; auditUrl?: string }, config: { auditDb?: string; auditUrl?: string }, log: (line: string) => void): Promise<AuditStore> {
+export async function openAuditStore(
+  o: { auditDb?: string; auditUrl?: string },
+  config: { auditDb?: string; auditUrl?: string },
+  log: (line: string) => void,
+): Promise<AuditStore> {
   const path = auditPath(o.auditDb, config.auditDb);
   const url = auditUrl(o.auditUrl, config.auditUrl);
   const local = AuditLog.open(path, null);
@@ -59,7 +63,9 @@ export async function openAuditStore(o: { auditDb?: string; auditUrl?: string },
   } catch (e) {
     if (!(e instanceof DeviceError) && !/ECONN|ENOENT|timeout|terminat/i.test((e as Error).message)) throw e;
     const fallback = AuditLog.open(path, null);
-    log(`poswipe: audit: ${(e as Error).message.split('\n')[0]}: showing this bench's own log ${path} (${fallback.pendingCount()} run(s) not yet on the server)`);
+    log(
+      `poswipe: audit: ${(e as Error).message.split('\n')[0]}: showing this bench's own log ${path} (${fallback.pendingCount()} run(s) not yet on the server)`,
+    );
     return new SqliteAuditStore(fallback);
   }
 }

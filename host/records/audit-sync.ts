@@ -35,7 +35,10 @@ export async function pushPending(localPath: string, url: string): Promise<SyncR
         try {
           r = await server.insert(rows);
         } catch (e) {
-          local.markFailed(rows.map((x) => x.runId), (e as Error).message);
+          local.markFailed(
+            rows.map((x) => x.runId),
+            (e as Error).message,
+          );
           throw e;
         }
         local.markPushed([...r.inserted, ...r.already]);
@@ -68,7 +71,9 @@ export function schedulePush(localPath: string, url: string): void {
       } catch {
         // the count is only for the message
       }
-      process.stderr.write(`poswipe: audit: ${(e as Error).message.split('\n')[0]}; ${queued} run(s) queued in ${localPath} for ${redact(url)}: \`poswipe audit sync\` or the next run pushes them\n`);
+      process.stderr.write(
+        `poswipe: audit: ${(e as Error).message.split('\n')[0]}; ${queued} run(s) queued in ${localPath} for ${redact(url)}: \`poswipe audit sync\` or the next run pushes them\n`,
+      );
     }
   });
 }

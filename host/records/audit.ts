@@ -47,7 +47,11 @@ export function migrateSqlite(db: Database.Database, upTo = MIGRATIONS[MIGRATION
   db.transaction(() => {
     const legacy = tableExists(db, 'runs') && !tableExists(db, 'schema_migrations');
     db.exec(MIGRATIONS_TABLE);
-    if (legacy) db.prepare('INSERT INTO schema_migrations (version, name, applied) VALUES (1, ?, ?)').run(`${MIGRATIONS[0].name} (found, made before migrations)`, new Date().toISOString());
+    if (legacy)
+      db.prepare('INSERT INTO schema_migrations (version, name, applied) VALUES (1, ?, ?)').run(
+        `${MIGRATIONS[0].name} (found, made before migrations)`,
+        new Date().toISOString(),
+      );
     const have = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
     for (const m of MIGRATIONS) {
       if (m.version > upTo || have.has(m.version)) continue;
@@ -104,7 +108,9 @@ export class AuditLog {
 
   /** Rows queued for the server, oldest first (at most `limit`). */
   pending(limit = 1000): AuditRow[] {
-    return (this.db.prepare(`SELECT runs.* FROM runs JOIN outbox ON outbox.run_id = runs.run_id ORDER BY runs.id LIMIT ?`).all(limit) as Record<string, unknown>[]).map(rowFrom);
+    return (
+      this.db.prepare(`SELECT runs.* FROM runs JOIN outbox ON outbox.run_id = runs.run_id ORDER BY runs.id LIMIT ?`).all(limit) as Record<string, unknown>[]
+    ).map(rowFrom);
   }
 
   pendingCount(): number {
@@ -135,7 +141,6 @@ export class AuditLog {
     this.db.close();
   }
 }
-
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);

@@ -63,11 +63,14 @@ function binary(bytes: Uint8Array, file: string): Uint8Array {
 /** Reads the stanza lines of an age header; says clearly what a file that is not one is. */
 export function readAgeHeader(bytes: Uint8Array, file: string): AgeHeader {
   if (startsWith(bytes, LEGACY_MAGIC)) {
-    throw new InputError(`${file}: a poswipe backup in the old format (version 1, AES-256-GCM): this poswipe reads only age backups (version 2); restore it with poswipe 0.1.x`);
+    throw new InputError(
+      `${file}: a poswipe backup in the old format (version 1, AES-256-GCM): this poswipe reads only age backups (version 2); restore it with poswipe 0.1.x`,
+    );
   }
   const b = binary(bytes, file);
   if (!startsWith(b, AGE_INTRO)) {
-    if (b.length < AGE_INTRO.length && startsWith(Buffer.from(AGE_INTRO), b)) throw new InputError(`${file}: truncated backup: ${b.length} byte(s), not even the age header line`);
+    if (b.length < AGE_INTRO.length && startsWith(Buffer.from(AGE_INTRO), b))
+      throw new InputError(`${file}: truncated backup: ${b.length} byte(s), not even the age header line`);
     throw new InputError(`${file}: not a poswipe backup (not an age file: it does not start with "age-encryption.org/v1")`);
   }
   const text = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, MAX_HEADER)).toString('latin1');
@@ -84,7 +87,9 @@ export function readAgeHeader(bytes: Uint8Array, file: string): AgeHeader {
       stanzas.push({ type, args });
     }
   }
-  throw new InputError(`${file}: truncated backup: the age header does not end (no "---" line${b.length >= MAX_HEADER ? ` in its first ${MAX_HEADER} bytes` : ''})`);
+  throw new InputError(
+    `${file}: truncated backup: the age header does not end (no "---" line${b.length >= MAX_HEADER ? ` in its first ${MAX_HEADER} bytes` : ''})`,
+  );
 }
 
 /** "scrypt passphrase (2^15)" or "age X25519 (1 recipient)": what the certificate and the report say. */
@@ -123,7 +128,11 @@ const WRONG_PASS = 'wrong passphrase or corrupted backup';
 function ageFailure(e: unknown, file: string, kind: 'passphrase' | 'identity', source: string): InputError {
   const msg = (e as Error).message ?? String(e);
   if (/no identity matched/i.test(msg)) {
-    return new InputError(kind === 'passphrase' ? `${file}: ${WRONG_PASS} (the age scrypt stanza does not open with this passphrase)` : `${file}: the age identity ${source} does not open this backup: it is encrypted to another age key (give the recipient's identity file with --key)`);
+    return new InputError(
+      kind === 'passphrase'
+        ? `${file}: ${WRONG_PASS} (the age scrypt stanza does not open with this passphrase)`
+        : `${file}: the age identity ${source} does not open this backup: it is encrypted to another age key (give the recipient's identity file with --key)`,
+    );
   }
   if (/header|stanza|version|non-ASCII/i.test(msg)) return new InputError(`${file}: corrupted backup: the age header does not authenticate (age: ${msg})`);
   // past the header the file key was right: the payload (ChaCha20-Poly1305 chunks, the last one marked) was cut or changed
@@ -139,7 +148,10 @@ export async function decryptBackup(bytes: Uint8Array, keys: DecryptionKeys, fil
   if (scrypt) {
     if (header.stanzas.length !== 1) throw new InputError(`${file}: malformed age header: a scrypt stanza must be the only one`);
     const logN = Number(scrypt.args[1]);
-    if (!/^[1-9][0-9]?$/.test(scrypt.args[1] ?? '') || logN > MAX_READ_LOG_N) throw new InputError(`${file}: the age scrypt work factor ${JSON.stringify(scrypt.args[1])} is not 1 to ${MAX_READ_LOG_N}: refused before running scrypt`);
+    if (!/^[1-9][0-9]?$/.test(scrypt.args[1] ?? '') || logN > MAX_READ_LOG_N)
+      throw new InputError(
+        `${file}: the age scrypt work factor ${JSON.stringify(scrypt.args[1])} is not 1 to ${MAX_READ_LOG_N}: refused before running scrypt`,
+      );
     if (!keys.passphrase) throw new InputError(`${file} is encrypted with a passphrase: give --passphrase-file <file> or set POSWIPE_BACKUP_PASSPHRASE`);
     d.addPassphrase(keys.passphrase().normalize('NFC'));
     try {
@@ -148,7 +160,10 @@ export async function decryptBackup(bytes: Uint8Array, keys: DecryptionKeys, fil
       throw ageFailure(e, file, 'passphrase', '');
     }
   }
-  if (!header.stanzas.some((s) => s.type === 'X25519')) throw new InputError(`${file}: the age file has no X25519 or scrypt stanza (types: ${header.stanzas.map((s) => s.type).join(', ')}): poswipe cannot open it`);
+  if (!header.stanzas.some((s) => s.type === 'X25519'))
+    throw new InputError(
+      `${file}: the age file has no X25519 or scrypt stanza (types: ${header.stanzas.map((s) => s.type).join(', ')}): poswipe cannot open it`,
+    );
   if (!keys.identities) throw new InputError(`${file} is encrypted to an age X25519 key: give its identity file with --key <identity>`);
   const { identities, source } = keys.identities();
   for (const i of identities) d.addIdentity(i);

@@ -53,9 +53,12 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-
 /** The container for `data` (one buffer per region, in `regions` order). */
-export function encodeContainer(meta: Omit<BackupHeader, 'format' | 'version' | 'regions' | 'dataBytes'>, regions: { name: string; address: number; size: number }[], data: Uint8Array[]): { bytes: Uint8Array; header: BackupHeader } {
+export function encodeContainer(
+  meta: Omit<BackupHeader, 'format' | 'version' | 'regions' | 'dataBytes'>,
+  regions: { name: string; address: number; size: number }[],
+  data: Uint8Array[],
+): { bytes: Uint8Array; header: BackupHeader } {
   if (regions.length !== data.length) throw new TypeError(`encodeContainer: ${regions.length} region(s), ${data.length} buffer(s)`);
   let offset = 0;
   const listed = regions.map((r, i) => {
@@ -64,12 +67,32 @@ export function encodeContainer(meta: Omit<BackupHeader, 'format' | 'version' | 
     offset += r.size;
     return e;
   });
-  const manifest = { format: FORMAT_NAME, version: FORMAT_VERSION, board: meta.board, pid: meta.pid, uid: meta.uid, created: meta.created, tool: meta.tool, regions: listed, dataBytes: offset };
+  const manifest = {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    board: meta.board,
+    pid: meta.pid,
+    uid: meta.uid,
+    created: meta.created,
+    tool: meta.tool,
+    regions: listed,
+    dataBytes: offset,
+  };
   const json = Buffer.from(JSON.stringify(manifest, null, 1) + '\n', 'utf8');
   const head = Buffer.alloc(FIXED);
   head.set(CONTAINER_MAGIC, 0);
   head.writeUInt32LE(json.length, CONTAINER_MAGIC.length);
-  const header: BackupHeader = { format: FORMAT_NAME, version: FORMAT_VERSION, board: meta.board, pid: meta.pid, uid: meta.uid, created: meta.created, tool: meta.tool, regions: listed.map((r) => ({ name: r.name, address: parseInt(r.address, 16), size: r.size, sha256: r.sha256 })), dataBytes: offset };
+  const header: BackupHeader = {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    board: meta.board,
+    pid: meta.pid,
+    uid: meta.uid,
+    created: meta.created,
+    tool: meta.tool,
+    regions: listed.map((r) => ({ name: r.name, address: parseInt(r.address, 16), size: r.size, sha256: r.sha256 })),
+    dataBytes: offset,
+  };
   return { bytes: Buffer.concat([head, json, ...data]), header };
 }
 
@@ -94,9 +117,11 @@ function onlyFields(o: Record<string, unknown>, known: string[], file: string, w
 function parseManifest(raw: unknown, file: string): BackupHeader {
   need(isObj(raw), file, 'not a JSON object');
   need(raw.format === FORMAT_NAME, file, `format must be "${FORMAT_NAME}"`);
-  if (raw.version !== FORMAT_VERSION) throw new InputError(`${file}: backup format version ${JSON.stringify(raw.version)}: this poswipe reads version ${FORMAT_VERSION}`);
+  if (raw.version !== FORMAT_VERSION)
+    throw new InputError(`${file}: backup format version ${JSON.stringify(raw.version)}: this poswipe reads version ${FORMAT_VERSION}`);
   onlyFields(raw, MANIFEST_FIELDS, file, '');
-  for (const k of ['board', 'pid', 'uid', 'created', 'tool'] as const) need(typeof raw[k] === 'string' && (raw[k] as string).length > 0, file, `${k} must be a non-empty string`);
+  for (const k of ['board', 'pid', 'uid', 'created', 'tool'] as const)
+    need(typeof raw[k] === 'string' && (raw[k] as string).length > 0, file, `${k} must be a non-empty string`);
   need(/^0x[0-9a-f]{4}$/.test(raw.pid as string), file, 'pid must look like "0x0413"');
   need(HEX.test(raw.uid as string), file, 'uid must be lowercase hex');
   need(!Number.isNaN(Date.parse(raw.created as string)), file, 'created must be an ISO 8601 date');
@@ -120,7 +145,17 @@ function parseManifest(raw: unknown, file: string): BackupHeader {
     need(total <= MAX_DATA, file, `regions add up to more than ${MAX_DATA} bytes`);
   });
   need(raw.dataBytes === total, file, `dataBytes ${JSON.stringify(raw.dataBytes)} is not the sum of the region sizes (${total})`);
-  return { format: FORMAT_NAME, version: FORMAT_VERSION, board: raw.board as string, pid: raw.pid as string, uid: raw.uid as string, created: raw.created as string, tool: raw.tool as string, regions, dataBytes: total };
+  return {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    board: raw.board as string,
+    pid: raw.pid as string,
+    uid: raw.uid as string,
+    created: raw.created as string,
+    tool: raw.tool as string,
+    regions,
+    dataBytes: total,
+  };
 }
 
 /** Parses a decrypted container and checks every length and every region's SHA-256. */
@@ -141,7 +176,10 @@ export function parseContainer(bytes: Uint8Array, file = 'backup'): { header: Ba
   }
   const header = parseManifest(raw, file);
   const expected = FIXED + m + header.dataBytes;
-  if (b.length < expected) throw new InputError(`${file}: truncated backup container: the manifest announces ${header.dataBytes} bytes of data, ${expected - b.length} byte(s) missing`);
+  if (b.length < expected)
+    throw new InputError(
+      `${file}: truncated backup container: the manifest announces ${header.dataBytes} bytes of data, ${expected - b.length} byte(s) missing`,
+    );
   if (b.length > expected) throw new InputError(`${file}: malformed backup container: ${b.length - expected} unexpected byte(s) after the last region`);
   const data: Buffer[] = [];
   let off = FIXED + m;

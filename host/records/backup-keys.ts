@@ -32,13 +32,17 @@ export function passphraseFrom(file: string | undefined, env: NodeJS.ProcessEnv 
 }
 
 export function backupSecret(o: BackupKeyOptions, configRecipient: string | undefined, log: (line: string) => void): BackupSecret {
-  if (o.recipient !== undefined && o.passphraseFile !== undefined) throw new InputError('--recipient and --passphrase-file exclude each other: a backup is encrypted one way');
+  if (o.recipient !== undefined && o.passphraseFile !== undefined)
+    throw new InputError('--recipient and --passphrase-file exclude each other: a backup is encrypted one way');
   if (o.recipient !== undefined) return { kind: 'recipients', ...parseRecipients(o.recipient, '--recipient') };
   const pass = passphraseFrom(o.passphraseFile);
   if (pass) return { kind: 'passphrase', passphrase: pass.passphrase, source: pass.source };
   if (configRecipient !== undefined) return { kind: 'recipients', ...parseRecipients(configRecipient, 'backupRecipient') };
   const bench = benchAgeIdentity();
-  if (bench.created) log(`poswipe: created the bench backup identity ${bench.identityPath} (age X25519, private: restores need it; keep a copy somewhere safe) and its recipient ${bench.recipientPath} (${bench.recipient})`);
+  if (bench.created)
+    log(
+      `poswipe: created the bench backup identity ${bench.identityPath} (age X25519, private: restores need it; keep a copy somewhere safe) and its recipient ${bench.recipientPath} (${bench.recipient})`,
+    );
   return { kind: 'recipients', recipients: [bench.recipient], source: bench.recipientPath };
 }
 
@@ -52,7 +56,10 @@ export function decryptionKeys(o: BackupKeyOptions): DecryptionKeys {
     identities: () => {
       if (o.key !== undefined) return { identities: readIdentityFile(o.key, '--key'), source: o.key };
       const path = benchIdentityPath();
-      if (!path) throw new InputError(`the backup is encrypted to an age key and this bench has no ${BENCH_IDENTITY} in its config directory: give the recipient's identity file with --key <identity>`);
+      if (!path)
+        throw new InputError(
+          `the backup is encrypted to an age key and this bench has no ${BENCH_IDENTITY} in its config directory: give the recipient's identity file with --key <identity>`,
+        );
       return { identities: readIdentityFile(path, 'bench backup identity'), source: path };
     },
   };

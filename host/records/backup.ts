@@ -88,7 +88,11 @@ export async function buildBackupFile(
   data: Uint8Array[],
   secret: BackupSecret,
 ): Promise<{ bytes: Uint8Array; header: BackupHeader; check: BackupCheck }> {
-  const container = encodeContainer({ board: meta.board, pid: hexPid(meta.pid), uid: meta.uid, created: meta.created.toISOString(), tool: meta.tool }, regions, data);
+  const container = encodeContainer(
+    { board: meta.board, pid: hexPid(meta.pid), uid: meta.uid, created: meta.created.toISOString(), tool: meta.tool },
+    regions,
+    data,
+  );
   const { bytes, fileKey } = await encryptBackup(container.bytes, secret);
   const check: BackupCheck = fileKey ? { fileKey } : { keys: { passphrase: () => (secret as { passphrase: string }).passphrase } };
   return { bytes, header: container.header, check };
@@ -107,9 +111,11 @@ export async function checkBackupBytes(bytes: Uint8Array, check: BackupCheck, ex
   } catch (e) {
     throw new SafetyError(`${file}: read back, ${(e as Error).message}`);
   }
-  if (parsed.header.regions.length !== expected.length) throw new SafetyError(`${file}: read back, ${parsed.header.regions.length} region(s) instead of ${expected.length}`);
+  if (parsed.header.regions.length !== expected.length)
+    throw new SafetyError(`${file}: read back, ${parsed.header.regions.length} region(s) instead of ${expected.length}`);
   parsed.header.regions.forEach((r, i) => {
-    if (r.sha256 !== expected[i].sha256 || r.address !== expected[i].address || r.size !== expected[i].size) throw new SafetyError(`${file}: read back, region ${r.name} does not match what was read from the terminal`);
+    if (r.sha256 !== expected[i].sha256 || r.address !== expected[i].address || r.size !== expected[i].size)
+      throw new SafetyError(`${file}: read back, region ${r.name} does not match what was read from the terminal`);
   });
 }
 
@@ -133,7 +139,13 @@ export function checkBackupTarget(path: string): void {
 }
 
 /** Writes, reads back and checks, then links into place (see the module comment). */
-export async function writeBackupAtomically(path: string, bytes: Uint8Array, check: BackupCheck, regions: BackupRegion[], hooks: WriteHooks = {}): Promise<void> {
+export async function writeBackupAtomically(
+  path: string,
+  bytes: Uint8Array,
+  check: BackupCheck,
+  regions: BackupRegion[],
+  hooks: WriteHooks = {},
+): Promise<void> {
   const target = resolve(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
@@ -175,14 +187,20 @@ export async function takeBackup(
   identity: Identity,
   o: { path: string; secret: BackupSecret; tool: string; onProgress?: (p: BackupProgress) => void; hooks?: WriteHooks; now?: () => Date },
 ): Promise<BackupResult> {
-  if (identity.readProtected || identity.uid === null) throw new SafetyError(`the terminal (${board.id}) is read-protected: its data cannot be read for a backup`);
+  if (identity.readProtected || identity.uid === null)
+    throw new SafetyError(`the terminal (${board.id}) is read-protected: its data cannot be read for a backup`);
   const regions = backupRegionsOf(board);
   const t0 = Date.now();
   const line0 = client.transport.terminalTime();
   const data = await readRegions(client, regions, o.onProgress);
   const lineSeconds = client.transport.terminalTime() - line0;
   const t1 = Date.now();
-  const built = await buildBackupFile({ board: board.id, pid: identity.pid, uid: identity.uid, created: (o.now ?? (() => new Date()))(), tool: o.tool }, regions, data, o.secret);
+  const built = await buildBackupFile(
+    { board: board.id, pid: identity.pid, uid: identity.uid, created: (o.now ?? (() => new Date()))(), tool: o.tool },
+    regions,
+    data,
+    o.secret,
+  );
   await writeBackupAtomically(o.path, built.bytes, built.check, built.header.regions, o.hooks);
   const t2 = Date.now();
   return {

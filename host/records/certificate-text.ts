@@ -16,7 +16,7 @@ export const SENTENCES = {
     text: "internal NOR flash of the terminal's microcontroller, {kib} KiB at {base} (no translation layer: every cell is addressable)",
     when: 'always; {kib} is the size found (outcome.flashSize.found)',
   },
-  methodUsedUnlock: { text: 'mass erase (Readout Unprotect) + blank check', when: 'outcome.unlocked: the method\'s passes did not run' },
+  methodUsedUnlock: { text: 'mass erase (Readout Unprotect) + blank check', when: "outcome.unlocked: the method's passes did not run" },
   methodUsedOverwrite: {
     text: 'overwrite and block erase',
     when: 'not unlocked, and a pattern pass over the planned flash ran (outcome.passes has a program pass other than zeroize-keys)',
@@ -24,9 +24,9 @@ export const SENTENCES = {
   methodUsedErase: { text: 'block erase', when: 'not unlocked, and only erase passes ran over the planned flash' },
   methodDetailsUnlock: {
     text:
-      "the terminal was read-protected: Readout Unprotect made the part mass-erase its whole flash, then " +
-      "every planned block was blank-checked; the passes of the requested method ({method}) did not run",
-    when: 'outcome.unlocked (otherwise methodDetails is the method\'s own description, METHOD_SPECS[method].description)',
+      'the terminal was read-protected: Readout Unprotect made the part mass-erase its whole flash, then ' +
+      'every planned block was blank-checked; the passes of the requested method ({method}) did not run',
+    when: "outcome.unlocked (otherwise methodDetails is the method's own description, METHOD_SPECS[method].description)",
   },
   readoutUnprotect: {
     text: 'the terminal was read-protected; Readout Unprotect made the part mass-erase itself, then every block was checked',
@@ -43,21 +43,21 @@ export const SENTENCES = {
   keysNone: { text: 'the board declares no key store', when: 'the board declares no key store' },
   digestAgent: {
     text:
-      "SHA-256(nonce || block address, 4 bytes little-endian || block bytes), computed on the terminal by " +
+      'SHA-256(nonce || block address, 4 bytes little-endian || block bytes), computed on the terminal by ' +
       "the engine and compared with the host's own computation of the expected contents",
     when: "outcome.verification is 'agent-digest' (the agent ran)",
   },
   digestChecksum: {
     text:
       "the ROM bootloader's Get Checksum (0xA1) CRC-32 of each block, compared with the host's CRC-32 of " +
-      "the expected contents; no code of poswipe ran on the terminal",
+      'the expected contents; no code of poswipe ran on the terminal',
     when: "outcome.verification is 'get-checksum' (bootloader-only part whose bootloader has Get Checksum)",
   },
   digestReadBack: {
     text:
-      "each block read twice through the ROM bootloader (Read Memory), the two reads agreeing, and " +
-      "compared on the host with the expected contents; the digest is SHA-256(nonce || block address, 4 " +
-      "bytes little-endian || bytes read), computed on the host; no code of poswipe ran on the terminal",
+      'each block read twice through the ROM bootloader (Read Memory), the two reads agreeing, and ' +
+      'compared on the host with the expected contents; the digest is SHA-256(nonce || block address, 4 ' +
+      'bytes little-endian || bytes read), computed on the host; no code of poswipe ran on the terminal',
     when: "outcome.verification is 'read-back' (bootloader-only part without Get Checksum)",
   },
   witnessOk: {

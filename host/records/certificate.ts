@@ -33,7 +33,6 @@ export function toolVersion(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-
 /** What the certificate says about the backup taken before the erase. */
 export interface BackupRecord {
   taken: boolean;
@@ -135,7 +134,15 @@ export function buildCertificate(i: CertificateInput): Record<string, unknown> {
       method: o.method,
       methodDetails: method.methodDetails,
       unlocked: o.unlocked,
-      passes: o.passes.map((p) => ({ name: p.name, kind: p.kind, pattern: p.pattern ?? null, seed: p.seed ?? null, blocks: p.blocks, failed: p.failed.length, verified: p.verified })),
+      passes: o.passes.map((p) => ({
+        name: p.name,
+        kind: p.kind,
+        pattern: p.pattern ?? null,
+        seed: p.seed ?? null,
+        blocks: p.blocks,
+        failed: p.failed.length,
+        verified: p.verified,
+      })),
       keys: {
         regions: o.keys.regions.map((r) => ({ address: hex32(r.address), size: r.size })),
         zeroized: o.keys.zeroized,
@@ -212,8 +219,7 @@ export interface Check {
 }
 
 export type VerifyResult =
-  | { status: 'malformed'; problem: string }
-  | { status: 'valid' | 'invalid'; checks: Check[]; certificate: Record<string, unknown> | null };
+  { status: 'malformed'; problem: string } | { status: 'valid' | 'invalid'; checks: Check[]; certificate: Record<string, unknown> | null };
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -238,9 +244,13 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
     doc = JSON.parse(text);
   } catch (e) {
     const m = /position (\d+)/.exec((e as Error).message);
-    return { status: 'malformed', problem: `not valid JSON${m ? ` at byte ${m[1]} (${lineCol(text, Number(m[1]))})` : ''}: ${(e as Error).message.replace(/ in JSON at position.*$/, '')}` };
+    return {
+      status: 'malformed',
+      problem: `not valid JSON${m ? ` at byte ${m[1]} (${lineCol(text, Number(m[1]))})` : ''}: ${(e as Error).message.replace(/ in JSON at position.*$/, '')}`,
+    };
   }
-  if (!isObj(doc) || (!('certificate' in doc) && !('signature' in doc))) return { status: 'malformed', problem: 'not a poswipe certificate (no "certificate" and "signature" fields)' };
+  if (!isObj(doc) || (!('certificate' in doc) && !('signature' in doc)))
+    return { status: 'malformed', problem: 'not a poswipe certificate (no "certificate" and "signature" fields)' };
 
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string): boolean => {
@@ -250,7 +260,17 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
   const cert = isObj(doc.certificate) ? doc.certificate : null;
   const sig = isObj(doc.signature) ? doc.signature : null;
   const extra = Object.keys(doc).filter((k) => k !== 'certificate' && k !== 'signature');
-  check('document', cert !== null && sig !== null && extra.length === 0, cert === null ? '"certificate" is missing or not an object' : sig === null ? '"signature" is missing or not an object: this is not a signed certificate (a NOT SANITIZED failure report carries none)' : extra.length ? `unexpected field(s) ${extra.join(', ')}` : 'certificate and signature present');
+  check(
+    'document',
+    cert !== null && sig !== null && extra.length === 0,
+    cert === null
+      ? '"certificate" is missing or not an object'
+      : sig === null
+        ? '"signature" is missing or not an object: this is not a signed certificate (a NOT SANITIZED failure report carries none)'
+        : extra.length
+          ? `unexpected field(s) ${extra.join(', ')}`
+          : 'certificate and signature present',
+  );
 
   // layout: the file must be exactly the pretty canonical form of what it holds
   const slip = layoutDifference(text, prettyJson(doc));
@@ -267,14 +287,25 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
     }
     const trustedId = keyId(trusted);
     const embeddedId = embedded ? keyId(embedded) : null;
-    check('signature.publicKey', embeddedId !== null && embeddedId === sig.keyId, embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`);
-    check('signature.keyId', sig.keyId === trustedId, sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`);
+    check(
+      'signature.publicKey',
+      embeddedId !== null && embeddedId === sig.keyId,
+      embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`,
+    );
+    check(
+      'signature.keyId',
+      sig.keyId === trustedId,
+      sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`,
+    );
     if (cert && isObj(sig.sections)) {
       const now = sectionDigests(cert);
       const recorded = sig.sections as Record<string, unknown>;
       const edited = Object.keys(now).filter((k) => recorded[k] !== now[k]);
       const removed = Object.keys(recorded).filter((k) => !(k in now));
-      const parts = [...edited.map((k) => (k in recorded ? `certificate.${k} was edited` : `certificate.${k} was added`)), ...removed.map((k) => `certificate.${k} was removed`)];
+      const parts = [
+        ...edited.map((k) => (k in recorded ? `certificate.${k} was edited` : `certificate.${k} was added`)),
+        ...removed.map((k) => `certificate.${k} was removed`),
+      ];
       check('sections', parts.length === 0, parts.length ? parts.join('; ') : `${Object.keys(now).length} section digests match`);
     } else check('sections', false, 'signature.sections is missing');
     const value = typeof sig.value === 'string' && /^[0-9a-f]{128}$/.test(sig.value) ? Buffer.from(sig.value, 'hex') : null;
@@ -286,14 +317,28 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
       } catch {
         ok = false;
       }
-      check('signature.value', ok, ok ? 'Ed25519 signature valid for the trusted key' : 'the Ed25519 signature does not match the document (edited after signing, or signed by another key)');
+      check(
+        'signature.value',
+        ok,
+        ok
+          ? 'Ed25519 signature valid for the trusted key'
+          : 'the Ed25519 signature does not match the document (edited after signing, or signed by another key)',
+      );
     }
   } else check('signature', false, 'missing');
 
   if (cert) {
-    check('certificate.result', cert.result === 'SANITIZED', cert.result === 'SANITIZED' ? 'SANITIZED' : `${JSON.stringify(cert.result)}: not a certificate of sanitization`);
+    check(
+      'certificate.result',
+      cert.result === 'SANITIZED',
+      cert.result === 'SANITIZED' ? 'SANITIZED' : `${JSON.stringify(cert.result)}: not a certificate of sanitization`,
+    );
     const known = cert.format === CERT_FORMAT && typeof cert.version === 'number' && CERT_VERSIONS_ACCEPTED.includes(cert.version);
-    check('certificate.format', known, `${String(cert.format)} version ${String(cert.version)}${known ? '' : ` (accepted: ${CERT_FORMAT} versions ${CERT_VERSIONS_ACCEPTED.join(', ')})`}`);
+    check(
+      'certificate.format',
+      known,
+      `${String(cert.format)} version ${String(cert.version)}${known ? '' : ` (accepted: ${CERT_FORMAT} versions ${CERT_VERSIONS_ACCEPTED.join(', ')})`}`,
+    );
   }
   return { status: checks.every((c) => c.ok) ? 'valid' : 'invalid', checks, certificate: cert };
 }
@@ -302,7 +347,8 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
 export function buildFailureReport(i: CertificateInput, report: Record<string, unknown>): string {
   const o = i.outcome;
   return prettyJson({
-    NOT_SANITIZED: 'This terminal was NOT sanitized. This is a failure report, not a certificate: it carries no signature and must not be filed as proof of sanitization. Send the device to Destroy, or erase it again.',
+    NOT_SANITIZED:
+      'This terminal was NOT sanitized. This is a failure report, not a certificate: it carries no signature and must not be filed as proof of sanitization. Send the device to Destroy, or erase it again.',
     result: 'NOT SANITIZED',
     format: 'poswipe-failure-report',
     version: 1,
@@ -343,7 +389,8 @@ export interface StoppedRun {
  */
 export function buildStoppedReport(i: StoppedRun): string {
   return prettyJson({
-    NOT_SANITIZED: 'This terminal was NOT sanitized. This is a failure report, not a certificate: it carries no signature and must not be filed as proof of sanitization. The run stopped before its verdict; the flash may be partly erased. Erase it again, or send the device to Destroy.',
+    NOT_SANITIZED:
+      'This terminal was NOT sanitized. This is a failure report, not a certificate: it carries no signature and must not be filed as proof of sanitization. The run stopped before its verdict; the flash may be partly erased. Erase it again, or send the device to Destroy.',
     result: 'NOT SANITIZED',
     format: 'poswipe-failure-report',
     version: 1,

@@ -80,7 +80,8 @@ function person(where: string, v: unknown): Person {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new InputError(`${where}: expected an object with ${PERSON_FIELDS.join(', ')}`);
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!(PERSON_FIELDS as readonly string[]).includes(k)) throw new InputError(`${where}.${k}: unknown field (known: ${PERSON_FIELDS.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!(PERSON_FIELDS as readonly string[]).includes(k)) throw new InputError(`${where}.${k}: unknown field (known: ${PERSON_FIELDS.join(', ')})`);
   const p: Person = {};
   for (const k of PERSON_FIELDS) {
     const s = str(`${where}.${k}`, o[k]);
@@ -122,7 +123,11 @@ export function parseOperatorConfig(text: string, file: string): OperatorConfig 
     operator: person(`${file}: operator`, o.operator),
     validation: person(`${file}: validation`, o.validation),
     destination: { type: parseDestination(`${file}: destination.type`, dest.type), details: str(`${file}: destination.details`, dest.details) },
-    media: { propertyNumber: str(`${file}: media.propertyNumber`, media.propertyNumber), source: str(`${file}: media.source`, media.source), classification: str(`${file}: media.classification`, media.classification) },
+    media: {
+      propertyNumber: str(`${file}: media.propertyNumber`, media.propertyNumber),
+      source: str(`${file}: media.source`, media.source),
+      classification: str(`${file}: media.classification`, media.classification),
+    },
     postClassification: str(`${file}: postClassification`, o.postClassification),
     notes: str(`${file}: notes`, o.notes),
     signKey: pathField('signKey'),
@@ -171,7 +176,10 @@ export function applyOperatorOptions(c: OperatorConfig, o: OperatorOptions): Ope
       location: pick(o.operatorLocation, c.operator.location),
       phone: pick(o.operatorPhone, c.operator.phone),
     },
-    destination: { type: pick(parseDestination('--destination', o.destination), c.destination.type), details: pick(o.destinationDetails, c.destination.details) },
+    destination: {
+      type: pick(parseDestination('--destination', o.destination), c.destination.type),
+      details: pick(o.destinationDetails, c.destination.details),
+    },
     media: { ...c.media, propertyNumber: pick(o.propertyNumber, c.media.propertyNumber) },
     notes: pick(o.notes, c.notes),
   };

@@ -51,5 +51,7 @@ export function checkDetached(jsonPath: string, text: string): Check | null {
   else if (!readFileSync(p.canonical).equals(mine.canonical)) problems.push(`${p.canonical} is not the document's canonical form`);
   if (!existsSync(p.sig)) problems.push(`${p.sig} is missing`);
   else if (!readFileSync(p.sig).equals(mine.sig)) problems.push(`${p.sig} is not the document's signature`);
-  return problems.length ? { name: 'detached', ok: false, detail: problems.join('; ') } : { name: 'detached', ok: true, detail: 'the .canonical.json and .sig files beside it are the signed bytes and the signature' };
+  return problems.length
+    ? { name: 'detached', ok: false, detail: problems.join('; ') }
+    : { name: 'detached', ok: true, detail: 'the .canonical.json and .sig files beside it are the signed bytes and the signature' };
 }

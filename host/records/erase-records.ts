@@ -155,7 +155,18 @@ export class EraseRecords {
     const { config } = loadOperatorConfig(o.operatorConfig);
     const audit = openAuditLog(o, config);
     const operator = applyOperatorOptionsSafe(config, o, audit, facts, started);
-    const row = newRow(facts.command, { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, operator: operator.operator.name ?? null, started: started.toISOString() }, toolVersion());
+    const row = newRow(
+      facts.command,
+      {
+        board: facts.board.id,
+        port: facts.port,
+        method: facts.method,
+        verify: facts.verify,
+        operator: operator.operator.name ?? null,
+        started: started.toISOString(),
+      },
+      toolVersion(),
+    );
     try {
       const plan = planBackup(facts.board, o, operator, log);
       const signKey = signingKey(o, operator, log);
@@ -180,9 +191,16 @@ export class EraseRecords {
     const path = plan.explicit ?? freePath(plan.dir, `${this.facts.board.id}-${ctx.identity.uid ?? 'unknown'}-${stamp(new Date())}`, '.pwbk');
     const regions = backupRegionsOf(this.facts.board);
     const kib = regions.reduce((s, r) => s + r.size, 0) / 1024;
-    this.log(`backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ') || 'none'}; ${kib} KiB) from the terminal; keys are never backed up`);
+    this.log(
+      `backup: reading ${regions.length} data region(s) (${regions.map((r) => r.name).join(', ') || 'none'}; ${kib} KiB) from the terminal; keys are never backed up`,
+    );
     try {
-      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, { path, secret: plan.secret, tool: `poswipe ${toolVersion()}`, onProgress: (p) => this.onBackupProgress?.(p) });
+      this.backupResult = await takeBackup(ctx.client, this.facts.board, ctx.identity, {
+        path,
+        secret: plan.secret,
+        tool: `poswipe ${toolVersion()}`,
+        onProgress: (p) => this.onBackupProgress?.(p),
+      });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       throw new SafetyError(`backup failed, nothing was erased: ${msg}`);
@@ -190,16 +208,32 @@ export class EraseRecords {
     const b = this.backupResult;
     this.row.backupPath = b.path;
     this.row.backupSha256 = b.sha256;
-    this.log(`backup: wrote ${b.path} (${b.fileBytes} bytes, ${b.regions.length} region(s), encrypted: ${b.encryption}); ${b.lineSeconds.toFixed(1)} s on the line, ${(b.readSeconds + b.writeSeconds).toFixed(2)} s here; read back and checked`);
+    this.log(
+      `backup: wrote ${b.path} (${b.fileBytes} bytes, ${b.regions.length} region(s), encrypted: ${b.encryption}); ${b.lineSeconds.toFixed(1)} s on the line, ${(b.readSeconds + b.writeSeconds).toFixed(2)} s here; read back and checked`,
+    );
   };
 
   private backupRecord(outcome: EraseOutcome): BackupRecord {
     const b = this.backupResult;
     if (b) {
-      return { taken: true, path: b.path, sha256: b.sha256, encryption: b.encryption, regions: b.regions, note: b.regions.length ? say('backupTaken', { names: b.regions.map((r) => r.name).join(', ') }) : say('backupHoldsNone') };
+      return {
+        taken: true,
+        path: b.path,
+        sha256: b.sha256,
+        encryption: b.encryption,
+        regions: b.regions,
+        note: b.regions.length ? say('backupTaken', { names: b.regions.map((r) => r.name).join(', ') }) : say('backupHoldsNone'),
+      };
     }
     if (outcome.unlocked) return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: say('backupUnlocked') };
-    return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone') };
+    return {
+      taken: false,
+      path: null,
+      sha256: null,
+      encryption: null,
+      regions: [],
+      note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone'),
+    };
   }
 
   /**
@@ -210,8 +244,17 @@ export class EraseRecords {
     const ended = new Date();
     this.row.pid = hexPid(outcome.identity.pid);
     this.row.uid = outcome.identity.uid;
-    if (outcome.unlocked && this.backupPlan.kind === 'file' && this.backupPlan.explicit) this.log(`backup: NOT written to ${this.backupPlan.explicit}: the terminal was read-protected and Readout Unprotect erased it before it could be read`);
-    const input = { outcome, board: this.facts.board, operator: this.operator, backup: this.backupRecord(outcome), started: this.started, ended, command: this.facts.command };
+    if (outcome.unlocked && this.backupPlan.kind === 'file' && this.backupPlan.explicit)
+      this.log(`backup: NOT written to ${this.backupPlan.explicit}: the terminal was read-protected and Readout Unprotect erased it before it could be read`);
+    const input = {
+      outcome,
+      board: this.facts.board,
+      operator: this.operator,
+      backup: this.backupRecord(outcome),
+      started: this.started,
+      ended,
+      command: this.facts.command,
+    };
     const base = `${this.facts.board.id}-${outcome.identity.uid ?? 'unknown'}-${stamp(ended)}`;
     const code = outcome.verified ? EXIT.OK : EXIT.VERIFY_FAILED;
     if (outcome.verified) {
@@ -235,14 +278,23 @@ export class EraseRecords {
       this.failureReportPath = path;
       this.row.failureReportPath = path;
       this.row.failureReportJson = text;
-      const pdf = await renderCertificatePdf({ document: { certificate: buildCertificate(input), signature: null }, jsonSha256: sha256(text), jsonName: basename(path) });
+      const pdf = await renderCertificatePdf({
+        document: { certificate: buildCertificate(input), signature: null },
+        jsonSha256: sha256(text),
+        jsonName: basename(path),
+      });
       const pdfPath = path.replace(/\.json$/, '.pdf');
       writeNewFile(pdfPath, pdf);
       this.lines.push(`  NOT SANITIZED: no certificate; failure report ${path} and ${pdfPath}`);
     }
     if (this.backupResult) this.lines.push(`  backup: ${this.backupResult.path}`);
     this.row.reason = outcome.reason;
-    this.row.timings = { ...outcome.timings, ...(this.backupResult ? { backupRead: this.backupResult.readSeconds, backupWrite: this.backupResult.writeSeconds, backupLine: this.backupResult.lineSeconds } : {}) };
+    this.row.timings = {
+      ...outcome.timings,
+      ...(this.backupResult
+        ? { backupRead: this.backupResult.readSeconds, backupWrite: this.backupResult.writeSeconds, backupLine: this.backupResult.lineSeconds }
+        : {}),
+    };
     this.record(code, ended);
     return code;
   }
@@ -281,9 +333,38 @@ export class EraseRecords {
       try {
         const path = freePath(this.certDir, `${this.facts.board.id}-${this.row.uid ?? 'unknown'}-${stamp(ended)}`, '.NOT-SANITIZED.json');
         const backup: BackupRecord = this.backupResult
-          ? { taken: true, path: this.backupResult.path, sha256: this.backupResult.sha256, encryption: this.backupResult.encryption, regions: this.backupResult.regions, note: say('backupTaken', { names: this.backupResult.regions.map((r) => r.name).join(', ') }) }
-          : { taken: false, path: null, sha256: null, encryption: null, regions: [], note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone') };
-        writeNewFile(path, buildStoppedReport({ board: this.facts.board, operator: this.operator, backup, started: this.started, ended, command: this.facts.command, phase: this.phase, pid: this.row.pid, uid: this.row.uid, reason: errorLine(err), exitCode: exitCodeOf(err) }));
+          ? {
+              taken: true,
+              path: this.backupResult.path,
+              sha256: this.backupResult.sha256,
+              encryption: this.backupResult.encryption,
+              regions: this.backupResult.regions,
+              note: say('backupTaken', { names: this.backupResult.regions.map((r) => r.name).join(', ') }),
+            }
+          : {
+              taken: false,
+              path: null,
+              sha256: null,
+              encryption: null,
+              regions: [],
+              note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone'),
+            };
+        writeNewFile(
+          path,
+          buildStoppedReport({
+            board: this.facts.board,
+            operator: this.operator,
+            backup,
+            started: this.started,
+            ended,
+            command: this.facts.command,
+            phase: this.phase,
+            pid: this.row.pid,
+            uid: this.row.uid,
+            reason: errorLine(err),
+            exitCode: exitCodeOf(err),
+          }),
+        );
         this.failureReportPath = path;
         this.row.failureReportPath = path;
         this.log(`  NOT SANITIZED: no certificate; failure report ${path}`);
@@ -306,7 +387,6 @@ export class EraseRecords {
   }
 }
 
-
 function recordFailure(audit: AuditLog, row: AuditRow, err: unknown): void {
   appendFailure(audit, row, err);
 }
@@ -315,7 +395,15 @@ function applyOperatorOptionsSafe(config: OperatorConfig, o: RecordOptions, audi
   try {
     return applyOperatorOptions(config, o);
   } catch (err) {
-    recordFailure(audit, newRow(facts.command, { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, started: started.toISOString() }, toolVersion()), err);
+    recordFailure(
+      audit,
+      newRow(
+        facts.command,
+        { board: facts.board.id, port: facts.port, method: facts.method, verify: facts.verify, started: started.toISOString() },
+        toolVersion(),
+      ),
+      err,
+    );
     throw err;
   }
 }
@@ -328,7 +416,10 @@ function planBackup(board: Board, o: RecordOptions, operator: OperatorConfig, lo
   const explicit = typeof o.backup === 'string' ? resolve(o.backup) : null;
   if (backupRegionsOf(board).length === 0) {
     // an empty backup file would read as "backed up" while the erase destroys the whole flash
-    if (explicit) throw new InputError(`--backup ${o.backup}: board ${board.id} declares no data regions, so there is nothing to back up and the erase clears the whole flash; name the regions to keep in a board file (regions of kind "data"), or pass --no-backup`);
+    if (explicit)
+      throw new InputError(
+        `--backup ${o.backup}: board ${board.id} declares no data regions, so there is nothing to back up and the erase clears the whole flash; name the regions to keep in a board file (regions of kind "data"), or pass --no-backup`,
+      );
     return { kind: 'none', note: say('backupNoDataRegions', { board: board.id }) };
   }
   if (explicit) checkBackupTarget(explicit);

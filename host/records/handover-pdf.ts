@@ -34,14 +34,28 @@ export function renderHandoverPdf(input: { document: { handover: Obj; signature:
   const counts = (h.counts ?? {}) as Obj;
   const by = (h.preparedBy ?? {}) as Obj;
   const rows = (Array.isArray(h.terminals) ? h.terminals : []) as Obj[];
-  const { doc, done } = newPdfDocument({ size: 'A4', layout: 'landscape', margin: 36, bufferPages: true, info: { Title: `Handover manifest ${text(h.id)}`, Author: 'poswipe' } });
+  const { doc, done } = newPdfDocument({
+    size: 'A4',
+    layout: 'landscape',
+    margin: 36,
+    bufferPages: true,
+    info: { Title: `Handover manifest ${text(h.id)}`, Author: 'poswipe' },
+  });
   const left = doc.page.margins.left;
   const width = doc.page.width - left - doc.page.margins.right;
   doc.fillColor(INK).font('Helvetica-Bold').fontSize(18).text('Handover manifest', left, 36);
-  doc.font('Helvetica').fontSize(9).fillColor(MUTED).text(`manifest ${text(h.id)} · created ${text(h.created)} · bench ${text(by.bench)}${by.operator ? ` · operator ${text(by.operator)}` : ''}`);
+  doc
+    .font('Helvetica')
+    .fontSize(9)
+    .fillColor(MUTED)
+    .text(`manifest ${text(h.id)} · created ${text(h.created)} · bench ${text(by.bench)}${by.operator ? ` · operator ${text(by.operator)}` : ''}`);
   doc.text(`runs that ended from ${text(win.since)} to ${text(win.until)} · read from ${text(h.source)}`);
   doc.moveDown(0.4);
-  doc.fillColor(INK).font('Helvetica-Bold').fontSize(11).text(`${text(counts.terminals)} terminal(s): ${text(counts.sanitized)} sanitized, ${text(counts.notSanitized)} not sanitized`);
+  doc
+    .fillColor(INK)
+    .font('Helvetica-Bold')
+    .fontSize(11)
+    .text(`${text(counts.terminals)} terminal(s): ${text(counts.sanitized)} sanitized, ${text(counts.notSanitized)} not sanitized`);
   doc.moveDown(0.5);
 
   const total = TABLE.reduce((s, c) => s + c[2], 0);
@@ -66,7 +80,10 @@ export function renderHandoverPdf(input: { document: { handover: Obj; signature:
     const y = doc.y;
     TABLE.forEach((c, i) => {
       const v = text(r[c[0]]);
-      doc.font(c[0] === 'uid' || c[0] === 'certificate_id' ? 'Courier' : 'Helvetica').fontSize(7).fillColor(c[0] === 'result' ? (r.result === 'ok' ? GREEN : RED) : INK);
+      doc
+        .font(c[0] === 'uid' || c[0] === 'certificate_id' ? 'Courier' : 'Helvetica')
+        .fontSize(7)
+        .fillColor(c[0] === 'result' ? (r.result === 'ok' ? GREEN : RED) : INK);
       doc.text(c[0] === 'result' ? (r.result === 'ok' ? 'SANITIZED' : `NOT (${v})`) : v, x, y, { width: widths[i] - 4, lineBreak: false, ellipsis: true });
       x += widths[i];
     });
@@ -75,7 +92,13 @@ export function renderHandoverPdf(input: { document: { handover: Obj; signature:
   doc.moveDown(1);
   if (doc.y > doc.page.height - 90) doc.addPage();
   doc.font('Helvetica-Bold').fontSize(10).fillColor(INK).text('Digital signature', left, doc.y);
-  doc.font('Helvetica').fontSize(8).text(`This PDF renders ${input.jsonName} (SHA-256 ${input.jsonSha256}), the signed record: check it with  poswipe cert verify ${input.jsonName} --trust <public.pem>, or with openssl (docs/records.md).`, { width });
+  doc
+    .font('Helvetica')
+    .fontSize(8)
+    .text(
+      `This PDF renders ${input.jsonName} (SHA-256 ${input.jsonSha256}), the signed record: check it with  poswipe cert verify ${input.jsonName} --trust <public.pem>, or with openssl (docs/records.md).`,
+      { width },
+    );
   doc.text(`Ed25519 key ${text(sig.keyId)}, signed ${text(sig.signedAt)}`, { width });
   doc.font('Courier').fontSize(7).text(text(sig.value), { width });
   doc.end();

@@ -90,7 +90,15 @@ export function checkHandoverBody(body: Record<string, unknown>): Check[] {
   const terminals = Array.isArray(body.terminals) ? body.terminals : null;
   const counts = (typeof body.counts === 'object' && body.counts !== null ? body.counts : {}) as Record<string, unknown>;
   return [
-    { name: 'handover.format', ok: body.format === HANDOVER_FORMAT && body.version === HANDOVER_VERSION, detail: `${String(body.format)} version ${String(body.version)}` },
-    { name: 'handover.counts', ok: terminals !== null && counts.terminals === terminals.length, detail: terminals === null ? 'terminals is not a list' : `${terminals.length} terminal(s), counts say ${String(counts.terminals)}` },
+    {
+      name: 'handover.format',
+      ok: body.format === HANDOVER_FORMAT && body.version === HANDOVER_VERSION,
+      detail: `${String(body.format)} version ${String(body.version)}`,
+    },
+    {
+      name: 'handover.counts',
+      ok: terminals !== null && counts.terminals === terminals.length,
+      detail: terminals === null ? 'terminals is not a list' : `${terminals.length} terminal(s), counts say ${String(counts.terminals)}`,
+    },
   ];
 }

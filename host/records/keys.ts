@@ -29,11 +29,14 @@ export { keyId } from '../key-id';
 export function writeNewKeyPair(prefix: string, kind: KeyKind = 'ed25519'): KeyPairPaths & { keyId: string } {
   // "" or "dir/" would write hidden files named .key.pem and .pub.pem
   if (prefix.trim() === '' || /[\\/]$/.test(prefix) || basename(prefix).startsWith('.') || (existsSync(prefix) && statSync(prefix).isDirectory())) {
-    throw new InputError(`--out "${prefix}": not a file name prefix; give one such as ${join(prefix.trim() && existsSync(prefix) ? prefix : '.', 'bench')} (writes bench.key.pem and bench.pub.pem)`);
+    throw new InputError(
+      `--out "${prefix}": not a file name prefix; give one such as ${join(prefix.trim() && existsSync(prefix) ? prefix : '.', 'bench')} (writes bench.key.pem and bench.pub.pem)`,
+    );
   }
   const privatePath = resolve(`${prefix}.key.pem`);
   const publicPath = resolve(`${prefix}.pub.pem`);
-  for (const p of [privatePath, publicPath]) if (existsSync(p)) throw new InputError(`${p} already exists: refusing to overwrite a key (choose another --out or remove it)`);
+  for (const p of [privatePath, publicPath])
+    if (existsSync(p)) throw new InputError(`${p} already exists: refusing to overwrite a key (choose another --out or remove it)`);
   const pair = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519');
   const privPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const pubPem = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;

@@ -23,7 +23,6 @@ export interface RestoreResult {
   seconds: number;
 }
 
-
 /** Checks that need no terminal: the backup is of this board and its regions are this board's data regions. */
 export function checkBackupFitsBoard(header: BackupHeader, board: Board, file: string): void {
   if (header.board !== board.id) throw new InputError(`${file} is a backup of board ${header.board}, not ${board.id}`);
@@ -32,7 +31,9 @@ export function checkBackupFitsBoard(header: BackupHeader, board: Board, file: s
     if (!mine) throw new InputError(`${file}: region ${r.name} (${hex32(r.address)}, ${r.size} bytes) is not a data region of board ${board.id}`);
     for (const s of sectorsIn(board, r)) {
       if (s.address < r.address || s.address + s.size > r.address + r.size) {
-        throw new SafetyError(`region ${r.name} does not cover whole sectors (sector ${s.index} at ${hex32(s.address)} reaches outside it): restoring it would erase bytes that are not in the backup`);
+        throw new SafetyError(
+          `region ${r.name} does not cover whole sectors (sector ${s.index} at ${hex32(s.address)} reaches outside it): restoring it would erase bytes that are not in the backup`,
+        );
       }
     }
   }
@@ -40,7 +41,8 @@ export function checkBackupFitsBoard(header: BackupHeader, board: Board, file: s
 
 /** Checks against the identified terminal: readable, same product ID and unique ID (unless forced). */
 export function checkBackupFitsTerminal(header: BackupHeader, identity: Identity, force: boolean): boolean {
-  if (identity.readProtected || identity.uid === null) throw new SafetyError('the terminal is read-protected (RDP level 1): the bootloader refuses writes; nothing was changed');
+  if (identity.readProtected || identity.uid === null)
+    throw new SafetyError('the terminal is read-protected (RDP level 1): the bootloader refuses writes; nothing was changed');
   const problems: string[] = [];
   if (header.pid !== hexPid(identity.pid)) problems.push(`product ID ${header.pid} in the backup, ${hexPid(identity.pid)} on the terminal`);
   if (header.uid !== identity.uid) problems.push(`the backup was taken from unique ID ${header.uid}, this terminal is ${identity.uid}`);
@@ -86,10 +88,15 @@ export async function restoreRegions(
     const sectors = sectorsIn(board, r);
     const timeout = Math.max(...sectors.map((s) => eraseTimeFor(board, s.size).maxMs));
     o.onProgress?.({ phase: 'restore', done, total });
-    await client.erasePages(sectors.map((s) => s.index), timeout);
+    await client.erasePages(
+      sectors.map((s) => s.index),
+      timeout,
+    );
     for (const run of programRuns(backup.data[i], board.flash.erasedValue)) {
       const base = done;
-      await client.writeMemory(r.address + run.off, backup.data[i].subarray(run.off, run.off + run.len), (d) => o.onProgress?.({ phase: 'restore', done: base + run.off + d, total }));
+      await client.writeMemory(r.address + run.off, backup.data[i].subarray(run.off, run.off + run.len), (d) =>
+        o.onProgress?.({ phase: 'restore', done: base + run.off + d, total }),
+      );
     }
     done += r.size;
   }
@@ -100,6 +107,9 @@ export async function restoreRegions(
   );
   const out = regions.map((r, i) => ({ name: r.name, address: r.address, size: r.size, sha256: r.sha256, verified: sha256Hex(readBack[i]) === r.sha256 }));
   const bad = out.filter((r) => !r.verified);
-  if (bad.length) throw new VerificationError(`restore did not verify: region(s) ${bad.map((b) => `${b.name} at ${hex32(b.address)}`).join(', ')} read back different from the backup`);
+  if (bad.length)
+    throw new VerificationError(
+      `restore did not verify: region(s) ${bad.map((b) => `${b.name} at ${hex32(b.address)}`).join(', ')} read back different from the backup`,
+    );
   return { board: board.id, uid: identity.uid ?? '', forced, regions: out, seconds: (Date.now() - t0) / 1000 };
 }

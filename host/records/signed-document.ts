@@ -15,9 +15,7 @@ import { decodeRecordText, layoutDifference } from './canonical-text';
 import { SIGNS, type Check } from './certificate';
 import { keyId } from './keys';
 
-export type SignedVerify =
-  | { status: 'malformed'; problem: string }
-  | { status: 'valid' | 'invalid'; checks: Check[]; body: Record<string, unknown> | null };
+export type SignedVerify = { status: 'malformed'; problem: string } | { status: 'valid' | 'invalid'; checks: Check[]; body: Record<string, unknown> | null };
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -54,7 +52,11 @@ export function signDocument(bodyKey: string, body: Record<string, unknown>, pri
 export function bodyKeyOf(bytes: Uint8Array): string | null {
   try {
     // a byte-order mark must not hide the kind of document: the verifier then refuses it by name
-    const doc = JSON.parse(Buffer.from(bytes).toString('utf8').replace(/^\uFEFF/, ''));
+    const doc = JSON.parse(
+      Buffer.from(bytes)
+        .toString('utf8')
+        .replace(/^\uFEFF/, ''),
+    );
     if (!isObj(doc)) return null;
     return Object.keys(doc).find((k) => k !== 'signature') ?? null;
   } catch {
@@ -66,7 +68,12 @@ export function bodyKeyOf(bytes: Uint8Array): string | null {
  * Checks a signed document against a trusted key: every check listed, valid only when all pass.
  * `checkBody` adds the checks of the body itself (its format, version …).
  */
-export function verifySignedDocument(bytes: Uint8Array, trusted: KeyObject, bodyKey: string, checkBody: (body: Record<string, unknown>) => Check[]): SignedVerify {
+export function verifySignedDocument(
+  bytes: Uint8Array,
+  trusted: KeyObject,
+  bodyKey: string,
+  checkBody: (body: Record<string, unknown>) => Check[],
+): SignedVerify {
   const decoded = decodeRecordText(bytes);
   if ('problem' in decoded) return { status: 'malformed', problem: decoded.problem };
   const text = decoded.text;
@@ -82,7 +89,17 @@ export function verifySignedDocument(bytes: Uint8Array, trusted: KeyObject, body
   const body = isObj(doc[bodyKey]) ? (doc[bodyKey] as Record<string, unknown>) : null;
   const sig = isObj(doc.signature) ? doc.signature : null;
   const extra = Object.keys(doc).filter((k) => k !== bodyKey && k !== 'signature');
-  check('document', body !== null && sig !== null && extra.length === 0, body === null ? `"${bodyKey}" is missing or not an object` : sig === null ? '"signature" is missing or not an object' : extra.length ? `unexpected field(s) ${extra.join(', ')}` : `${bodyKey} and signature present`);
+  check(
+    'document',
+    body !== null && sig !== null && extra.length === 0,
+    body === null
+      ? `"${bodyKey}" is missing or not an object`
+      : sig === null
+        ? '"signature" is missing or not an object'
+        : extra.length
+          ? `unexpected field(s) ${extra.join(', ')}`
+          : `${bodyKey} and signature present`,
+  );
   const slip = layoutDifference(text, prettyJson(doc));
   check('layout', slip === null, slip ?? 'the file is byte for byte the canonical form');
   if (sig) {
@@ -95,12 +112,27 @@ export function verifySignedDocument(bytes: Uint8Array, trusted: KeyObject, body
       embeddedId = null;
     }
     const trustedId = keyId(trusted);
-    check('signature.publicKey', embeddedId !== null && embeddedId === sig.keyId, embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`);
-    check('signature.keyId', sig.keyId === trustedId, sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`);
+    check(
+      'signature.publicKey',
+      embeddedId !== null && embeddedId === sig.keyId,
+      embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`,
+    );
+    check(
+      'signature.keyId',
+      sig.keyId === trustedId,
+      sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`,
+    );
     if (body && isObj(sig.sections)) {
       const now = sectionDigests(body);
       const recorded = sig.sections as Record<string, unknown>;
-      const parts = [...Object.keys(now).filter((k) => recorded[k] !== now[k]).map((k) => (k in recorded ? `${bodyKey}.${k} was edited` : `${bodyKey}.${k} was added`)), ...Object.keys(recorded).filter((k) => !(k in now)).map((k) => `${bodyKey}.${k} was removed`)];
+      const parts = [
+        ...Object.keys(now)
+          .filter((k) => recorded[k] !== now[k])
+          .map((k) => (k in recorded ? `${bodyKey}.${k} was edited` : `${bodyKey}.${k} was added`)),
+        ...Object.keys(recorded)
+          .filter((k) => !(k in now))
+          .map((k) => `${bodyKey}.${k} was removed`),
+      ];
       check('sections', parts.length === 0, parts.length ? parts.join('; ') : `${Object.keys(now).length} section digests match`);
     } else check('sections', false, 'signature.sections is missing');
     const value = typeof sig.value === 'string' && /^[0-9a-f]{128}$/.test(sig.value) ? Buffer.from(sig.value, 'hex') : null;
@@ -112,7 +144,15 @@ export function verifySignedDocument(bytes: Uint8Array, trusted: KeyObject, body
         ok = false;
       }
     }
-    check('signature.value', ok, !value ? 'not 64 bytes of lowercase hex' : ok ? 'Ed25519 signature valid for the trusted key' : 'the Ed25519 signature does not match the document (edited after signing, or signed by another key)');
+    check(
+      'signature.value',
+      ok,
+      !value
+        ? 'not 64 bytes of lowercase hex'
+        : ok
+          ? 'Ed25519 signature valid for the trusted key'
+          : 'the Ed25519 signature does not match the document (edited after signing, or signed by another key)',
+    );
   } else check('signature', false, 'missing');
   if (body) checks.push(...checkBody(body));
   return { status: checks.every((c) => c.ok) ? 'valid' : 'invalid', checks, body };

@@ -136,20 +136,27 @@ export class AgentRunner {
     }
     const h = this.header;
     if (h.kind !== board.agent.binary) throw new SafetyError(`the agent binary is of kind ${h.kind}, board ${board.id} runs kind ${board.agent.binary}`);
-    if (h.load !== board.agent.load) throw new SafetyError(`the agent binary is linked at ${hex32(h.load)}, board ${board.id} loads its agent at ${hex32(board.agent.load)}`);
+    if (h.load !== board.agent.load)
+      throw new SafetyError(`the agent binary is linked at ${hex32(h.load)}, board ${board.id} loads its agent at ${hex32(board.agent.load)}`);
     if (h.size !== config.image.length) throw new SafetyError(`the agent binary has ${config.image.length} bytes, its header says ${h.size}`);
     if (hexBytes(h.moduleSha256) !== hexBytes(config.moduleSha256)) {
-      throw new SafetyError(`the agent binary carries engine module ${hexBytes(h.moduleSha256)}, the host's module is ${hexBytes(config.moduleSha256)}: rebuild the agent (npm run build:agent)`);
+      throw new SafetyError(
+        `the agent binary carries engine module ${hexBytes(h.moduleSha256)}, the host's module is ${hexBytes(config.moduleSha256)}: rebuild the agent (npm run build:agent)`,
+      );
     }
     const flashMax = AGENT_FLASH_MAX[h.kind];
     if (board.flash.size % FLASH_SIZE_UNIT !== 0 || (flashMax !== undefined && board.flash.size > flashMax)) {
-      throw new SafetyError(`board ${board.id} has ${board.flash.size} bytes of flash: the ${h.kind} agent takes whole KiB up to ${flashMax ?? 'its family maximum'} in its parameter block`);
+      throw new SafetyError(
+        `board ${board.id} has ${board.flash.size} bytes of flash: the ${h.kind} agent takes whole KiB up to ${flashMax ?? 'its family maximum'} in its parameter block`,
+      );
     }
     if (config.signature && config.signature.length !== 64) throw new SafetyError(`an agent signature has 64 bytes, got ${config.signature.length}`);
     // the agent sets BRR = round(clock / baud) with oversampling by 16: BRR below 16 gives no divider (USART_BRR in RM0090 and RM0351)
     const brr = Math.round(board.link.resetClockHz / config.baud);
     if (!(config.baud > 0) || brr < USART_BRR_MIN) {
-      throw new InputError(`${config.baud} baud is more than the agent's USART can do at the reset clock of ${board.link.resetClockHz / 1e6} MHz (at most ${Math.floor(board.link.resetClockHz / USART_BRR_MIN)} baud; the bootloader itself autobauds up to 115200)`);
+      throw new InputError(
+        `${config.baud} baud is more than the agent's USART can do at the reset clock of ${board.link.resetClockHz / 1e6} MHz (at most ${Math.floor(board.link.resetClockHz / USART_BRR_MIN)} baud; the bootloader itself autobauds up to 115200)`,
+      );
     }
     this.link = new AgentLink(client.transport, config.baud);
     this.idleTimeoutMs = config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -173,7 +180,9 @@ export class AgentRunner {
       }
       // a byte garbled on the line that Write Memory's XOR missed: the agent runs, but not our image
       if (upload >= UPLOAD_RETRIES) {
-        throw new DeviceError(`the agent image in RAM has CRC-32 ${hex32(hello.imageCrc)}, the binary ${hex32(want)}: garbled on the way in, ${UPLOAD_RETRIES + 1} uploads`);
+        throw new DeviceError(
+          `the agent image in RAM has CRC-32 ${hex32(hello.imageCrc)}, the binary ${hex32(want)}: garbled on the way in, ${UPLOAD_RETRIES + 1} uploads`,
+        );
       }
       await this.resetToBootloader();
     }
@@ -240,14 +249,19 @@ export class AgentRunner {
       }
       suspect = wrong;
     }
-    if (suspect.length) throw new DeviceError(`the agent image in RAM at ${hex32(address + suspect[0])} does not read back as written (${READBACK_ROUNDS} rounds): the line is too noisy`);
+    if (suspect.length)
+      throw new DeviceError(
+        `the agent image in RAM at ${hex32(address + suspect[0])} does not read back as written (${READBACK_ROUNDS} rounds): the line is too noisy`,
+      );
   }
 
   /** Go, then HELLO within 1 s; a lost HELLO is asked for once; then one re-sync and Go again. */
   private async goAndHello(): Promise<Hello> {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (attempt > 0 && !(await this.backInBootloader())) {
-        throw new DeviceError(`the agent did not announce itself after Go at ${hex32(this.header.load)} (no HELLO within ${HELLO_TIMEOUT_MS} ms), and the bootloader no longer answers`);
+        throw new DeviceError(
+          `the agent did not announce itself after Go at ${hex32(this.header.load)} (no HELLO within ${HELLO_TIMEOUT_MS} ms), and the bootloader no longer answers`,
+        );
       }
       await this.link.flush();
       try {
@@ -263,10 +277,11 @@ export class AgentRunner {
       }
       let f = await this.link.receiveFor(0, [REPLY.HELLO], HELLO_TIMEOUT_MS);
       // lost or garbled on the line: an agent that runs answers the HELLO request (as any request, up to 3 repeats)
-      if (!f) f = await this.link.request(REQ.HELLO, new Uint8Array(0), REPLY.HELLO, HELLO_SIZE, 'HELLO').catch((err: unknown) => {
-        if (err instanceof DeviceError) return null;
-        throw err;
-      });
+      if (!f)
+        f = await this.link.request(REQ.HELLO, new Uint8Array(0), REPLY.HELLO, HELLO_SIZE, 'HELLO').catch((err: unknown) => {
+          if (err instanceof DeviceError) return null;
+          throw err;
+        });
       if (f && f.type !== REPLY.HELLO) f = null;
       if (f) {
         try {
@@ -277,7 +292,9 @@ export class AgentRunner {
         }
       }
     }
-    throw new DeviceError(`the agent did not announce itself: no HELLO within ${HELLO_TIMEOUT_MS} ms of Go at ${hex32(this.header.load)}, twice (after a re-sync); is the board's link (USART, pins) right?`);
+    throw new DeviceError(
+      `the agent did not announce itself: no HELLO within ${HELLO_TIMEOUT_MS} ms of Go at ${hex32(this.header.load)}, twice (after a re-sync); is the board's link (USART, pins) right?`,
+    );
   }
 
   private checkHello(h: Hello): void {
@@ -288,7 +305,8 @@ export class AgentRunner {
     if (hexBytes(h.moduleSha256) !== hexBytes(this.config.moduleSha256)) {
       throw new SafetyError(`the agent carries engine module ${hexBytes(h.moduleSha256)}, the host's module is ${hexBytes(this.config.moduleSha256)}: refused`);
     }
-    if (h.jobMax < JOB_MAX || h.resultMax < RESULT_MAX) throw new SafetyError(`the agent takes jobs of ${h.jobMax} bytes and results of ${h.resultMax}, the ABI needs ${JOB_MAX} and ${RESULT_MAX}`);
+    if (h.jobMax < JOB_MAX || h.resultMax < RESULT_MAX)
+      throw new SafetyError(`the agent takes jobs of ${h.jobMax} bytes and results of ${h.resultMax}, the ABI needs ${JOB_MAX} and ${RESULT_MAX}`);
   }
 
   private async raiseClock(hz: number): Promise<void> {
@@ -388,9 +406,11 @@ export class AgentRunner {
         const st = await this.status();
         if (st === null) return this.silentAgent('no frame of the job and no STATUS answer');
         if (st.jobSeq === seq && st.state === AGENT_STATE.DONE) return { status: st.status, resultLength: st.resultLength };
-        if (st.jobSeq === seq && st.state === AGENT_STATE.TRAPPED) throw new DeviceError('the engine trapped on the terminal (the ERROR frame with the trap code was lost); the job did not complete');
+        if (st.jobSeq === seq && st.state === AGENT_STATE.TRAPPED)
+          throw new DeviceError('the engine trapped on the terminal (the ERROR frame with the trap code was lost); the job did not complete');
         if (st.jobSeq === seq && st.state === AGENT_STATE.RUNNING) {
-          if (++silent >= MAX_SILENT_WINDOWS) throw new DeviceError(`the agent has run the job for ${MAX_SILENT_WINDOWS} × ${options.frameTimeoutMs} ms without a frame`);
+          if (++silent >= MAX_SILENT_WINDOWS)
+            throw new DeviceError(`the agent has run the job for ${MAX_SILENT_WINDOWS} × ${options.frameTimeoutMs} ms without a frame`);
         } else {
           // the agent answers but never got this job (lost on a noisy line): another round
           f = await sendJob();
@@ -465,13 +485,16 @@ export class AgentRunner {
     if (!(await this.backInBootloader())) {
       throw new DeviceError(`the agent stopped answering during the job (${what}) and the bootloader does not answer either: the terminal is not responding`);
     }
-    throw new DeviceError(`the agent did not finish: the terminal reset or lost power during the job (${what}; its bootloader answers again, the agent in RAM is gone)`);
+    throw new DeviceError(
+      `the agent did not finish: the terminal reset or lost power during the job (${what}; its bootloader answers again, the agent in RAM is gone)`,
+    );
   }
 
   /** The result table from the DATA frames after DONE; a chunk lost or garbled on the line is fetched with READ. */
   private async collect(seq: number, done: JobEnd, chunks: Map<number, Uint8Array>): Promise<Uint8Array> {
     const total = done.resultLength;
-    if (total < RESULT_HEADER_SIZE || total > RESULT_MAX) throw new DeviceError(`the agent reports a result table of ${total} bytes (expected ${RESULT_HEADER_SIZE}..${RESULT_MAX})`);
+    if (total < RESULT_HEADER_SIZE || total > RESULT_MAX)
+      throw new DeviceError(`the agent reports a result table of ${total} bytes (expected ${RESULT_HEADER_SIZE}..${RESULT_MAX})`);
     const offsets: number[] = [];
     for (let o = 0; o < total; o += DATA_CHUNK) offsets.push(o);
     const sizeAt = (o: number): number => Math.min(DATA_CHUNK, total - o);
@@ -504,7 +527,7 @@ export class AgentRunner {
     const out = new Uint8Array(length);
     let size = DATA_CHUNK;
     let failures = 0;
-    for (let at = 0; at < length; ) {
+    for (let at = 0; at < length;) {
       const n = Math.min(size, length - at);
       const seq = this.link.nextSeq();
       await this.link.send(REQ.READ, seq, encodeRead(offset + at, n));
@@ -521,7 +544,8 @@ export class AgentRunner {
         size = Math.min(DATA_CHUNK, size * 2);
         continue;
       }
-      if (size === READ_MIN && ++failures > REQUEST_RETRIES) throw new DeviceError(`the agent did not answer READ of ${n} bytes at offset ${offset + at} (${REQUEST_RETRIES + 1} tries)`);
+      if (size === READ_MIN && ++failures > REQUEST_RETRIES)
+        throw new DeviceError(`the agent did not answer READ of ${n} bytes at offset ${offset + at} (${REQUEST_RETRIES + 1} tries)`);
       size = Math.max(READ_MIN, size >> 1);
     }
     return out;

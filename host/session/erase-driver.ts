@@ -165,7 +165,14 @@ export class EraseDriver {
     const zeros: Expected = (b) => new Uint8Array(b.size);
     const job: JobPlan = { erase: [], hash: keyRegions, blocks };
     const sink = this.sink(job, 'programmed', outcomes, { phase: 'keys' });
-    const failures = await this.backend.program(job, { kind: 'constant', value: 0 }, keyRegions.map((r) => new Uint8Array(r.size)), zeros, 'keys', sink);
+    const failures = await this.backend.program(
+      job,
+      { kind: 'constant', value: 0 },
+      keyRegions.map((r) => new Uint8Array(r.size)),
+      zeros,
+      'keys',
+      sink,
+    );
     const out = this.outcomesOf(blocks, outcomes);
     const zeroized = failures.length === 0 && out.every((o) => o.ok);
     const failed = out.filter((o) => !o.ok).map((o) => o.address);
@@ -195,7 +202,11 @@ export class EraseDriver {
       const sink = this.sink(j, 'programmed', outcomes, { phase: pass.name, checked });
       const failures = await this.backend.program(j, pattern, bytes, (b) => expected.get(b.address)!, pass.name, sink);
       for (const f of failures) this.failedSectors.push({ ...f, reason: `${pass.name}: ${f.reason}` });
-      failed.push(...this.outcomesOf(j.blocks, outcomes).filter((o) => !o.ok).map((o) => o.address));
+      failed.push(
+        ...this.outcomesOf(j.blocks, outcomes)
+          .filter((o) => !o.ok)
+          .map((o) => o.address),
+      );
     }
     this.passes.push({
       name: pass.name,

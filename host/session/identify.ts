@@ -18,8 +18,6 @@ export interface Identity extends Part {
   flashSizeRegister: number | null;
 }
 
-
-
 /** Opens the session and asks the part what it is: sync, Get, Get ID. */
 export async function identifyPart(client: BootloaderClient): Promise<Part> {
   await client.sync();

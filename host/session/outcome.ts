@@ -152,7 +152,8 @@ export function conclude(p: OutcomeParts): PathOutcome {
   const failed = p.finalBlocks.filter((b) => !b.ok).map((b) => b.address);
   for (const a of failed) {
     const s = p.plan.sectors.find((x) => a >= x.address && a < x.address + x.size);
-    if (s && !failedSectors.some((f) => f.index === s.index)) failedSectors.push({ index: s.index, address: s.address, reason: `block ${hex32(a)} not blank after ${MAX_RETRIES} retries` });
+    if (s && !failedSectors.some((f) => f.index === s.index))
+      failedSectors.push({ index: s.index, address: s.address, reason: `block ${hex32(a)} not blank after ${MAX_RETRIES} retries` });
   }
   const passFailures = p.passes.filter((x) => !x.verified);
   const verified = p.finalBlocks.length > 0 && failed.length === 0 && passFailures.length === 0 && p.keysZeroized && failedSectors.length === 0;

@@ -29,7 +29,14 @@ export function resetPlan(board: Board, override?: string): ResetPlan {
       throw err;
     }
   };
-  const enter = override === undefined ? (board.reset ? parse(board.reset.enter, `board ${board.id} reset.enter`) : []) : override.toLowerCase() === 'none' ? [] : parse(override, '--reset');
+  const enter =
+    override === undefined
+      ? board.reset
+        ? parse(board.reset.enter, `board ${board.id} reset.enter`)
+        : []
+      : override.toLowerCase() === 'none'
+        ? []
+        : parse(override, '--reset');
   const exit = board.reset ? parse(board.reset.exit, `board ${board.id} reset.exit`) : [];
   return { enter, exit };
 }

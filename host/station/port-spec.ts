@@ -23,7 +23,8 @@ export interface PortSpec {
   rdp: string | null;
 }
 
-export const PORT_SPEC_HELP = 'serial device, or emu (an emulated terminal; repeatable); emu:<fault>[,<fault>…] gives that terminal its own faults (e.g. emu:stuck@0x08012345), emu:board=<b>,seed=<n>,rdp=<0|1> its own board, seed or protection';
+export const PORT_SPEC_HELP =
+  'serial device, or emu (an emulated terminal; repeatable); emu:<fault>[,<fault>…] gives that terminal its own faults (e.g. emu:stuck@0x08012345), emu:board=<b>,seed=<n>,rdp=<0|1> its own board, seed or protection';
 
 export function parsePortSpec(text: string): PortSpec {
   const t = text.trim();

@@ -50,7 +50,8 @@ export function isLoopback(host: string): boolean {
 /** The listen rules: loopback freely; anything else only with allowRemote and a token of 16 characters or more. */
 export function checkListen(addr: ListenAddress, allowRemote: boolean, token: string | null): void {
   if (isLoopback(addr.host)) return;
-  if (!allowRemote) throw new InputError(`--listen ${addr.host}: not a loopback address; serving the station beyond this machine needs --allow-remote and --token <secret>`);
+  if (!allowRemote)
+    throw new InputError(`--listen ${addr.host}: not a loopback address; serving the station beyond this machine needs --allow-remote and --token <secret>`);
   if (!token) throw new InputError('--allow-remote needs --token <secret>: anyone who reaches the port could otherwise start erases');
   if (token.length < 16) throw new InputError('--token: use at least 16 characters');
 }
@@ -166,12 +167,18 @@ export async function startStationServer(o: StationServerOptions): Promise<Stati
       } catch {
         return send(res, 500, `station page file ${file} is missing from ${dir}\n`);
       }
-      const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+      const csp =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
       return send(res, 200, body, TYPES[extname(file)], { 'Content-Security-Policy': csp, 'X-Frame-Options': 'DENY' });
     }
     if (req.method === 'GET' && path === '/api/state') return json(res, 200, station.snapshot());
     if (req.method === 'GET' && path === '/api/events') {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
       res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify(station.snapshot())}\n\n`);
       clients.add(res);
       req.on('close', () => clients.delete(res));
@@ -187,7 +194,13 @@ export async function startStationServer(o: StationServerOptions): Promise<Stati
       } catch {
         return send(res, 404, 'the record file is gone\n');
       }
-      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': size, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Disposition': `inline; filename="${key.replace(/^.*\//, '').replace(/"/g, '')}"` });
+      res.writeHead(200, {
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': size,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Disposition': `inline; filename="${key.replace(/^.*\//, '').replace(/"/g, '')}"`,
+      });
       createReadStream(file).pipe(res);
       return;
     }
@@ -224,7 +237,13 @@ export async function startStationServer(o: StationServerOptions): Promise<Stati
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new InputError(`--listen ${o.listen.host}:${o.listen.port}: address in use`) : err.code === 'EADDRNOTAVAIL' ? new InputError(`--listen ${o.listen.host}: not an address of this machine`) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new InputError(`--listen ${o.listen.host}:${o.listen.port}: address in use`)
+          : err.code === 'EADDRNOTAVAIL'
+            ? new InputError(`--listen ${o.listen.host}: not an address of this machine`)
+            : err,
+      ),
     );
     server.listen(o.listen.port, o.listen.host, () => resolve());
   });

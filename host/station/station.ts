@@ -89,7 +89,12 @@ export class Station {
         if (!board) throw new InputError(`station: --port ${spec.text} needs --board (or emu:board=<id>) to know which terminal to emulate`);
         // every emulated terminal is a different part: its own seed, so its own unique ID and image
         const seed = spec.seed ?? String((baseSeed + emuIndex++) >>> 0);
-        terminal = createEmulatedTerminal(board, { ...config.emu, emuSeed: seed, emuRdp: spec.rdp ?? config.emu.emuRdp, emuFault: [...(config.emu.emuFault ?? []), ...spec.faults] });
+        terminal = createEmulatedTerminal(board, {
+          ...config.emu,
+          emuSeed: seed,
+          emuRdp: spec.rdp ?? config.emu.emuRdp,
+          emuFault: [...(config.emu.emuFault ?? []), ...spec.faults],
+        });
         transport = new EmulatedTransport(terminal, { realtime: config.emu.realtime });
       }
       if (board) tile.setBoard(board, { includeProtected: config.includeProtected });
@@ -222,10 +227,14 @@ export class Station {
     try {
       const board = s.board;
       const runId = `${tile.id}-${++s.runs}`;
-      records = EraseRecords.prepare({ command: 'station', board, port: s.spec.text, method: this.config.method, verify: this.config.verify }, this.config.records, (line) => {
-        tile.note(line);
-        this.log(`station: ${tile.id} ${line}`);
-      });
+      records = EraseRecords.prepare(
+        { command: 'station', board, port: s.spec.text, method: this.config.method, verify: this.config.verify },
+        this.config.records,
+        (line) => {
+          tile.note(line);
+          this.log(`station: ${tile.id} ${line}`);
+        },
+      );
       const rec = records;
       sessionStarted = true;
       const outcome = await runTile(tile, {
@@ -248,7 +257,9 @@ export class Station {
           return this.links(runId, rec);
         },
       });
-      this.log(`station: ${tile.id} ${s.spec.text}: ${outcome.verified ? 'VERIFIED' : 'NOT VERIFIED'} ${board.id} pid ${hexPid(outcome.identity.pid)} uid ${outcome.identity.uid ?? 'unknown'}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+      this.log(
+        `station: ${tile.id} ${s.spec.text}: ${outcome.verified ? 'VERIFIED' : 'NOT VERIFIED'} ${board.id} pid ${hexPid(outcome.identity.pid)} uid ${outcome.identity.uid ?? 'unknown'}${outcome.reason ? ` (${outcome.reason})` : ''}`,
+      );
     } catch (err) {
       records?.fail(err);
       if (!sessionStarted) {

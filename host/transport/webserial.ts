@@ -9,7 +9,14 @@ import type { LinkStats, Signals, Transport } from './types';
 export interface WebSerialPortLike {
   readonly readable: ReadableStream<Uint8Array> | null;
   readonly writable: WritableStream<Uint8Array> | null;
-  open(options: { baudRate: number; dataBits?: 7 | 8; stopBits?: 1 | 2; parity?: 'none' | 'even' | 'odd'; bufferSize?: number; flowControl?: 'none' | 'hardware' }): Promise<void>;
+  open(options: {
+    baudRate: number;
+    dataBits?: 7 | 8;
+    stopBits?: 1 | 2;
+    parity?: 'none' | 'even' | 'odd';
+    bufferSize?: number;
+    flowControl?: 'none' | 'hardware';
+  }): Promise<void>;
   close(): Promise<void>;
   setSignals(signals: { dataTerminalReady?: boolean; requestToSend?: boolean; break?: boolean }): Promise<void>;
   getInfo?(): { usbVendorId?: number; usbProductId?: number };
@@ -58,7 +65,14 @@ export class WebSerialTransport implements Transport {
   /** Opens `port` (8E1 at 115200 by default) and starts reading it. */
   static async open(port: WebSerialPortLike, options: WebSerialOptions = {}): Promise<WebSerialTransport> {
     try {
-      await port.open({ baudRate: options.baudRate ?? 115200, dataBits: 8, stopBits: 1, parity: options.parity ?? 'even', flowControl: 'none', bufferSize: 4096 });
+      await port.open({
+        baudRate: options.baudRate ?? 115200,
+        dataBits: 8,
+        stopBits: 1,
+        parity: options.parity ?? 'even',
+        flowControl: 'none',
+        bufferSize: 4096,
+      });
     } catch (err) {
       throw new DeviceError(`cannot open the serial port: ${(err as Error).message}`);
     }

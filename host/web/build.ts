@@ -24,7 +24,8 @@ const SHIMS: Record<string, string> = {
 };
 
 /** Node-only packages that must never reach the page (the build fails naming the importer). */
-const FORBIDDEN = /^(serialport|@serialport\/.*|better-sqlite3|pdfkit|commander|cli-progress|koffi|(node:)?zlib|node:(child_process|net|http|https|tty|worker_threads))$/;
+const FORBIDDEN =
+  /^(serialport|@serialport\/.*|better-sqlite3|pdfkit|commander|cli-progress|koffi|(node:)?zlib|node:(child_process|net|http|https|tty|worker_threads))$/;
 
 function nodeShims(platformDir: string): Plugin {
   return {
@@ -33,7 +34,9 @@ function nodeShims(platformDir: string): Plugin {
       b.onResolve({ filter: /^(node:)?(crypto|fs|path|os)$/ }, (args) => ({ path: join(platformDir, SHIMS[args.path.replace(/^node:/, '')]) }));
       // the instruction-level CPU is native (Unicorn through koffi): the page gets a runner that is never available
       b.onResolve({ filter: /\/cpu\/machine$/ }, () => ({ path: join(platformDir, 'no-cpu.ts') }));
-      b.onResolve({ filter: FORBIDDEN }, (args) => ({ errors: [{ text: `${args.path} is Node-only and must not be in the browser bundle (imported by ${args.importer})` }] }));
+      b.onResolve({ filter: FORBIDDEN }, (args) => ({
+        errors: [{ text: `${args.path} is Node-only and must not be in the browser bundle (imported by ${args.importer})` }],
+      }));
     },
   };
 }
@@ -81,7 +84,21 @@ export async function buildWeb(outDir?: string): Promise<WebBuildResult> {
   copyFileSync(join(root, 'host', 'station', 'static', 'tiles.js'), join(dir, 'tiles.js'));
   copyFileSync(join(root, 'host', 'station', 'static', 'station.css'), join(dir, 'station.css'));
   const bundleBytes = readFileSync(join(dir, 'poswipe-web.js')).length;
-  writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ version, boards: boards.map((b) => b.id), engineBytes: engine.length, agents: manifest.agents.map((a) => ({ kind: a.kind, bytes: a.size, sha256: a.sha256 })), bundleBytes, inputs: inputs.filter((i) => !i.includes('node_modules')).sort() }, null, 2) + '\n');
+  writeFileSync(
+    join(dir, 'build-info.json'),
+    JSON.stringify(
+      {
+        version,
+        boards: boards.map((b) => b.id),
+        engineBytes: engine.length,
+        agents: manifest.agents.map((a) => ({ kind: a.kind, bytes: a.size, sha256: a.sha256 })),
+        bundleBytes,
+        inputs: inputs.filter((i) => !i.includes('node_modules')).sort(),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   return { dir, files: ['index.html', 'poswipe-web.js', 'tiles.js', 'station.css', 'build-info.json'], bundleBytes };
 }
 

@@ -100,8 +100,12 @@ function boot(): void {
   const refreshSummary = (): void => {
     const counts: Record<string, number> = {};
     for (const t of terminals) counts[t.tile.state.status] = (counts[t.tile.state.status] ?? 0) + 1;
-    const parts = ['running', 'stopping', 'verified', 'failed', 'error', 'stopped', 'idle'].filter((s) => counts[s]).map((s) => `${counts[s]} ${T.STATUS[s][1].toLowerCase()}`);
-    byId('summary').textContent = terminals.length ? `${terminals.length} terminal${terminals.length === 1 ? '' : 's'}: ${parts.join(' · ')}` : 'Add a terminal to begin.';
+    const parts = ['running', 'stopping', 'verified', 'failed', 'error', 'stopped', 'idle']
+      .filter((s) => counts[s])
+      .map((s) => `${counts[s]} ${T.STATUS[s][1].toLowerCase()}`);
+    byId('summary').textContent = terminals.length
+      ? `${terminals.length} terminal${terminals.length === 1 ? '' : 's'}: ${parts.join(' · ')}`
+      : 'Add a terminal to begin.';
     byId<HTMLButtonElement>('start-all').disabled = !counts.idle;
     byId<HTMLButtonElement>('rerun-failed').disabled = !(counts.failed || counts.error || counts.stopped);
   };
@@ -165,7 +169,10 @@ function boot(): void {
         T.updateTile(el, tile.snapshot(), '');
         if (tile.state.status !== lastStatus) {
           lastStatus = tile.state.status;
-          if (!tile.running && lastStatus !== 'idle') say(`Terminal ${tile.id.slice(1)} ${T.STATUS[lastStatus][1].toLowerCase()}${tile.state.reason && lastStatus !== 'verified' ? `: ${tile.state.reason}` : ''}`);
+          if (!tile.running && lastStatus !== 'idle')
+            say(
+              `Terminal ${tile.id.slice(1)} ${T.STATUS[lastStatus][1].toLowerCase()}${tile.state.reason && lastStatus !== 'verified' ? `: ${tile.state.reason}` : ''}`,
+            );
         }
         refreshSummary();
       });
@@ -204,7 +211,10 @@ function boot(): void {
       return; // the user closed the chooser
     }
     const info = port.getInfo?.() ?? {};
-    const name = info.usbVendorId !== undefined ? `USB ${info.usbVendorId.toString(16).padStart(4, '0')}:${(info.usbProductId ?? 0).toString(16).padStart(4, '0')}` : 'serial port';
+    const name =
+      info.usbVendorId !== undefined
+        ? `USB ${info.usbVendorId.toString(16).padStart(4, '0')}:${(info.usbProductId ?? 0).toString(16).padStart(4, '0')}`
+        : 'serial port';
     add(name, false, false, async () => {
       const t = await WebSerialTransport.open(port, { description: name });
       return { transport: t, close: () => t.close() };
@@ -212,7 +222,9 @@ function boot(): void {
   });
 
   byId('start-all').addEventListener('click', () => terminals.filter((t) => t.tile.state.status === 'idle').forEach((t) => void run(t)));
-  byId('rerun-failed').addEventListener('click', () => terminals.filter((t) => ['failed', 'error', 'stopped'].includes(t.tile.state.status)).forEach((t) => void run(t)));
+  byId('rerun-failed').addEventListener('click', () =>
+    terminals.filter((t) => ['failed', 'error', 'stopped'].includes(t.tile.state.status)).forEach((t) => void run(t)),
+  );
   refreshSummary();
   document.body.setAttribute('data-ready', 'true');
 }

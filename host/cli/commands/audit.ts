@@ -59,7 +59,10 @@ async function cmdShow(uid: string, o: StoreOptions & { json?: boolean }): Promi
   else {
     out(`unique ID ${uid}: ${rows.length} run(s) in ${source}`);
     for (const r of rows) out(line(r));
-    if (cert) out(`latest certificate: ${cert.certificateId} (bench ${cert.host}, ${cert.ended}, file ${cert.certificatePath}); audit show ${uid} --json holds its text`);
+    if (cert)
+      out(
+        `latest certificate: ${cert.certificateId} (bench ${cert.host}, ${cert.ended}, file ${cert.certificatePath}); audit show ${uid} --json holds its text`,
+      );
     else out('no certificate: this terminal has not been sanitized');
   }
   return EXIT.OK;
@@ -87,16 +90,37 @@ function storeOptions(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-  const audit = program.command('audit').description('the audit log: one row per terminal session (the terminal inventory of PCI DSS 9.5.1.1); with --audit-url, every bench of the fleet');
-  storeOptions(audit.command('list').description('every recorded run').option('--json', 'JSON output').option('--since <ISO time>', 'runs that ended at or after this time').option('--until <ISO time>', 'runs that ended before this time')).action(act(async (o) => cmdList(o)));
+  const audit = program
+    .command('audit')
+    .description('the audit log: one row per terminal session (the terminal inventory of PCI DSS 9.5.1.1); with --audit-url, every bench of the fleet');
+  storeOptions(
+    audit
+      .command('list')
+      .description('every recorded run')
+      .option('--json', 'JSON output')
+      .option('--since <ISO time>', 'runs that ended at or after this time')
+      .option('--until <ISO time>', 'runs that ended before this time'),
+  ).action(act(async (o) => cmdList(o)));
   storeOptions(
     audit
       .command('export')
-      .description('every recorded run as CSV on stdout (the handover manifest\'s columns among them)')
+      .description("every recorded run as CSV on stdout (the handover manifest's columns among them)")
       .requiredOption('--csv', 'CSV (the only export format)')
       .option('--since <ISO time>', 'runs that ended at or after this time')
       .option('--until <ISO time>', 'runs that ended before this time'),
   ).action(act(async (o) => cmdExport(o)));
-  storeOptions(audit.command('show').description("one terminal's history and its latest certificate, from any bench").argument('<uid>', 'the unique ID (hex)').option('--json', 'JSON output (with the certificate)')).action(act(async (uid: string, o) => cmdShow(uid, o)));
-  storeOptions(audit.command('sync').description("push this bench's queued runs to the fleet server (idempotent: by run id)").option('--all', "queue every run of this bench's log first (a bench joining a fleet)").option('--json', 'JSON output')).action(act(async (o) => cmdSync(o)));
+  storeOptions(
+    audit
+      .command('show')
+      .description("one terminal's history and its latest certificate, from any bench")
+      .argument('<uid>', 'the unique ID (hex)')
+      .option('--json', 'JSON output (with the certificate)'),
+  ).action(act(async (uid: string, o) => cmdShow(uid, o)));
+  storeOptions(
+    audit
+      .command('sync')
+      .description("push this bench's queued runs to the fleet server (idempotent: by run id)")
+      .option('--all', "queue every run of this bench's log first (a bench joining a fleet)")
+      .option('--json', 'JSON output'),
+  ).action(act(async (o) => cmdSync(o)));
 }

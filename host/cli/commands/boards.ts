@@ -10,7 +10,14 @@ export function register(program: Command): void {
   boards.action(
     act(async (o: { json?: boolean }) => {
       const list = listBoards();
-      if (o.json) out(JSON.stringify(list.map((b) => ({ id: b.id, name: b.name, productIds: b.productIds.map(hexPid), flashSize: b.flash.size, agent: b.agent !== null })), null, 2));
+      if (o.json)
+        out(
+          JSON.stringify(
+            list.map((b) => ({ id: b.id, name: b.name, productIds: b.productIds.map(hexPid), flashSize: b.flash.size, agent: b.agent !== null })),
+            null,
+            2,
+          ),
+        );
       else for (const b of list) out(boardSummaryLine(b));
       return EXIT.OK;
     }),

@@ -34,7 +34,8 @@ function writeImageFile(path: string, bytes: Uint8Array): void {
 async function cmdBuild(o: BuildOptions): Promise<number> {
   // the output is checked before the (long) conformance run: a folder, an existing image without --force, an unwritable place
   if (o.out.trim() === '') throw new InputError('--out: the image file name is empty');
-  if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError(`--out ${o.out}: is a folder; name the image file (e.g. ${join(o.out, 'erase.pwimg')})`);
+  if (existsSync(o.out) && statSync(o.out).isDirectory())
+    throw new InputError(`--out ${o.out}: is a folder; name the image file (e.g. ${join(o.out, 'erase.pwimg')})`);
   if (existsSync(o.out) && !o.force) throw new InputError(`--out ${o.out}: already exists; pass --force to replace it`);
   probeWritableFile(o.out, '--out', { mayExist: true });
   const board = loadBoardOrExit(o.board);
@@ -56,7 +57,9 @@ async function cmdBuild(o: BuildOptions): Promise<number> {
     out(JSON.stringify({ image: o.out, bytes: built.bytes.length, moduleBytes: built.module.length, manifest: m, conformance: built.conformance }, null, 2));
     return EXIT.OK;
   }
-  out(`image ${o.out} (${built.bytes.length} bytes): board ${m.board.id} (product ID ${m.board.productIds.join(' or ')}), method ${m.method.name} (${m.method.passes.join(', ')}), verify ${m.verify}, ${m.blockSize}-byte blocks`);
+  out(
+    `image ${o.out} (${built.bytes.length} bytes): board ${m.board.id} (product ID ${m.board.productIds.join(' or ')}), method ${m.method.name} (${m.method.passes.join(', ')}), verify ${m.verify}, ${m.blockSize}-byte blocks`,
+  );
   out(`  terminal module: ${built.module.length} bytes, sha256 ${m.engine.sha256}, ABI version ${m.engine.abiVersion}`);
   out(`  signed by key ${shortKeyId(m.signer.keyId)} (module signature for the terminal, image signature for poswipe flash)`);
   out(describeConformance(built.conformance).replace(/^/gm, '  '));

@@ -22,9 +22,17 @@ async function cmdVerify(file: string, o: { trust: string; json?: boolean }): Pr
   }
   const cert = r.certificate ?? {};
   const media = (cert.media ?? {}) as Record<string, unknown>;
-  if (o.json) out(JSON.stringify({ file, valid: r.status === 'valid', checks: r.checks, id: cert.id ?? null, board: media.board ?? null, uid: media.serialNumber ?? null }, null, 2));
+  if (o.json)
+    out(
+      JSON.stringify(
+        { file, valid: r.status === 'valid', checks: r.checks, id: cert.id ?? null, board: media.board ?? null, uid: media.serialNumber ?? null },
+        null,
+        2,
+      ),
+    );
   else {
-    if (r.status === 'valid') out(`VALID: ${file}: certificate ${String(cert.id)}, ${String(media.board)} uid ${String(media.serialNumber)}, ${String(cert.result)}`);
+    if (r.status === 'valid')
+      out(`VALID: ${file}: certificate ${String(cert.id)}, ${String(media.board)} uid ${String(media.serialNumber)}, ${String(cert.result)}`);
     else {
       out(`INVALID: ${file}`);
       for (const c of r.checks.filter((x) => !x.ok)) out(`  FAILED ${c.name}: ${c.detail}`);
@@ -60,7 +68,7 @@ export function register(program: Command): void {
   cert
     .command('verify')
     .description('check a certificate or a handover manifest against a trusted public key: exit 0 valid, 1 edited or not trusted, 2 not one at all')
-    .argument('<certificate>', 'the .cert.json file, or a handover manifest\'s .json')
+    .argument('<certificate>', "the .cert.json file, or a handover manifest's .json")
     .requiredOption('--trust <public.pem>', 'Ed25519 public key of the bench that signed it')
     .option('--json', 'JSON output')
     .action(act(async (file: string, o) => cmdVerify(file, o)));

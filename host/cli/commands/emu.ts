@@ -31,7 +31,8 @@ function mergeAliases(o: EmuCommandOptions): EmuOptions {
   const pick = (long: keyof EmuOptions, short: keyof EmuCommandOptions): string | undefined => {
     const a = o[long] as string | undefined;
     const b = o[short] as string | undefined;
-    if (a !== undefined && b !== undefined && a !== b) throw new InputError(`--${String(short)} and --emu-${String(short)} disagree ("${b}" and "${a}"): give one of them`);
+    if (a !== undefined && b !== undefined && a !== b)
+      throw new InputError(`--${String(short)} and --emu-${String(short)} disagree ("${b}" and "${a}"): give one of them`);
     return a ?? b;
   };
   return {
@@ -142,7 +143,10 @@ export function register(program: Command): void {
     .option('--exit-after <n>', 'stop after n sessions (default: run until interrupted)')
     .option('--idle <ms>', 'a session ends after this long without traffic (default 2000; 0 = never)')
     .option('--line <format>', 'bits per byte for the clock: 8n1 (10 bits, default on a pty) or 8e1 (11 bits, default on stdio)')
-    .option('--no-hangup-reset', 'leave the part as it is when a client closes the pty (default: reset it into its bootloader, as an adapter dropping DTR/RTS on hangup does)')
+    .option(
+      '--no-hangup-reset',
+      'leave the part as it is when a client closes the pty (default: reset it into its bootloader, as an adapter dropping DTR/RTS on hangup does)',
+    )
     .option('--json', 'one JSON object per session instead of a line');
   withEmuOptions(cmd);
   cmd
@@ -150,7 +154,7 @@ export function register(program: Command): void {
     .option('--fault <spec>', 'same as --emu-fault (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--seed <n>', 'same as --emu-seed')
     .option('--rdp <level>', 'same as --emu-rdp')
-    .option('--baud <n>', 'same as --emu-baud (the clock\'s line speed; a pty ignores the speed a client sets)')
+    .option('--baud <n>', "same as --emu-baud (the clock's line speed; a pty ignores the speed a client sets)")
     .option('--log <file>', 'same as --emu-log')
     .option('--trust <public.pem>', 'same as --emu-trust')
     .addHelpText(

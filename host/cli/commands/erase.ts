@@ -10,7 +10,24 @@ import { act, loadBoardOrExit, withEmuOptions } from '../common';
 import { recordOptionsOf, withRecordOptions } from '../record-options';
 import { checkRecordPaths, type RecordOptions } from '../../records/erase-records';
 
-async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: string; method: string; verify: string; json?: boolean; quiet?: boolean; includeProtected?: boolean; unlock?: boolean; baud?: string; reset?: string; fastClock?: boolean; engine?: string; agent?: string }): Promise<number> {
+async function cmdErase(
+  o: EmuOptions &
+    RecordOptions & {
+      board: string;
+      port: string;
+      method: string;
+      verify: string;
+      json?: boolean;
+      quiet?: boolean;
+      includeProtected?: boolean;
+      unlock?: boolean;
+      baud?: string;
+      reset?: string;
+      fastClock?: boolean;
+      engine?: string;
+      agent?: string;
+    },
+): Promise<number> {
   if (o.board === 'auto') {
     // detection opens the port: what can be checked without it is checked first
     // commander has checked --method against METHODS (.choices) before this runs
@@ -44,20 +61,25 @@ async function cmdErase(o: EmuOptions & RecordOptions & { board: string; port: s
 
 export function register(program: Command): void {
   withEmuOptions(
-    withRecordOptions(program
-      .command('erase')
-      .description('erase, verify and report one terminal')
-      .requiredOption('--board <board>', 'board id or file, or auto (from the product ID; serial ports only)')
-      .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal')
-      .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').choices([...METHODS]).default('purge'))
-      .addOption(new Option('--verify <mode>', 'full or sample').default('full'))
-      .option('--include-protected', 'erase protected regions too')
-      .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
-      .option('--unlock', 'remove read protection (the part mass-erases itself)')
-      .option('--baud <n>', 'line speed (default 115200)')
-      .option('--fast-clock', "ask the agent to raise the core clock with the PLL before the jobs (F4 168, F2 120, L4 80 MHz): the hashing takes a tenth of the time; not yet tried on silicon")
-      .option('--engine <file>', 'run this engine module, not the pinned build/terminal.wasm (with --agent, or on the model with --port emu); marked custom')
-      .option('--agent <file>', 'with --engine: the agent binary built with that engine (uploaded instead of the committed one)')
-      .option('--json', 'one JSON report on stdout')),
+    withRecordOptions(
+      program
+        .command('erase')
+        .description('erase, verify and report one terminal')
+        .requiredOption('--board <board>', 'board id or file, or auto (from the product ID; serial ports only)')
+        .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal')
+        .addOption(new Option('--method <method>', 'sanitization method: clear, purge or dod3').choices([...METHODS]).default('purge'))
+        .addOption(new Option('--verify <mode>', 'full or sample').default('full'))
+        .option('--include-protected', 'erase protected regions too')
+        .option('--reset <sequence>', "DTR/RTS sequence into the bootloader (default: the board's; none: do not reset)")
+        .option('--unlock', 'remove read protection (the part mass-erases itself)')
+        .option('--baud <n>', 'line speed (default 115200)')
+        .option(
+          '--fast-clock',
+          'ask the agent to raise the core clock with the PLL before the jobs (F4 168, F2 120, L4 80 MHz): the hashing takes a tenth of the time; not yet tried on silicon',
+        )
+        .option('--engine <file>', 'run this engine module, not the pinned build/terminal.wasm (with --agent, or on the model with --port emu); marked custom')
+        .option('--agent <file>', 'with --engine: the agent binary built with that engine (uploaded instead of the committed one)')
+        .option('--json', 'one JSON report on stdout'),
+    ),
   ).action(act(async (o) => cmdErase(o)));
 }

@@ -101,14 +101,16 @@ async function flashChecked(o: FlashOptions): Promise<number> {
 
 export function register(program: Command): void {
   withEmuOptions(
-    withRecordOptions(program
-      .command('flash')
-      .description('run a signed erase image on one terminal (signature checked before the terminal is touched)')
-      .requiredOption('--image <image>', 'erase image made by poswipe build')
-      .requiredOption('--port <port>', 'serial device, or emu for an emulated terminal of the image\'s board')
-      .requiredOption('--trust <public.pem>', 'trusted public key (repeatable; a file may hold several)', (v: string, prev: string[] = []) => [...prev, v])
-      .option('--board <board>', 'the terminal\'s board: must be the image\'s (default: detected from the product ID on a serial port)')
-      .option('--baud <n>', 'line speed (default 115200)')
-      .option('--json', 'one JSON report on stdout')),
+    withRecordOptions(
+      program
+        .command('flash')
+        .description('run a signed erase image on one terminal (signature checked before the terminal is touched)')
+        .requiredOption('--image <image>', 'erase image made by poswipe build')
+        .requiredOption('--port <port>', "serial device, or emu for an emulated terminal of the image's board")
+        .requiredOption('--trust <public.pem>', 'trusted public key (repeatable; a file may hold several)', (v: string, prev: string[] = []) => [...prev, v])
+        .option('--board <board>', "the terminal's board: must be the image's (default: detected from the product ID on a serial port)")
+        .option('--baud <n>', 'line speed (default 115200)')
+        .option('--json', 'one JSON report on stdout'),
+    ),
   ).action(act(async (o: FlashOptions) => cmdFlash(o)));
 }

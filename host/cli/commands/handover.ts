@@ -20,7 +20,8 @@ const log = (l: string): void => void process.stderr.write(l + '\n');
 export function isoOption(v: string | undefined, name: string): string | null {
   if (v === undefined) return null;
   const t = Date.parse(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t)) throw new InputError(`${name} ${v}: expected an ISO 8601 time, e.g. 2026-01-02 or 2026-01-02T03:04:05Z`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t))
+    throw new InputError(`${name} ${v}: expected an ISO 8601 time, e.g. 2026-01-02 or 2026-01-02T03:04:05Z`);
   return new Date(t).toISOString();
 }
 
@@ -32,7 +33,17 @@ function signingKey(o: { signKey?: string }, configKey: string | undefined): Key
   return bench.privateKey;
 }
 
-async function cmdHandover(o: { since?: string; until?: string; out: string; json?: boolean; signKey?: string; auditDb?: string; auditUrl?: string; operatorConfig?: string; operatorName?: string }): Promise<number> {
+async function cmdHandover(o: {
+  since?: string;
+  until?: string;
+  out: string;
+  json?: boolean;
+  signKey?: string;
+  auditDb?: string;
+  auditUrl?: string;
+  operatorConfig?: string;
+  operatorName?: string;
+}): Promise<number> {
   const since = isoOption(o.since, '--since');
   const until = isoOption(o.until, '--until');
   if (since && until && since >= until) throw new InputError(`--since ${o.since} is not before --until ${o.until}`);
@@ -40,7 +51,8 @@ async function cmdHandover(o: { since?: string; until?: string; out: string; jso
   if (!/\.pdf$/i.test(pdfPath)) throw new InputError(`--out ${o.out}: the manifest's PDF must end in .pdf (its JSON is written beside it)`);
   const jsonPath = pdfPath.replace(/\.pdf$/i, '.json');
   const detached = detachedPaths(jsonPath);
-  for (const p of [pdfPath, jsonPath, detached.canonical, detached.sig]) if (existsSync(p)) throw new InputError(`${p} already exists: a manifest is never overwritten`);
+  for (const p of [pdfPath, jsonPath, detached.canonical, detached.sig])
+    if (existsSync(p)) throw new InputError(`${p} already exists: a manifest is never overwritten`);
   const { config } = loadOperatorConfig(o.operatorConfig);
   const key = signingKey(o, config.signKey);
   const store = await openAuditStore(o, config, log);
@@ -50,7 +62,14 @@ async function cmdHandover(o: { since?: string; until?: string; out: string; jso
   } finally {
     await store.close();
   }
-  const body = buildHandover({ rows, since, until, source: store.source, bench: newRow('handover').host, operator: o.operatorName ?? config.operator.name ?? null });
+  const body = buildHandover({
+    rows,
+    since,
+    until,
+    source: store.source,
+    bench: newRow('handover').host,
+    operator: o.operatorName ?? config.operator.name ?? null,
+  });
   const text = signDocument('handover', body, key);
   const jsonSha256 = createHash('sha256').update(text).digest('hex');
   // the PDF and the detached signature first: no signed manifest is left by a write that fails
@@ -58,9 +77,14 @@ async function cmdHandover(o: { since?: string; until?: string; out: string; jso
   const counts = body.counts as { terminals: number; sanitized: number; notSanitized: number };
   if (o.json) out(text);
   else {
-    out(`HANDOVER: ${counts.terminals} terminal(s), ${counts.sanitized} sanitized, ${counts.notSanitized} not sanitized (${since ?? 'the start'} to ${until ?? 'now'}, from ${store.source})`);
+    out(
+      `HANDOVER: ${counts.terminals} terminal(s), ${counts.sanitized} sanitized, ${counts.notSanitized} not sanitized (${since ?? 'the start'} to ${until ?? 'now'}, from ${store.source})`,
+    );
     out(`  manifest ${jsonPath} (signed) and ${pdfPath}`);
-    for (const l of body.terminals as Record<string, unknown>[]) out(`  ${String(l.board).padEnd(12)} ${String(l.uid).padEnd(24)} ${l.result === 'ok' ? 'SANITIZED' : `NOT SANITIZED (${String(l.result)})`}  ${String(l.certificate_id ?? '-')}  ${String(l.ended)}  ${String(l.host)}`);
+    for (const l of body.terminals as Record<string, unknown>[])
+      out(
+        `  ${String(l.board).padEnd(12)} ${String(l.uid).padEnd(24)} ${l.result === 'ok' ? 'SANITIZED' : `NOT SANITIZED (${String(l.result)})`}  ${String(l.certificate_id ?? '-')}  ${String(l.ended)}  ${String(l.host)}`,
+      );
   }
   return EXIT.OK;
 }

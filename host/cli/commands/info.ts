@@ -30,9 +30,16 @@ async function cmdInfo(o: EmuOptions & { port: string; board?: string; json?: bo
     else {
       out(`${report.port}: product ID ${report.pid}, bootloader ${report.bootloaderVersion}, commands ${report.commands.join(' ')}`);
       out(`  boards: ${report.boards.join(', ') || 'none known for this product ID'}`);
-      if (id) out(`  unique ID ${report.uid ?? 'hidden'}${report.readProtected ? ' (read-protected: RDP level 1)' : ''}${report.flashSize ? `, flash ${report.flashSize / 1024} KiB` : ''}`);
+      if (id)
+        out(
+          `  unique ID ${report.uid ?? 'hidden'}${report.readProtected ? ' (read-protected: RDP level 1)' : ''}${report.flashSize ? `, flash ${report.flashSize / 1024} KiB` : ''}`,
+        );
     }
-    if (o.board && !matches.length) throw new PoswipeError(`product ID mismatch: board ${candidates[0].id} expects ${candidates[0].productIds.map(hexPid).join(' or ')}, the terminal answered ${hexPid(pid)}`, EXIT.DEVICE);
+    if (o.board && !matches.length)
+      throw new PoswipeError(
+        `product ID mismatch: board ${candidates[0].id} expects ${candidates[0].productIds.map(hexPid).join(' or ')}, the terminal answered ${hexPid(pid)}`,
+        EXIT.DEVICE,
+      );
     return EXIT.OK;
   } finally {
     await port.close();

@@ -70,7 +70,11 @@ export function register(program: Command): void {
         else
           for (const r of rows) {
             const usb = r.vendorId ? ` usb ${r.vendorId}:${r.productId}${r.serialNumber ? ` serial ${r.serialNumber}` : ''}` : '';
-            const bl = r.bootloader ? (r.bootloader.answers ? ` bootloader pid ${r.bootloader.pid} (${r.bootloader.boards.join(', ') || 'no board file'})` : ' no bootloader answer') : '';
+            const bl = r.bootloader
+              ? r.bootloader.answers
+                ? ` bootloader pid ${r.bootloader.pid} (${r.bootloader.boards.join(', ') || 'no board file'})`
+                : ' no bootloader answer'
+              : '';
             out(`${r.path}${usb}${r.manufacturer ? ` ${r.manufacturer}` : ''}${bl}`);
           }
         return EXIT.OK;

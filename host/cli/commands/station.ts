@@ -32,7 +32,10 @@ async function cmdStation(o: StationOptions): Promise<number> {
   const ports = o.port ?? [];
   if (!ports.length) throw new InputError('station: name at least one --port (a serial device, or emu for an emulated terminal; repeatable)');
   checkVerifyMode(o.method as MethodName, o.verify);
-  if (typeof o.backup === 'string' && ports.length > 1) throw new InputError('station: --backup <file> names one file; with several ports each terminal gets its own ./backups/<board>-<uid>-<time>.pwbk (or pass --no-backup)');
+  if (typeof o.backup === 'string' && ports.length > 1)
+    throw new InputError(
+      'station: --backup <file> names one file; with several ports each terminal gets its own ./backups/<board>-<uid>-<time>.pwbk (or pass --no-backup)',
+    );
   const token = o.token ?? process.env.POSWIPE_STATION_TOKEN ?? null;
   const listen = parseListen(o.listen);
   checkListen(listen, o.allowRemote === true, token);
@@ -76,7 +79,8 @@ async function cmdStation(o: StationOptions): Promise<number> {
   if (o.once || o.start) station.startAll();
   if (o.once) {
     await station.idle();
-    for (const t of station.tiles) out(`station: ${t.id} ${t.state.port}: ${t.state.status}${t.state.uid ? ` uid ${t.state.uid}` : ''}${t.state.reason ? ` (${t.state.reason})` : ''}`);
+    for (const t of station.tiles)
+      out(`station: ${t.id} ${t.state.port}: ${t.state.status}${t.state.uid ? ` uid ${t.state.uid}` : ''}${t.state.reason ? ` (${t.state.reason})` : ''}`);
     return finish();
   }
   return new Promise<number>((resolve) => {

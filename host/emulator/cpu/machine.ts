@@ -173,26 +173,32 @@ export class Machine {
     const port = ports.find((p) => p.base === line.gpio)!;
     const pinReady = (pin: number): boolean =>
       rcc.enabled(line.gpioEnable.register, line.gpioEnable.mask) && port.pinMode(pin) === MODE.AF && port.pinAf(pin) === line.af;
-    this.usart = new Usart('USART1', line.usart, family.usartLayout, { baud: t.baud, bitsPerByte: t.bitsPerByte, byteStream: t.byteStream }, {
-      clockHz: () => rcc.busHz(line.bus),
-      clockOn: () => rcc.enabled(line.usartEnable.register, line.usartEnable.mask),
-      txPinReady: () => pinReady(line.txPin),
-      rxPinReady: () => pinReady(line.rxPin),
-      emit: (b) => t.emit([b]),
-      random: () => t.rng.below(256),
-      wantInput: () => {
-        const r = this.replay;
-        if (r && r.until - r.at > 0) {
-          const step = Math.min(IDLE_STEP_SECONDS, r.until - r.at);
-          r.at += step;
-          this.cycleCount += step * this.rcc.coreHz();
-          return; // the code polls on; the byte is not there yet
-        }
-        this.wantInput = true;
-        this.cpu.stop();
+    this.usart = new Usart(
+      'USART1',
+      line.usart,
+      family.usartLayout,
+      { baud: t.baud, bitsPerByte: t.bitsPerByte, byteStream: t.byteStream },
+      {
+        clockHz: () => rcc.busHz(line.bus),
+        clockOn: () => rcc.enabled(line.usartEnable.register, line.usartEnable.mask),
+        txPinReady: () => pinReady(line.txPin),
+        rxPinReady: () => pinReady(line.rxPin),
+        emit: (b) => t.emit([b]),
+        random: () => t.rng.below(256),
+        wantInput: () => {
+          const r = this.replay;
+          if (r && r.until - r.at > 0) {
+            const step = Math.min(IDLE_STEP_SECONDS, r.until - r.at);
+            r.at += step;
+            this.cycleCount += step * this.rcc.coreHz();
+            return; // the code polls on; the byte is not there yet
+          }
+          this.wantInput = true;
+          this.cpu.stop();
+        },
+        pc: () => this.cpu.instructionAddress,
       },
-      pc: () => this.cpu.instructionAddress,
-    });
+    );
     const time = { cycles: (): number => this.cycleCount };
     const scs = new SystemControlSpace(family.cpuid, time, () => this.end({ kind: 'reset', why: 'SYSRESETREQ' }));
     const dwt = new Dwt(time, () => (scs.demcr & DEMCR_TRCENA) !== 0);
@@ -201,7 +207,10 @@ export class Machine {
     this.bus = new Bus(peripherals, {
       sync: () => this.sync(),
       unowned: (address, write) =>
-        this.end({ kind: 'fault', why: `hard fault: bus error: ${write ? 'write to' : 'read of'} 0x${hex(address)} (no peripheral modelled there) at 0x${hex(this.cpu.instructionAddress)}` }),
+        this.end({
+          kind: 'fault',
+          why: `hard fault: bus error: ${write ? 'write to' : 'read of'} 0x${hex(address)} (no peripheral modelled there) at 0x${hex(this.cpu.instructionAddress)}`,
+        }),
     });
 
     this.cpu = new Cpu(family.model);
@@ -228,7 +237,11 @@ export class Machine {
       fi.arrayWrite(flashBase + offset, size, value);
     });
     // system memory: ROM (not modelled: reads 0xFF), OTP, unique ID, flash size, option bytes
-    const ranges: Array<{ address: number; size: number }> = [board.systemMemory, { address: board.uniqueId.address, size: board.uniqueId.bytes }, ...board.optionBytes];
+    const ranges: Array<{ address: number; size: number }> = [
+      board.systemMemory,
+      { address: board.uniqueId.address, size: board.uniqueId.bytes },
+      ...board.optionBytes,
+    ];
     if (board.otp) ranges.push(board.otp);
     if (board.flash.sizeRegister !== null) ranges.push({ address: board.flash.sizeRegister, size: 2 });
     const pages = new Set<number>();

@@ -143,7 +143,7 @@ export class GpioPort implements Peripheral {
         this.odr = v & 0xffff;
         break;
       case GPIO.BSRR:
-        this.odr = ((this.odr | (v & 0xffff)) & ~(v >>> 16)) & 0xffff;
+        this.odr = (this.odr | (v & 0xffff)) & ~(v >>> 16) & 0xffff;
         break;
       case GPIO.BRR:
         this.odr = this.odr & ~(v & 0xffff) & 0xffff;

@@ -65,7 +65,7 @@ abstract class RegisterFile implements Peripheral {
   protected abstract writeWord(offset: number, value: number): void;
 
   enabled(register: number, mask: number): boolean {
-    return ((this.reg(register - this.base) & mask) >>> 0) === mask >>> 0;
+    return (this.reg(register - this.base) & mask) >>> 0 === mask >>> 0;
   }
 }
 

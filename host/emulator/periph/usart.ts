@@ -81,7 +81,6 @@ const CR2_STOP_SHIFT = 12;
 /** how far the agent's baud rate may be from the host's (3 %: a 16x-oversampled receiver's margin) */
 export const BAUD_TOLERANCE = 0.03;
 
-
 export interface UsartLine {
   baud: number;
   /** 11 = 8E1, 10 = 8N1 */

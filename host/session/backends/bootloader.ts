@@ -44,7 +44,10 @@ export class BootloaderBackend implements EraseBackend {
       for (let i = 0; i < job.erase.length; i += ERASE_GROUP) {
         const group: Sector[] = job.erase.slice(i, i + ERASE_GROUP);
         try {
-          await ctx.client.erasePages(group.map((s) => s.index), worst);
+          await ctx.client.erasePages(
+            group.map((s) => s.index),
+            worst,
+          );
         } catch (err) {
           if (!(err instanceof DeviceError)) throw err;
           failures.push({ index: group[0].index, address: group[0].address, reason: err.message });
