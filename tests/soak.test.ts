@@ -21,9 +21,10 @@ test('session plans are reproducible from their seed and cover every board, meth
   for (const p of plans) if (p.unlock) assert.equal(p.backup, false, 'an unlocked part is erased with --no-backup');
 });
 
-test(`soak: ${RUN} seeded faulty sessions, no false success, no lost backup, every failure named`, { timeout: 120_000 }, async () => {
+// the time limit is a safety net for a hung campaign, not a speed check (speed is npm run bench's): a loaded machine must not fail it
+test(`soak: ${RUN} seeded faulty sessions, no false success, no lost backup, every failure named`, { timeout: 900_000 }, async () => {
   const lines: string[] = [];
-  const s = await runSoak({ sessions: RUN, seed: 7, maxSeconds: 90, workers: 2, log: (l) => lines.push(l) });
+  const s = await runSoak({ sessions: RUN, seed: 7, maxSeconds: 600, workers: 2, log: (l) => lines.push(l) });
   const table = formatSoak(s);
   assert.equal(s.sessions, RUN, `stopped early:\n${table}`);
   assert.equal(s.falseSuccess, 0, table);
