@@ -24,7 +24,7 @@ import { renderCertificatePdf } from '../host/records/certificate-pdf';
 import { emptyOperatorConfig } from '../host/records/config';
 import { emulated, engineModule, toolSkip } from './helpers';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
