@@ -1,7 +1,7 @@
 // `npm run lint` (second step): import cycles among the TypeScript modules of host/, tests/ and
 // bench/, type-only imports and `import()` types included (import-x/no-cycle skips those, and a
 // type import is coupling too). Prints each strongly connected group with one cycle through it and
-// exits 1 when any group is not in KNOWN below.
+// exits 1 when there is any.
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,12 +9,6 @@ import ts from 'typescript';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIRS = ['host', 'tests', 'bench'];
-
-/**
- * Cycles tolerated while every module of the group lies under one of these folders (an entry needs
- * an owner and a reason). Empty: every cycle is an error (issue #17).
- */
-const KNOWN = [];
 
 function walk(dir) {
   const out = [];
@@ -95,13 +89,10 @@ function cycleThrough(start, group) {
 }
 
 const rel = (f) => path.relative(root, f).split(path.sep).join('/');
-let failing = 0;
 for (const g of groups) {
   const names = g.map(rel);
-  const known = KNOWN.find((k) => names.every((n) => k.folders.some((d) => n.startsWith(d))));
-  if (!known) failing++;
-  console.log(`${known ? `known cycle (${known.owner})` : 'error: import cycle'}: ${names.length} modules: ${cycleThrough(g[0], g).map(rel).join(' -> ')}`);
+  console.log(`error: import cycle: ${names.length} modules: ${cycleThrough(g[0], g).map(rel).join(' -> ')}`);
   if (names.length > 2) console.log(`  group: ${names.join(', ')}`);
 }
-console.log(`import cycles: ${groups.length} group(s), ${failing} not known, ${files.length} modules checked`);
-process.exit(failing > 0 ? 1 : 0);
+console.log(`import cycles: ${groups.length} group(s), ${files.length} modules checked`);
+process.exit(groups.length > 0 ? 1 : 0);

@@ -1,12 +1,14 @@
 /**
  * The layers of docs/architecture.md, checked on every relative import of host/**\/*.ts (type-only
- * imports, re-exports and dynamic imports included), and no loop between files. The table in the
- * doc is the rule: this test parses it rather than keeping a second copy.
+ * imports, re-exports and dynamic imports included). The table in the doc is the rule: this test
+ * parses it rather than keeping a second copy. Loops between files are found by the one cycle
+ * check, scripts/check-cycles.mjs (also `npm run lint`'s), which this test runs.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
+import { spawnSync } from 'node:child_process';
 import ts from 'typescript';
 import { ROOT } from './helpers';
 
@@ -19,12 +21,6 @@ interface Layer {
 
 /** file (relative to the repository, forward slashes) -> the files it imports */
 type Graph = Map<string, string[]>;
-
-/**
- * Folders whose own loops may be reported as to-do instead of failing, each with who removes them
- * (issue 17, item 3). Empty: every loop between files of host/ fails.
- */
-const CYCLES_OWNED_ELSEWHERE: Readonly<Record<string, string>> = {};
 
 /** Reads the layer table of docs/architecture.md: backticked folder names, lowest layer first. */
 export function parseLayers(markdown: string): Map<string, Layer> {
@@ -73,39 +69,6 @@ export function layerViolations(graph: Graph, layers: Map<string, Layer>): strin
     }
   }
   return problems;
-}
-
-/** The loops of a graph (Tarjan's strongly connected components with more than one file, or a file importing itself). */
-export function cycles(graph: Graph): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const found: string[][] = [];
-  let next = 0;
-  const visit = (v: string): void => {
-    index.set(v, next);
-    low.set(v, next++);
-    stack.push(v);
-    onStack.add(v);
-    for (const w of graph.get(v) ?? []) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) !== index.get(v)) return;
-    const scc: string[] = [];
-    let w: string;
-    do {
-      w = stack.pop()!;
-      onStack.delete(w);
-      scc.push(w);
-    } while (w !== v);
-    if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(scc.sort());
-  };
-  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
-  return found;
 }
 
 function tsFiles(dir: string): string[] {
@@ -162,27 +125,6 @@ test('layer check (synthetic graph): flags an import from a higher layer, a side
   assert.match(problems[2], /^host\/q\/w\.ts: folder q is in no layer/);
 });
 
-test('cycle check (synthetic graph): finds a loop of three files and a file importing itself, nothing in a tree', () => {
-  const graph: Graph = new Map([
-    ['a', ['b']],
-    ['b', ['c', 'd']],
-    ['c', ['a']],
-    ['d', []],
-    ['e', ['e']],
-  ]);
-  assert.deepEqual(cycles(graph), [['a', 'b', 'c'], ['e']]);
-  assert.deepEqual(
-    cycles(
-      new Map([
-        ['a', ['b', 'c']],
-        ['b', ['c']],
-        ['c', []],
-      ]),
-    ),
-    [],
-  );
-});
-
 test('docs/architecture.md names every folder of host/ once, app below the front ends and cli on top', () => {
   const layers = parseLayers(DOC);
   const folders = readdirSync(path.join(ROOT, 'host')).filter((n) => statSync(path.join(ROOT, 'host', n)).isDirectory());
@@ -194,26 +136,13 @@ test('docs/architecture.md names every folder of host/ once, app below the front
 let graphOnce: Graph | null = null;
 const graphOfHost = (): Graph => (graphOnce ??= hostGraph());
 
-/** The folder a loop lies in when it is one folder that is being fixed elsewhere. */
-function ownedElsewhere(loop: string[]): string | undefined {
-  const folders = new Set(loop.map(folderOf));
-  const [only] = folders;
-  return folders.size === 1 && only in CYCLES_OWNED_ELSEWHERE ? only : undefined;
-}
-
 test('no file under host/ imports a folder of a higher layer (docs/architecture.md)', () => {
   const problems = layerViolations(graphOfHost(), parseLayers(DOC));
   assert.deepEqual(problems, [], problems.join('\n'));
 });
 
-test('no import loop between files of host/ (except the folders being fixed elsewhere, below)', () => {
-  const ours = cycles(graphOfHost()).filter((l) => ownedElsewhere(l) === undefined);
-  assert.deepEqual(ours, [], ours.map((l) => l.join(' <-> ')).join('\n'));
+test('no import loop between files of host/, tests/ or bench/ (scripts/check-cycles.mjs, type-only imports included)', () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'check-cycles.mjs')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /import cycles: 0 group\(s\)/);
 });
-
-for (const [folder, who] of Object.entries(CYCLES_OWNED_ELSEWHERE)) {
-  test(`no import loop in host/${folder}/`, { todo: `being fixed by ${who}` }, () => {
-    const loops = cycles(graphOfHost()).filter((l) => ownedElsewhere(l) === folder);
-    assert.deepEqual(loops, [], loops.map((l) => l.join(' <-> ')).join('\n'));
-  });
-}

@@ -12,6 +12,7 @@
 import type { Board, Sector } from '../boards/types';
 import { sectorsOf } from '../boards/layout';
 import { SafetyError } from '../errors';
+import { hex32 } from '../format/hex';
 
 export type ProbeRole =
   /** a byte inside what the register claims: must answer, or Read Memory is refused for another reason than the end */
@@ -45,10 +46,6 @@ export interface SizeFinding {
 
 function kib(bytes: number): string {
   return `${bytes / 1024} KiB`;
-}
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
 /**

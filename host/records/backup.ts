@@ -11,9 +11,9 @@
  * `.<name>.partial-<pid>-<random>` file next to it).
  */
 import { readInputFile } from '../files/read-bounded';
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fsyncDir, partialPath } from '../files/atomic-write';
 import type { Board, Region } from '../boards/types';
 import { InputError, SafetyError } from '../errors';
 import { probeWritableFile } from '../files/write-probe';
@@ -119,19 +119,6 @@ export async function checkBackupBytes(bytes: Uint8Array, check: BackupCheck, ex
   });
 }
 
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // some file systems do not allow it; the rename itself is still atomic
-  }
-}
-
 /** Refuses a backup path that exists already (no backup is ever overwritten). */
 export function checkBackupTarget(path: string): void {
   if (existsSync(path)) throw new InputError(`backup ${path} already exists: a backup is never overwritten (choose another file)`);
@@ -150,7 +137,7 @@ export async function writeBackupAtomically(
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
   checkBackupTarget(target);
-  const tmp = join(dir, `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = partialPath(target);
   try {
     const fd = openSync(tmp, 'wx', 0o600);
     try {

@@ -8,10 +8,7 @@ import type { Board, Range } from '../boards/types';
 import { METHOD_SPECS } from '../plan/methods';
 import type { EraseOutcome, Verification } from '../session/outcome';
 import { say } from './certificate-text';
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
+import { hex32 } from '../format/hex';
 
 /** How a region's blocks were checked, as the certificate names it. */
 export type RegionCheck = 'agent digests' | 'ROM checksum' | 'ROM read-back' | 'witness sample' | 'not covered';

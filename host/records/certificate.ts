@@ -218,6 +218,30 @@ export interface Check {
   detail: string;
 }
 
+/**
+ * The signature's key checks, for certificates and the other signed documents alike: the embedded
+ * public key must be readable and match `keyId`, and `keyId` must be the trusted key's.
+ */
+export function checkSignerKey(sig: Record<string, unknown>, trusted: KeyObject, check: (name: string, ok: boolean, detail: string) => void): void {
+  let embeddedId: string | null = null;
+  try {
+    if (typeof sig.publicKey === 'string') embeddedId = keyId(createPublicKey(sig.publicKey));
+  } catch {
+    embeddedId = null;
+  }
+  const trustedId = keyId(trusted);
+  check(
+    'signature.publicKey',
+    embeddedId !== null && embeddedId === sig.keyId,
+    embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`,
+  );
+  check(
+    'signature.keyId',
+    sig.keyId === trustedId,
+    sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`,
+  );
+}
+
 export type VerifyResult =
   { status: 'malformed'; problem: string } | { status: 'valid' | 'invalid'; checks: Check[]; certificate: Record<string, unknown> | null };
 
@@ -279,24 +303,7 @@ export function verifyCertificate(bytes: Uint8Array, trusted: KeyObject): Verify
   if (sig) {
     check('signature.algorithm', sig.algorithm === 'Ed25519', sig.algorithm === 'Ed25519' ? 'Ed25519' : `${JSON.stringify(sig.algorithm)} is not Ed25519`);
     check('signature.signs', sig.signs === SIGNS, sig.signs === SIGNS ? 'the documented scheme' : 'the description of what is signed was edited');
-    let embedded: KeyObject | null = null;
-    try {
-      if (typeof sig.publicKey === 'string') embedded = createPublicKey(sig.publicKey);
-    } catch {
-      embedded = null;
-    }
-    const trustedId = keyId(trusted);
-    const embeddedId = embedded ? keyId(embedded) : null;
-    check(
-      'signature.publicKey',
-      embeddedId !== null && embeddedId === sig.keyId,
-      embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`,
-    );
-    check(
-      'signature.keyId',
-      sig.keyId === trustedId,
-      sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`,
-    );
+    checkSignerKey(sig, trusted, check);
     if (cert && isObj(sig.sections)) {
       const now = sectionDigests(cert);
       const recorded = sig.sections as Record<string, unknown>;

@@ -213,7 +213,7 @@ export class EraseRecords {
     );
   };
 
-  private backupRecord(outcome: EraseOutcome): BackupRecord {
+  private backupRecord(unlocked: boolean): BackupRecord {
     const b = this.backupResult;
     if (b) {
       return {
@@ -225,7 +225,7 @@ export class EraseRecords {
         note: b.regions.length ? say('backupTaken', { names: b.regions.map((r) => r.name).join(', ') }) : say('backupHoldsNone'),
       };
     }
-    if (outcome.unlocked) return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: say('backupUnlocked') };
+    if (unlocked) return { taken: false, path: null, sha256: null, encryption: null, regions: [], note: say('backupUnlocked') };
     return {
       taken: false,
       path: null,
@@ -250,7 +250,7 @@ export class EraseRecords {
       outcome,
       board: this.facts.board,
       operator: this.operator,
-      backup: this.backupRecord(outcome),
+      backup: this.backupRecord(outcome.unlocked),
       started: this.started,
       ended,
       command: this.facts.command,
@@ -332,23 +332,8 @@ export class EraseRecords {
       const ended = new Date();
       try {
         const path = freePath(this.certDir, `${this.facts.board.id}-${this.row.uid ?? 'unknown'}-${stamp(ended)}`, '.NOT-SANITIZED.json');
-        const backup: BackupRecord = this.backupResult
-          ? {
-              taken: true,
-              path: this.backupResult.path,
-              sha256: this.backupResult.sha256,
-              encryption: this.backupResult.encryption,
-              regions: this.backupResult.regions,
-              note: say('backupTaken', { names: this.backupResult.regions.map((r) => r.name).join(', ') }),
-            }
-          : {
-              taken: false,
-              path: null,
-              sha256: null,
-              encryption: null,
-              regions: [],
-              note: this.backupPlan.kind === 'none' ? this.backupPlan.note : say('backupNone'),
-            };
+        // the same backup record as a finished run's; a failed run has no outcome to say whether it unlocked the part
+        const backup = this.backupRecord(false);
         writeNewFile(
           path,
           buildStoppedReport({

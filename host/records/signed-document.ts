@@ -12,7 +12,7 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson, prettyJson } from './canonical-json';
 import { decodeRecordText, layoutDifference } from './canonical-text';
-import { SIGNS, type Check } from './certificate';
+import { SIGNS, checkSignerKey, type Check } from './certificate';
 import { keyId } from './keys';
 
 export type SignedVerify = { status: 'malformed'; problem: string } | { status: 'valid' | 'invalid'; checks: Check[]; body: Record<string, unknown> | null };
@@ -105,23 +105,7 @@ export function verifySignedDocument(
   if (sig) {
     check('signature.algorithm', sig.algorithm === 'Ed25519', String(sig.algorithm));
     check('signature.signs', sig.signs === SIGNS, sig.signs === SIGNS ? 'the documented scheme' : 'the description of what is signed was edited');
-    let embeddedId: string | null = null;
-    try {
-      if (typeof sig.publicKey === 'string') embeddedId = keyId(createPublicKey(sig.publicKey));
-    } catch {
-      embeddedId = null;
-    }
-    const trustedId = keyId(trusted);
-    check(
-      'signature.publicKey',
-      embeddedId !== null && embeddedId === sig.keyId,
-      embeddedId === null ? 'not a readable public key' : embeddedId === sig.keyId ? 'matches keyId' : `does not match keyId ${String(sig.keyId)}`,
-    );
-    check(
-      'signature.keyId',
-      sig.keyId === trustedId,
-      sig.keyId === trustedId ? `the trusted key ${trustedId}` : `signed by ${String(sig.keyId)}, not by the trusted key ${trustedId}`,
-    );
+    checkSignerKey(sig, trusted, check);
     if (body && isObj(sig.sections)) {
       const now = sectionDigests(body);
       const recorded = sig.sections as Record<string, unknown>;

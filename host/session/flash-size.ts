@@ -4,6 +4,7 @@ import { DeviceError, NackError } from '../errors';
 import { BootloaderClient } from '../protocol/client';
 import { judgeSizeProbe, planSizeProbe, type SizeFinding } from '../plan/size-probe';
 import type { Identity } from './identify';
+import { hex32 } from '../format/hex';
 
 /** The flash sizes of a session (bytes), as EraseOutcome.flashSize records them. */
 export interface FlashSizeOutcome extends SizeFinding {
@@ -35,7 +36,7 @@ async function answers(probe: BootloaderClient, address: number): Promise<boolea
     }
   }
   if (nacks === 0) {
-    const at = `0x${address.toString(16).padStart(8, '0')}`;
+    const at = hex32(address);
     throw new DeviceError(`probing the flash size at ${at}: no answer in ${PROBE_TRIES} tries (${last?.message ?? 'no reply'})`);
   }
   return false;

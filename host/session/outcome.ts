@@ -43,10 +43,6 @@ export interface PassOutcome {
   verified: boolean;
 }
 
-/** The names the certificate code uses for the witness, engine and flash-size records (one definition each, in their modules). */
-export type EngineRecord = EngineProvenance;
-export type FlashSizeRecord = FlashSizeOutcome;
-
 /** The ROM witness's record (witness.ts runs it): chunks read back through the bootloader after the agent left. */
 export interface WitnessOutcome {
   chunks: number;

@@ -2,6 +2,7 @@ import { DeviceError } from '../errors';
 import { DEFAULT_WITNESS_TARGET, drawWitnessSample, escapeProbability, type WitnessTarget } from '../plan/witness-sample';
 import type { SessionContext } from './context';
 import type { EraseOutcome, WitnessOutcome } from './outcome';
+import { hex32 } from '../format/hex';
 
 /**
  * The independent witness (docs/verification.md): the agent's digests prove that the agent saw the
@@ -10,10 +11,6 @@ import type { EraseOutcome, WitnessOutcome } from './outcome';
  * planned flash with Read Memory (ROM code the agent cannot change) and compares it with what every
  * method leaves there: the erased value.
  */
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 /**
  * Runs the witness after the agent path and returns the outcome with `witness` set; a mismatch or a

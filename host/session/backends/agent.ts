@@ -7,13 +7,10 @@ import { AgentRunner, type AgentEvent } from '../agent-runner';
 import { DEFAULT_BAUD, type SessionContext } from '../context';
 import { playSequence } from '../reset';
 import type { EraseBackend, Expected, StepFailure, StepSink } from './backend';
+import { hex32 } from '../../format/hex';
 
 /** A hash-only job covers at most this many blocks (its result table stays within the engine's RESULT_MAX). */
 const HASH_JOB_BLOCKS = 512;
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
 
 function halFailure(table: ResultTable): string | null {
   return table.status === 0 ? null : `${STATUS_NAMES[table.status] ?? `status ${table.status}`} at ${hex32(table.failAddress)} (HAL status ${table.halStatus})`;
